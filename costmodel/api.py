@@ -1,0 +1,256 @@
+"""The Python API: the CLI's commands as functions returning pint quantities.
+
+    >>> from costmodel.api import estimate
+    >>> r = estimate("nanogpt", preset="gpt2", hardware="rtx-4070")
+    >>> r.results["n_params"]            # a pint Quantity in param
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from costmodel import units
+from costmodel.declarations import Hardware, Value
+from costmodel.errors import UserError
+from costmodel.plugins import PluginInfo, load_registry
+from costmodel.registry import Registry
+from costmodel.scenario import Scenario, compose
+from costmodel.solver import Evaluation
+
+
+@functools.lru_cache(maxsize=8)
+def _load(paths: tuple[str, ...]) -> tuple[Registry, list[PluginInfo]]:
+    return load_registry(paths)
+
+
+def registry(plugins: Sequence[str] = ()) -> Registry:
+    """The registry of every loaded plugin (built once per set of plugin paths)."""
+    return _load(tuple(str(p) for p in plugins))[0]
+
+
+def reload() -> None:
+    """Forget loaded plugins (tests that register throwaway plugins call this)."""
+    _load.cache_clear()
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class Result:
+    """What a question gave: inputs and results as pint quantities, warnings, and how to explain."""
+
+    family: str
+    hardware: str | None
+    inputs: dict[str, Any]  # pint Quantity, or str for choices, bool for switches
+    results: dict[str, Any]  # pint Quantity
+    origins: dict[str, str]
+    warnings: tuple[str, ...]
+    evaluation: Evaluation = attrs.field(repr=False)
+
+    def __getitem__(self, name: str):
+        if name in self.results:
+            return self.results[name]
+        if name in self.inputs:
+            return self.inputs[name]
+        raise KeyError(name)
+
+    def explain(self, target: str, format: str = "text") -> str:
+        from costmodel.derivation import render
+
+        return render(self.evaluation, target, format)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `--json` object of the CLI contract (values in canonical units)."""
+        q = self.evaluation.scenario.registry.quantities
+        return {
+            "family": self.family,
+            "hardware": self.hardware,
+            "inputs": {k: _json_value(v, q[k].unit) for k, v in self.inputs.items()},
+            "results": {k: _json_value(v, q[k].unit) for k, v in self.results.items()},
+            "warnings": list(self.warnings),
+        }
+
+    def table(self) -> list[tuple[str, str, str]]:
+        """Rows (name, value as printed, meaning) of the results."""
+        q = self.evaluation.scenario.registry.quantities
+        return [(k, units.format_quantity(float(v.magnitude), q[k].unit), q[k].doc)
+                for k, v in self.results.items()]
+
+    def _repr_markdown_(self) -> str:
+        rows = ["| quantity | value | meaning |", "|---|---|---|"]
+        rows += [f"| `{n}` | {v} | {d} |" for n, v, d in self.table()]
+        return "\n".join(rows)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        body = "".join(
+            f"<tr><td><code>{html.escape(n)}</code></td><td>{html.escape(v)}</td>"
+            f"<td>{html.escape(d)}</td></tr>"
+            for n, v, d in self.table()
+        )
+        return f"<table><tr><th>quantity</th><th>value</th><th>meaning</th></tr>{body}</table>"
+
+
+def _json_value(v, unit: str) -> dict[str, Any]:
+    """{"value": ..., "unit": ...} in the canonical unit ("" for choices and pure numbers)."""
+    if isinstance(v, (str, bool)):
+        return {"value": v, "unit": ""}
+    return {"value": float(v.m_as(units.unit(unit))), "unit": units.pretty_unit(unit)}
+
+
+def _quantity(value: float, unit_text: str):
+    return units.quantity(value, unit_text)
+
+
+def _result(evaluation: Evaluation) -> Result:
+    scenario = evaluation.scenario
+    q = scenario.registry.quantities
+    env = evaluation.env
+    solved = {s.name for s in evaluation.solved}
+    read = {n for f in scenario.formulas.values() if f.target in env for n in f.inputs}
+    inputs: dict[str, Any] = {}
+    for name, value in sorted(scenario.values.items()):
+        decl = q[name]
+        if decl.kind == "choice":
+            inputs[name] = value
+        elif decl.kind == "bool":
+            inputs[name] = bool(value)
+        elif name in read or name in scenario.pinned or name in solved:
+            inputs[name] = _quantity(env.get(name, value), decl.unit)
+    results = {
+        name: _quantity(env[name], q[name].unit)
+        for name in sorted(scenario.formulas)
+        if name in env
+    }
+    warnings = list(evaluation.warnings)
+    for s in evaluation.solved:
+        warnings.insert(0, f"{s.name} = {units.format_quantity(s.value, q[s.name].unit)} "
+                           f"solved so that {s.reason} ({s.method})")
+    return Result(
+        family=scenario.family.name,
+        hardware=scenario.hardware.name if scenario.hardware else None,
+        inputs=inputs,
+        results=results,
+        origins={k: scenario.origins.get(k, "solved" if k in solved else "") for k in inputs},
+        warnings=tuple(warnings) + tuple(_plugin_warnings(scenario.registry)),
+        evaluation=evaluation,
+    )
+
+
+def _plugin_warnings(reg: Registry) -> list[str]:
+    return [f"plugin {name} is broken: {message}" for name, message in reg.failures]
+
+
+def scenario(
+    family: str,
+    *,
+    preset: str | None = None,
+    config: str | None = None,
+    config_overrides: Sequence[str] = (),
+    hardware: str | Hardware | None = None,
+    values: Mapping[str, Value] | None = None,
+    plugins: Sequence[str] = (),
+) -> Scenario:
+    """Compose a scenario (the shared first step of every question)."""
+    return compose(
+        registry(plugins),
+        family,
+        preset=preset,
+        config=config,
+        config_overrides=tuple(config_overrides),
+        hardware=hardware,
+        values=dict(values or {}),
+    )
+
+
+def estimate(family: str, *, targets: Sequence[str] = (), **kwargs) -> Result:
+    """Everything computable for a scenario (`costmodel estimate`)."""
+    from costmodel.solver import evaluate
+
+    return _result(evaluate(scenario(family, **kwargs), targets))
+
+
+def solve(
+    family: str,
+    *,
+    find: str | None = None,
+    maximize: str | None = None,
+    minimize: str | None = None,
+    given: Mapping[str, Value] | None = None,
+    subject_to: Sequence[str] = (),
+    values: Mapping[str, Value] | None = None,
+    **kwargs,
+) -> Result:
+    """Answer a question in any direction (`costmodel solve`).
+
+    `find=X, given={Y: v}`: X such that Y = v (X is freed, or an input upstream of it).
+    `maximize=X, subject_to=["mem_peak <= gpu_memory_usable"]`: the best X under constraints.
+    """
+    from costmodel import solver
+
+    asked = [a for a in (find, maximize, minimize) if a]
+    if len(asked) != 1:
+        raise UserError("ask exactly one of --find, --maximize, --minimize")
+    merged = {**(values or {}), **(given or {})}
+    target = asked[0]
+    if target in merged:
+        raise UserError(f"{target} is both given and asked for")
+    s = scenario(family, values=merged, **kwargs)
+    s.registry.quantity(target)
+    if maximize or minimize:
+        constraints = [solver.parse_constraint(s, c) for c in subject_to]
+        return _result(solver.optimise(s, target, constraints, maximize=bool(maximize)))
+    if subject_to:
+        raise UserError("--subject-to goes with --maximize or --minimize")
+    if not s.constraints:
+        return _result(solver.evaluate(s, [target]))
+    return _result(_find(s, target))
+
+
+def _find(s: Scenario, target: str) -> Evaluation:
+    """Solve the constraints freeing `target` itself when it is an input, else what feeds it."""
+    from costmodel import solver
+
+    if target in s.values and target not in s.formulas:
+        if len(s.constraints) != 1:
+            raise UserError(f"give exactly one result to solve {target} for")
+        (given,) = s.constraints
+        if target not in solver.upstream(s, given):
+            raise UserError(f"{given} does not depend on {target}")
+        env = solver.numeric_inputs(s)
+        result = Evaluation(scenario=s, env=env, missing={})
+        result.solved.append(solver.solve_for(s, env, target, given, s.constraints[given]))
+        env[target] = result.solved[-1].value
+        result.missing = solver.forward(s, env)
+        solver.validate(s, env, result.warnings)
+        return result
+    return solver.evaluate(s, [target])
+
+
+def explain(family: str, *, target: str, format: str = "text", **kwargs) -> str:
+    """The derivation of `target` (`costmodel explain`)."""
+    return estimate(family, targets=[target], **kwargs).explain(target, format)
+
+
+def families(plugins: Sequence[str] = ()) -> list:
+    reg = registry(plugins)
+    return [reg.families[name] for name in sorted(reg.families)]
+
+
+def hardware(plugins: Sequence[str] = ()) -> list[Hardware]:
+    reg = registry(plugins)
+    return [reg.hardware[name] for name in sorted(reg.hardware)]
+
+
+def hardware_values(name: str, plugins: Sequence[str] = ()) -> dict[str, Any]:
+    """A card's values as pint quantities."""
+    reg = registry(plugins)
+    card = reg.card(name)
+    return {k: _quantity(v, reg.quantities[k].unit) for k, v in reg.hardware_values[card.name].items()}
+
+
+def plugins(paths: Sequence[str] = ()) -> list[PluginInfo]:
+    return _load(tuple(str(p) for p in paths))[1]

@@ -1,0 +1,66 @@
+"""The `costmodel` command: typer commands joined from one module per group.
+
+stdout carries data only; notes and errors go to stderr. A user's mistake is one line on stderr
+and exit code 1, never a traceback (set COSTMODEL_DEBUG=1 to see one). sympy and pint are imported
+inside the commands, so `costmodel --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from costmodel.cli import listing, questions
+
+app = typer.Typer(
+    name="costmodel",
+    help="What will this training run need? FLOPs, memory, time, energy and money, with derivations.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+questions.register(app)
+listing.register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    import click
+
+    from costmodel.errors import CostModelError
+
+    try:
+        app(args=argv, prog_name="costmodel", standalone_mode=False)
+    except CostModelError as exc:
+        return _fail(str(exc))
+    except click.exceptions.NoArgsIsHelpError as exc:
+        if exc.ctx is not None:
+            click.echo(exc.ctx.get_help())
+        return 0
+    except click.exceptions.UsageError as exc:
+        return _fail(exc.format_message().replace("\n", " "))
+    except click.exceptions.Abort:
+        return _fail("aborted")
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return _fail("interrupted")
+    except Exception as exc:  # a bug of ours: still one line for the user
+        if os.environ.get("COSTMODEL_DEBUG"):
+            raise
+        text = str(exc).strip().splitlines()
+        return _fail(f"internal error ({type(exc).__name__}: {text[0] if text else ''}); "
+                     "rerun with COSTMODEL_DEBUG=1 and report it")
+    return 0
+
+
+def _fail(message: str) -> int:
+    sys.stderr.write(f"error: {message}\n")
+    return 1
+
+
+def run() -> None:  # pragma: no cover - the console script
+    sys.exit(main())

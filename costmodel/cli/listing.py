@@ -1,0 +1,106 @@
+"""Listings: families, hardware, plugins (each with --json)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+Json = Annotated[bool, typer.Option("--json", help="print JSON")]
+Plugins = Annotated[Optional[list[str]], typer.Option("--plugin", help="a local plugin: .py file, .toml family or folder")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(families)
+    app.command()(hardware)
+    app.command()(plugins)
+
+
+def families(plugin: Plugins = None, json_: Json = False) -> None:
+    """The model families the loaded plugins declare, with their presets.
+
+    Example: costmodel families --json
+    """
+    from costmodel import api
+
+    items = [
+        {"name": f.name, "doc": f.doc, "source": f.source, "aliases": list(f.aliases),
+         "presets": sorted(f.presets), "inputs": sorted(f.defaults)}
+        for f in api.families(tuple(plugin or ()))
+    ]
+    if json_:
+        _json(items)
+        return
+    for f in items:
+        presets = ", ".join(f["presets"]) or "-"
+        sys.stdout.write(f"{f['name']:<12} {f['doc']}\n{'':<12} presets: {presets}\n")
+
+
+def hardware(
+    name: Annotated[Optional[str], typer.Argument(help="show one card with every value and its source")] = None,
+    plugin: Plugins = None,
+    json_: Json = False,
+) -> None:
+    """The GPU catalogue (dense peaks; memory in binary units), or one card in full.
+
+    Example: costmodel hardware rtx-4070
+    """
+    from costmodel import api, units
+
+    reg = api.registry(tuple(plugin or ()))
+    cards = [reg.card(name)] if name else api.hardware(tuple(plugin or ()))
+    items = []
+    for card in cards:
+        values = reg.hardware_values[card.name]
+        items.append({
+            "name": card.name, "vendor": card.vendor, "doc": card.doc, "aliases": list(card.aliases),
+            "values": {k: {"value": v, "unit": units.pretty_unit(reg.quantities[k].unit),
+                           "source": card.sources.get(k, "")} for k, v in values.items()},
+            "notes": list(card.notes), **card.info,
+        })
+    if json_:
+        _json(items if name is None else items[0])
+        return
+    if name is not None:
+        card, item = cards[0], items[0]
+        sys.stdout.write(f"{card.name} ({card.vendor}): {card.doc}\n")
+        for k, v in item["values"].items():
+            shown = units.format_quantity(v["value"], reg.quantities[k].unit)
+            sys.stdout.write(f"  {k:<24} {shown:>14}   {v['source']}\n")
+        for note in card.notes:
+            sys.stdout.write(f"  note: {note}\n")
+        return
+    sys.stdout.write(f"{'name':<18} {'memory':>10} {'bf16 dense':>14} {'bandwidth':>12} {'power':>8}\n")
+    for card in cards:
+        v = reg.hardware_values[card.name]
+
+        def cell(key):
+            return units.format_quantity(v[key], reg.quantities[key].unit, 4) if key in v else "-"
+
+        sys.stdout.write(f"{card.name:<18} {cell('gpu_memory'):>10} {cell('peak_flops_bf16'):>14} "
+                         f"{cell('mem_bandwidth'):>12} {cell('board_power'):>8}\n")
+
+
+def plugins(plugin: Plugins = None, json_: Json = False) -> None:
+    """The loaded plugins, where each comes from, its hooks, and any error.
+
+    Example: costmodel plugins --json
+    """
+    from costmodel import api
+
+    items = [
+        {"name": p.name, "origin": p.origin, "hooks": list(p.hooks), "error": p.error}
+        for p in api.plugins(tuple(plugin or ()))
+    ]
+    if json_:
+        _json(items)
+        return
+    for p in items:
+        status = f"BROKEN: {p['error']}" if p["error"] else ", ".join(p["hooks"])
+        sys.stdout.write(f"{p['name']:<20} {p['origin']}\n{'':<20} {status}\n")
+
+
+def _json(data) -> None:
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")

@@ -1,0 +1,34 @@
+"""The two kinds of failure costmodel reports: the user's and a plugin's.
+
+Both carry one line of text. The CLI prints it to stderr and exits 1; nothing else reaches a user.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class CostModelError(Exception):
+    """Base class: a failure with a one-line message meant for people."""
+
+
+class UserError(CostModelError):
+    """Something in the user's input: a name, a value, a file, a question with no answer."""
+
+
+class PluginError(CostModelError):
+    """A plugin that declares something broken (bad formula, dimension error, hook typo)."""
+
+
+def unknown(kind: str, name: str, valid: Iterable[str]) -> UserError:
+    """'unknown family 'nanogtp'; did you mean: nanogpt' with the closest valid names."""
+    valid = sorted(set(valid))
+    close = difflib.get_close_matches(name, valid, n=3, cutoff=0.5)
+    if close:
+        hint = "did you mean: " + ", ".join(close)
+    elif valid and len(valid) <= 12:
+        hint = "valid: " + ", ".join(valid)
+    else:
+        hint = f"{len(valid)} valid names; list them with `costmodel {kind}s`" if valid else "none"
+    return UserError(f"unknown {kind} {name!r}; {hint}")

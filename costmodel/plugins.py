@@ -1,0 +1,214 @@
+"""Finding plugins and building the registry from them.
+
+Built-in plugins are entry points of the group `costmodel`, exactly like a third party's. Local
+plugins come by path: a `.py` file (a Python plugin, imported), a `.toml` file (a declarative family,
+parsed) or a folder of those. `COSTMODEL_PLUGINS=name,name` limits which entry points load
+(empty: none). A plugin that fails to import, misspells a hook or declares something broken is
+reported by name and the others load; a path the user named explicitly is an error instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import attrs
+
+from costmodel import hookspecs
+from costmodel.errors import CostModelError, UserError
+
+ENTRY_POINT_GROUP = "costmodel"
+ENV_ALLOW = "COSTMODEL_PLUGINS"
+ENV_PATHS = "COSTMODEL_PLUGIN_PATH"
+HOOKS = (
+    "register_quantities",
+    "register_recipes",
+    "register_families",
+    "register_hardware",
+    "register_formulas",
+)
+
+
+@attrs.frozen(kw_only=True)
+class PluginInfo:
+    name: str
+    origin: str  # "entry point <dist>", a file path, ...
+    hooks: tuple[str, ...] = ()
+    error: str | None = None
+
+
+def plugin_manager():
+    import pluggy
+
+    pm = pluggy.PluginManager("costmodel")
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+def load_registry(paths: Sequence[str] = ()):
+    """Load every allowed entry-point plugin plus the plugins at `paths`; build the registry."""
+    from costmodel.registry import Registry
+
+    pm = plugin_manager()
+    infos: dict[str, PluginInfo] = {}
+    declarative = []  # TOML families: (name, Family)
+    _load_entry_points(pm, infos)
+    for path in [*_env_paths(), *paths]:
+        _load_path(pm, infos, declarative, path, explicit=path in paths)
+    registry = Registry()
+    broken = _collect(pm, registry, infos, declarative, explicit={str(p) for p in paths})
+    registry.failures.extend(broken)
+    return registry, list(infos.values())
+
+
+def _load_entry_points(pm, infos: dict[str, PluginInfo]) -> None:
+    from importlib.metadata import distributions
+
+    allow = os.environ.get(ENV_ALLOW)
+    allowed = None if allow is None else {n.strip() for n in allow.split(",") if n.strip()}
+    seen = set()
+    for dist in distributions():
+        dist_name = dist.metadata["Name"] or "?"
+        for ep in dist.entry_points:
+            if ep.group != ENTRY_POINT_GROUP or ep.name in seen:
+                continue
+            seen.add(ep.name)  # a package found twice on sys.path registers once
+            if allowed is not None and ep.name not in allowed and ep.value not in allowed:
+                continue
+            origin = f"entry point {ep.name} = {ep.value} ({dist_name})"
+            try:
+                module = ep.load()
+            except Exception as exc:  # a broken plugin must not take the others down
+                infos[ep.name] = PluginInfo(name=ep.name, origin=origin, error=_why(exc))
+                continue
+            _register(pm, infos, ep.name, module, origin, explicit=False)
+
+
+def _register(pm, infos, name, module, origin, explicit: bool) -> None:
+    try:
+        pm.register(module, name=name)
+        pm.check_pending()
+    except Exception as exc:
+        if pm.is_registered(module):
+            pm.unregister(module)
+        message = f"plugin {name} ({origin}): {_why(exc)}"
+        if explicit:
+            raise UserError(message) from None
+        infos[name] = PluginInfo(name=name, origin=origin, error=_why(exc))
+        return
+    hooks = tuple(h.name for h in pm.get_hookcallers(module) or ())
+    infos[name] = PluginInfo(name=name, origin=origin, hooks=hooks)
+
+
+def _env_paths() -> list[str]:
+    value = os.environ.get(ENV_PATHS, "")
+    return [p for p in value.split(os.pathsep) if p.strip()]
+
+
+def _load_path(pm, infos, declarative, path: str, explicit: bool) -> None:
+    p = Path(path)
+    if not p.exists():
+        if explicit:
+            raise UserError(f"plugin path {path!r} does not exist")
+        infos[str(p)] = PluginInfo(name=p.stem, origin=str(p), error="path does not exist")
+        return
+    if p.is_dir():
+        for child in sorted(p.iterdir()):
+            if child.suffix in (".py", ".toml") and not child.name.startswith("_"):
+                _load_path(pm, infos, declarative, str(child), explicit)
+        return
+    if p.suffix == ".toml":
+        from costmodel.toml_files import read_family
+
+        try:
+            family = read_family(str(p))
+        except CostModelError as exc:
+            if explicit:
+                raise UserError(str(exc)) from None
+            infos[str(p)] = PluginInfo(name=p.stem, origin=str(p), error=str(exc))
+            return
+        declarative.append((str(p), family))
+        infos[str(p)] = PluginInfo(name=p.stem, origin=str(p), hooks=("register_families",))
+        return
+    if p.suffix != ".py":
+        raise UserError(f"plugin path {path!r}: expected a .py file, a .toml family or a folder")
+    name = f"costmodel_local_{p.stem}"
+    try:
+        spec = importlib.util.spec_from_file_location(name, p)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)  # a Python plugin is code its user chose to run
+    except Exception as exc:
+        if explicit:
+            raise UserError(f"plugin {p.name}: {_why(exc)}") from None
+        infos[str(p)] = PluginInfo(name=p.stem, origin=str(p), error=_why(exc))
+        return
+    _register(pm, infos, p.stem, module, str(p), explicit)
+
+
+def _collect(pm, registry, infos, declarative, explicit: set[str]) -> list[tuple[str, str]]:
+    """Call the hooks in a fixed order, plugin by plugin, each record checked on its own."""
+    failures: list[tuple[str, str]] = []
+    pending_formulas = []  # generic and recipe formulas wait until every quantity is known
+
+    def registrar(plugin: str, hook: str):
+        def register(record) -> None:
+            try:
+                if hook == "register_quantities":
+                    registry.add_quantity(record, plugin)
+                elif hook == "register_recipes":
+                    for f in registry.add_recipe(record, plugin):
+                        pending_formulas.append((plugin, f))
+                elif hook == "register_families":
+                    families.append((plugin, record))
+                elif hook == "register_hardware":
+                    registry.add_hardware(record, plugin)
+                else:
+                    pending_formulas.append((plugin, record))
+            except CostModelError as exc:
+                failures.append((plugin, str(exc)))
+            except (TypeError, ValueError) as exc:
+                failures.append((plugin, _why(exc)))
+
+        return register
+
+    families: list = []
+    for hook in HOOKS:
+        caller = getattr(pm.hook, hook)
+        for impl in sorted(caller.get_hookimpls(), key=lambda i: i.plugin_name):
+            try:
+                impl.function(register=registrar(impl.plugin_name, hook))
+            except Exception as exc:
+                failures.append((impl.plugin_name, f"{hook} failed: {_why(exc)}"))
+        if hook == "register_families":
+            families.extend((path, fam) for path, fam in declarative)
+            for plugin, family in sorted(families, key=lambda pf: getattr(pf[1], "name", "")):
+                try:
+                    registry.add_family(family, plugin)
+                except CostModelError as exc:
+                    if plugin in explicit:
+                        raise UserError(f"{plugin}: {exc}") from None
+                    failures.append((plugin, str(exc)))
+                except (TypeError, ValueError, AttributeError) as exc:
+                    failures.append((plugin, _why(exc)))
+    for plugin, formula in pending_formulas:
+        try:
+            registry.add_formula(formula, plugin)
+        except CostModelError as exc:
+            failures.append((plugin, str(exc)))
+        except (TypeError, ValueError, AttributeError) as exc:
+            failures.append((plugin, _why(exc)))
+    for plugin, message in failures:
+        for key, info in list(infos.items()):
+            if info.name == plugin or key == plugin:
+                infos[key] = attrs.evolve(info, error=message)
+    return failures
+
+
+def _why(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

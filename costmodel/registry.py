@@ -1,0 +1,375 @@
+"""Everything the loaded plugins declared, parsed and checked once.
+
+The registry collects records from the hooks in a fixed order (quantities, recipes, families,
+hardware, formulas), parses every formula into sympy, checks its dimensions with pint, and keeps a
+compiled numeric form beside it. A record that fails is reported with the plugin's name; the
+plugin's other records and the other plugins still load.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+import sympy as sp
+
+from costmodel import expressions, units
+from costmodel.declarations import Check, Family, Formula, Hardware, Quantity, Recipe, Value
+from costmodel.errors import PluginError, UserError, unknown
+
+
+@functools.cache
+def symbol(name: str) -> sp.Symbol:
+    """The one sympy symbol of a quantity or unit name (positive: quantities are >= 0)."""
+    return sp.Symbol(name, positive=True)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class CompiledFormula:
+    """A registered formula, parsed and dimension-checked, with its fast numeric form."""
+
+    formula: Formula
+    plugin: str
+    family: str | None
+    expr: sp.Expr = attrs.field(repr=False)  # as written, unit symbols kept (for derivations)
+    numeric: sp.Expr = attrs.field(repr=False)  # in canonical units, unit symbols replaced
+    inputs: tuple[str, ...]
+    condition: expressions.Condition | None = attrs.field(repr=False)
+
+    @property
+    def target(self) -> str:
+        return self.formula.target
+
+    @functools.cached_property
+    def evaluate(self):
+        """Scalar closure: env (name -> float) -> float."""
+        return expressions.compile_numeric(self.numeric)
+
+    @functools.cached_property
+    def vector(self):
+        """The same over numpy arrays (sweeps)."""
+        return expressions.compile_numeric(self.numeric, numpy=True)
+
+    def applies(self, choices: dict[str, Any]) -> bool:
+        return self.condition is None or self.condition.holds(choices)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class CompiledCheck:
+    check: Check
+    plugin: str
+    relation: sp.Expr = attrs.field(repr=False)
+    inputs: tuple[str, ...]
+    condition: expressions.Condition | None = attrs.field(repr=False)
+
+    @functools.cached_property
+    def evaluate(self):
+        return expressions.compile_numeric(self.relation)
+
+
+@attrs.define
+class Registry:
+    """What the plugins declared. Built by `costmodel.plugins.load_registry()`."""
+
+    quantities: dict[str, Quantity] = attrs.Factory(dict)
+    quantity_origin: dict[str, str] = attrs.Factory(dict)
+    recipes: dict[str, Recipe] = attrs.Factory(dict)
+    families: dict[str, Family] = attrs.Factory(dict)
+    family_origin: dict[str, str] = attrs.Factory(dict)
+    family_aliases: dict[str, str] = attrs.Factory(dict)
+    family_formulas: dict[str, list[CompiledFormula]] = attrs.Factory(dict)
+    family_checks: dict[str, list[CompiledCheck]] = attrs.Factory(dict)
+    formulas: list[CompiledFormula] = attrs.Factory(list)
+    hardware: dict[str, Hardware] = attrs.Factory(dict)
+    hardware_values: dict[str, dict[str, float]] = attrs.Factory(dict)
+    hardware_aliases: dict[str, str] = attrs.Factory(dict)
+    failures: list[tuple[str, str]] = attrs.Factory(list)
+    unit_symbols: dict[sp.Symbol, Any] = attrs.Factory(dict)
+
+    # --- lookups with the user's spelling ------------------------------------------------
+
+    def family(self, name: str) -> Family:
+        key = self.family_aliases.get(name.lower(), name)
+        if key not in self.families:
+            raise unknown("family", name, self.families)
+        return self.families[key]
+
+    def card(self, name: str) -> Hardware:
+        key = self.hardware_aliases.get(_alias_key(name))
+        if key is None:
+            raise unknown("hardware", name, self.hardware)
+        return self.hardware[key]
+
+    def quantity(self, name: str) -> Quantity:
+        if name not in self.quantities:
+            raise unknown("quantity", name, self.quantities)
+        return self.quantities[name]
+
+    # --- adding records (each raises PluginError naming what is wrong) ----------------------
+
+    def add_quantity(self, q: Quantity, plugin: str) -> None:
+        _check_type(q, Quantity)
+        units.unit(q.unit)  # the unit must exist
+        if q.kind == "choice" and not q.choices:
+            raise PluginError(f"quantity {q.name!r} is a choice with no choices")
+        existing = self.quantities.get(q.name)
+        if existing is not None:
+            if (existing.unit, existing.kind) != (q.unit, q.kind):
+                raise PluginError(
+                    f"quantity {q.name!r} is declared by {self.quantity_origin[q.name]} as "
+                    f"{existing.kind} [{existing.unit}] and here as {q.kind} [{q.unit}]"
+                )
+            if q.kind == "choice" and set(q.choices) - set(existing.choices):
+                merged = existing.choices + tuple(c for c in q.choices if c not in existing.choices)
+                self.quantities[q.name] = attrs.evolve(existing, choices=merged)
+            return
+        self.quantities[q.name] = q
+        self.quantity_origin[q.name] = plugin
+
+    def add_recipe(self, recipe: Recipe, plugin: str) -> list[Formula]:
+        _check_type(recipe, Recipe)
+        names = [c.name for c in recipe.choices]
+        new_choices = recipe.choices
+        if recipe.name in self.recipes:
+            old = self.recipes[recipe.name]
+            clash = set(names) & {c.name for c in old.choices}
+            if clash:
+                raise PluginError(f"recipe {recipe.name!r}: choices {sorted(clash)} already exist")
+            recipe = attrs.evolve(old, choices=old.choices + recipe.choices)
+        self.recipes[recipe.name] = recipe
+        self.add_quantity(
+            Quantity(name=recipe.name, doc=recipe.doc, kind="choice", choices=names), plugin
+        )
+        formulas = []
+        for choice in new_choices:
+            for f in choice.formulas:
+                extra = f'{recipe.name} == "{choice.name}"'
+                condition = f"({f.condition}) and {extra}" if f.condition else extra
+                formulas.append(attrs.evolve(f, condition=condition))
+        return formulas
+
+    def add_family(self, family: Family, plugin: str) -> None:
+        _check_type(family, Family)
+        if family.name in self.families:
+            raise PluginError(
+                f"family {family.name!r} is already declared by {self.family_origin[family.name]}"
+            )
+        for q in family.quantities:
+            self.add_quantity(q, plugin)
+        compiled = [self.compile(f, plugin, family.name) for f in family.formulas]
+        checks = [self.compile_check(c, plugin) for c in family.checks]
+        for name, value in family.defaults.items():
+            self.parse_value(name, value, where=f"family {family.name!r} defaults")
+        for preset, values in family.presets.items():
+            for name, value in values.items():
+                self.parse_value(name, value, where=f"family {family.name!r} preset {preset!r}")
+        self.families[family.name] = family
+        self.family_origin[family.name] = plugin
+        self.family_formulas[family.name] = compiled
+        self.family_checks[family.name] = checks
+        for alias in (family.name, *family.aliases):
+            self.family_aliases[alias.lower()] = family.name
+
+    def add_hardware(self, card: Hardware, plugin: str) -> None:
+        _check_type(card, Hardware)
+        values = {}
+        for name, text in card.values.items():
+            if not card.sources.get(name, "").strip():
+                raise PluginError(f"hardware {card.name!r}: {name} has no source")
+            values[name] = self.parse_value(name, text, where=f"hardware {card.name!r}")
+        key = card.name
+        if key in self.hardware:
+            raise PluginError(f"hardware {card.name!r} is already declared")
+        for alias in (card.name, *card.aliases):
+            other = self.hardware_aliases.get(_alias_key(alias))
+            if other is not None and other != key:
+                raise PluginError(f"hardware alias {alias!r} of {card.name!r} is taken by {other!r}")
+        self.hardware[key] = card
+        self.hardware_values[key] = values
+        for alias in (card.name, *card.aliases):
+            self.hardware_aliases[_alias_key(alias)] = key
+
+    def add_formula(self, formula: Formula, plugin: str) -> None:
+        self.formulas.append(self.compile(formula, plugin, None))
+
+    # --- parsing and checking ---------------------------------------------------------------
+
+    def resolve(self, name: str) -> sp.Symbol:
+        if name in self.quantities:
+            return symbol(name)
+        if units.is_unit_name(name):
+            sym = symbol(name)
+            self.unit_symbols[sym] = name
+            return sym
+        close = unknown("quantity", name, self.quantities)
+        raise expressions.ExpressionError(f"{name!r} is neither a quantity nor a unit ({close})")
+
+    def compile(self, f: Formula, plugin: str, family: str | None) -> CompiledFormula:
+        _check_type(f, Formula)
+        where = f"formula {f.target} = {f.expr!r}"
+        if f.target not in self.quantities:
+            raise PluginError(f"{where}: target is not a declared quantity")
+        target = self.quantities[f.target]
+        if target.kind == "choice":
+            raise PluginError(f"{where}: the target is a choice, formulas compute numbers")
+        try:
+            expr = expressions.parse(f.expr, self.resolve)
+        except expressions.ExpressionError as exc:
+            raise PluginError(f"{where}: {exc}") from None
+        names = sorted(s.name for s in expr.free_symbols if s not in self.unit_symbols)
+        for name in names:
+            if self.quantities[name].kind == "choice":
+                raise PluginError(f"{where}: choice {name!r} belongs in the condition")
+        unit_of = self._symbol_units(expr)
+        try:
+            got = expressions.dimension(expr, unit_of)
+        except PluginError as exc:
+            raise PluginError(f"{where}: dimension error: {exc}") from None
+        want = units.unit(target.unit)
+        if got.dimensionality != want.dimensionality:
+            raise PluginError(
+                f"{where}: dimension error: the expression is in {got:~} "
+                f"({got.dimensionality}) but {f.target} is in {target.unit} ({want.dimensionality})"
+            )
+        numeric = self._numeric(expr, target.unit)
+        condition = self._condition(f.condition, where)
+        return CompiledFormula(
+            formula=f,
+            plugin=plugin,
+            family=family,
+            expr=expr,
+            numeric=numeric,
+            inputs=tuple(names),
+            condition=condition,
+        )
+
+    def compile_check(self, c: Check, plugin: str) -> CompiledCheck:
+        _check_type(c, Check)
+        where = f"check {c.expr!r}"
+        try:
+            relation = expressions.parse(c.expr, self.resolve)
+        except expressions.ExpressionError as exc:
+            raise PluginError(f"{where}: {exc}") from None
+        unit_of = self._symbol_units(relation)
+        try:
+            expressions.dimension(relation, unit_of)
+        except PluginError as exc:
+            raise PluginError(f"{where}: dimension error: {exc}") from None
+        names = sorted(s.name for s in relation.free_symbols if s not in self.unit_symbols)
+        return CompiledCheck(
+            check=c,
+            plugin=plugin,
+            relation=self._numeric(relation, None),
+            inputs=tuple(names),
+            condition=self._condition(c.condition, where),
+        )
+
+    def _numeric(self, expr: sp.Expr, target_unit: str | None) -> sp.Expr:
+        """`expr` over magnitudes in canonical units, giving its target's canonical magnitude.
+
+        Each quantity symbol is scaled to root units (`x` -> `x * scale`), each unit symbol becomes
+        its size in root units, and the whole is divided by the target unit's size.
+        """
+        replace = {}
+        for s in expr.free_symbols:
+            if s in self.unit_symbols:
+                replace[s] = sp.Float(_root_scale(self.unit_symbols[s]))
+            else:
+                scale = _root_scale(self.quantities[s.name].unit)
+                if scale != 1.0:
+                    replace[s] = s * sp.Float(scale)
+        numeric = expr.xreplace(replace) if replace else expr
+        if target_unit is not None:
+            scale = _root_scale(target_unit)
+            if scale != 1.0:
+                numeric = numeric / sp.Float(scale)
+        return numeric
+
+    def _symbol_units(self, expr: sp.Expr) -> dict:
+        """The pint unit of every symbol of `expr` (quantities: canonical unit; units: itself)."""
+        return {
+            s: units.unit(self.unit_symbols[s] if s in self.unit_symbols
+                          else self.quantities[s.name].unit)
+            for s in expr.free_symbols
+        }
+
+    def _condition(self, text: str | None, where: str) -> expressions.Condition | None:
+        if text is None:
+            return None
+        try:
+            condition = expressions.Condition(text)
+        except expressions.ExpressionError as exc:
+            raise PluginError(f"{where}: {exc}") from None
+        for name in condition.names:
+            q = self.quantities.get(name)
+            if q is None or q.kind not in ("choice", "bool"):
+                raise PluginError(f"{where}: condition names {name!r}, not a choice or bool quantity")
+            bad = {v for v in condition.literals.get(name, ()) if v not in q.choices}
+            if bad and q.kind == "choice":
+                raise PluginError(f"{where}: {name} has no choice {sorted(bad)}; {list(q.choices)}")
+        return condition
+
+    # --- values -------------------------------------------------------------------------------
+
+    def parse_value(self, name: str, value: Value, where: str = "") -> Any:
+        """A value for a quantity, in its canonical unit (float), or a choice (str) / bool (0/1)."""
+        q = self.quantity(name)
+        label = f"{where}: {name}" if where else name
+        if q.kind == "choice":
+            text = str(value).strip()
+            if text not in q.choices:
+                raise unknown(f"choice for {name}", text, q.choices)
+            return text
+        if q.kind == "bool":
+            return _parse_bool(value, label)
+        number = units.parse_value(value, q.unit, label)
+        check_domain(q, number, label)
+        return number
+
+
+def check_domain(q: Quantity, number: float, label: str) -> None:
+    if not math.isfinite(number):
+        raise UserError(f"{label}: {number} is not a finite number")
+    if q.positive and number <= 0:
+        raise UserError(f"{label}: must be greater than 0, got {units.format_number(number)}")
+    if q.minimum is not None and number < q.minimum:
+        raise UserError(f"{label}: must be at least {q.minimum:g}, got {units.format_number(number)}")
+    if q.kind == "integer" and not float(number).is_integer():
+        raise UserError(f"{label}: must be a whole number, got {units.format_number(number)}")
+
+
+def _parse_bool(value: Value, label: str) -> float:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return float(value)
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return 1.0
+    if text in ("false", "0", "no", "off"):
+        return 0.0
+    raise UserError(f"{label}: expected true or false, got {value!r}")
+
+
+def _alias_key(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+@functools.cache
+def _root_scale(unit_text: str) -> float:
+    """Size of one `unit_text` in root units (1 for FLOP, 3.6e6 for kWh in g*m^2/s^2 ... )."""
+    ureg = units.registry()
+    return float(ureg.Quantity(1.0, units.unit(unit_text)).to_root_units().magnitude)
+
+
+def _check_type(record: Any, kind: type) -> None:
+    if not isinstance(record, kind):
+        raise PluginError(f"expected a {kind.__name__}, got {type(record).__name__}")
+
+
+def iter_compiled(registry: Registry, family: str) -> Iterable[CompiledFormula]:
+    yield from registry.family_formulas.get(family, ())
+    yield from registry.formulas

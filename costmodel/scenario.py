@@ -1,0 +1,216 @@
+"""A scenario: one family, its preset and config, one card, recipe choices and the user's values.
+
+Composing a scenario layers the values (recipe defaults < hardware < family defaults < preset <
+config file < user), decides every formula's condition, and keeps for each derived quantity the one
+formula that applies (a family's own formula before a generic one). A value the user gives for a
+derived quantity either replaces a default rule (`overridable`) or becomes a constraint that the
+solver meets by freeing an upstream input.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from costmodel.declarations import Family, Hardware, Value
+from costmodel.errors import UserError
+from costmodel.registry import CompiledCheck, CompiledFormula, Registry, check_domain
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class Scenario:
+    registry: Registry = attrs.field(repr=False)
+    family: Family
+    preset: str | None
+    config: str | None
+    hardware: Hardware | None
+    values: dict[str, Any]  # inputs: float in canonical unit, or str for choices
+    origins: dict[str, str]
+    pinned: frozenset[str]  # given by the user (never freed by the solver)
+    formulas: dict[str, CompiledFormula] = attrs.field(repr=False)
+    checks: tuple[CompiledCheck, ...] = attrs.field(repr=False)
+    constraints: dict[str, float]  # derived quantity -> the user's value
+    request: dict[str, Any] = attrs.field(repr=False)  # the arguments of `compose`
+
+    @property
+    def choices(self) -> dict[str, Any]:
+        q = self.registry.quantities
+        return {k: v for k, v in self.values.items() if q[k].kind in ("choice", "bool")}
+
+    def unit(self, name: str) -> str:
+        return self.registry.quantities[name].unit
+
+    def with_values(self, values: Mapping[str, Value]) -> Scenario:
+        """The same scenario with more user values (re-composed: choices may change formulas)."""
+        request = dict(self.request)
+        request["values"] = {**request.get("values", {}), **values}
+        return compose(self.registry, **request)
+
+    @functools.cached_property
+    def order(self) -> list[CompiledFormula]:
+        """The formulas in dependency order (inputs before what reads them)."""
+        result: list[CompiledFormula] = []
+        seen: set[str] = set()
+
+        def visit(name: str) -> None:
+            if name in seen or name not in self.formulas:
+                return
+            seen.add(name)
+            for dep in self.formulas[name].inputs:
+                visit(dep)
+            result.append(self.formulas[name])
+
+        for name in sorted(self.formulas):
+            visit(name)
+        return result
+
+
+def compose(
+    registry: Registry,
+    family: str,
+    *,
+    preset: str | None = None,
+    config: str | None = None,
+    config_overrides: list[str] | tuple[str, ...] = (),
+    hardware: str | Hardware | None = None,
+    values: Mapping[str, Value] | None = None,
+) -> Scenario:
+    fam = registry.family(family)
+    layered: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+
+    def put(name: str, value: Value, origin: str) -> None:
+        if name not in registry.quantities:
+            raise _unknown_input(registry, fam, name, origin)
+        layered[name] = registry.parse_value(name, value, where=origin if origin != "user" else "")
+        origins[name] = origin
+
+    for recipe in registry.recipes.values():
+        put(recipe.name, recipe.default, "recipe default")
+    card = _card(registry, hardware)
+    if card is not None:
+        for name, value in card.values.items():
+            put(name, value, f"hardware {card.name}")
+    for name, value in fam.defaults.items():
+        put(name, value, f"{fam.name} default")
+    if preset is not None:
+        if preset not in fam.presets:
+            from costmodel.errors import unknown
+
+            raise unknown(f"preset of {fam.name}", preset, fam.presets)
+        for name, value in fam.presets[preset].items():
+            put(name, value, f"preset {preset}")
+    if config is not None or config_overrides:
+        if fam.config_loader is None:
+            raise UserError(f"family {fam.name} reads no config files")
+        for name, value in fam.config_loader(config, list(config_overrides)).items():
+            put(name, value, f"config {Path(config).name if config else 'override'}")
+    pinned = set()
+    for name, value in (values or {}).items():
+        put(name, value, "user")
+        pinned.add(name)
+
+    choices = {k: v for k, v in layered.items() if registry.quantities[k].kind in ("choice", "bool")}
+    formulas = _select(registry, fam, choices)
+    constraints = {}
+    for name in list(formulas):
+        if name in layered:
+            if formulas[name].formula.overridable or name not in pinned:
+                del formulas[name]  # a default rule the given value replaces
+            else:
+                constraints[name] = layered.pop(name)
+    _check_acyclic(formulas)
+    checks = tuple(
+        c for c in registry.family_checks.get(fam.name, ()) if c.condition is None or _holds(c, choices)
+    )
+    return Scenario(
+        registry=registry,
+        family=fam,
+        preset=preset,
+        config=config,
+        hardware=card,
+        values=layered,
+        origins=origins,
+        pinned=frozenset(pinned),
+        formulas=formulas,
+        checks=checks,
+        constraints=constraints,
+        request=dict(
+            family=family,
+            preset=preset,
+            config=config,
+            config_overrides=tuple(config_overrides),
+            hardware=card,
+            values=dict(values or {}),
+        ),
+    )
+
+
+def _card(registry: Registry, hardware: str | Hardware | None) -> Hardware | None:
+    if hardware is None or isinstance(hardware, Hardware):
+        return hardware
+    if hardware.endswith(".toml") or Path(hardware).is_file():
+        card = Hardware.from_toml(hardware)
+        for name in card.values:
+            registry.quantity(name)
+        return card
+    return registry.card(hardware)
+
+
+def _holds(item, choices: dict[str, Any]) -> bool:
+    try:
+        return item.condition.holds(choices)
+    except KeyError:
+        return False
+
+
+def _select(registry: Registry, fam: Family, choices: dict[str, Any]) -> dict[str, CompiledFormula]:
+    """For each target the one applicable formula; a family's own formulas come first."""
+    chosen: dict[str, CompiledFormula] = {}
+    for level in (registry.family_formulas.get(fam.name, ()), registry.formulas):
+        level_targets: dict[str, CompiledFormula] = {}
+        for f in level:
+            if f.target in chosen or (f.condition is not None and not _holds(f, choices)):
+                continue
+            other = level_targets.get(f.target)
+            if other is not None:
+                raise UserError(
+                    f"two formulas apply for {f.target}: {other.formula.expr!r} ({other.plugin}) "
+                    f"and {f.formula.expr!r} ({f.plugin}); their conditions must not overlap"
+                )
+            level_targets[f.target] = f
+        chosen.update(level_targets)
+    return chosen
+
+
+def _check_acyclic(formulas: dict[str, CompiledFormula]) -> None:
+    state: dict[str, int] = {}
+
+    def visit(name: str, path: list[str]) -> None:
+        if state.get(name) == 2 or name not in formulas:
+            return
+        if state.get(name) == 1:
+            cycle = " -> ".join(path[path.index(name):] + [name])
+            raise UserError(f"formulas form a cycle: {cycle}")
+        state[name] = 1
+        for dep in formulas[name].inputs:
+            visit(dep, path + [name])
+        state[name] = 2
+
+    for name in formulas:
+        visit(name, [])
+
+
+def _unknown_input(registry: Registry, fam: Family, name: str, origin: str) -> UserError:
+    from costmodel.errors import unknown
+
+    error = unknown("quantity", name, registry.quantities)
+    return UserError(f"{origin}: {error}" if origin != "user" else str(error))
+
+
+def validate_value(registry: Registry, name: str, value: float) -> None:
+    check_domain(registry.quantities[name], value, name)

@@ -1,0 +1,159 @@
+"""The shared vocabulary, the run arithmetic every family uses, and the GPU catalogue.
+
+A built-in plugin loaded through the `costmodel` entry point like any other. It declares the
+names of ../shared/DESIGN.md's vocabulary (each with its canonical unit), the recipe options that
+every family meets (precision, attention, compile), the formulas of a training run that hold for
+any model, and registers every card of the `costmodel.hardware` catalogue.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from costmodel import hookimpl
+from costmodel.declarations import Choice, Formula, Hardware, Quantity, Recipe
+
+
+def _q(name: str, unit: str, doc: str, kind: str = "real", **kw) -> Quantity:
+    return Quantity(name=name, unit=unit, doc=doc, kind=kind, **kw)
+
+
+VOCABULARY = [
+    # the run
+    _q("micro_batch", "sequence", "sequences per forward/backward pass on each GPU", "integer", positive=True),
+    _q("seq_len", "token/sequence", "tokens per sequence (context length)", "integer", positive=True),
+    _q("grad_accum", "1", "micro-steps per optimizer step on each GPU", "integer", positive=True),
+    _q("n_gpus", "1", "data-parallel GPUs", "integer", positive=True),
+    _q("iters", "iteration", "optimizer steps of the run", "integer"),
+    _q("tokens_per_iter", "token/iteration", "tokens per optimizer step, all GPUs together"),
+    _q("total_tokens", "token", "tokens trained on over the whole run"),
+    _q("dataset_tokens", "token", "tokens in the training set", positive=True),
+    _q("epochs", "1", "passes over the training set"),
+    # the model
+    _q("n_params", "param", "unique trainable parameters"),
+    _q("n_params_reported", "param", "parameter count as the family's own code prints it"),
+    _q("flops_per_token", "FLOP/token", "training FLOPs per token (forward + backward), family's convention"),
+    _q("model_flops", "FLOP", "model FLOPs of the whole run (the MFU numerator)"),
+    _q("hardware_flops", "FLOP", "FLOPs the hardware executes over the run, recomputation included"),
+    # memory
+    _q("mem_weights", "byte", "memory for the weights (and master copies)"),
+    _q("mem_grads", "byte", "memory for the gradients"),
+    _q("mem_optimizer", "byte", "memory for optimizer states"),
+    _q("mem_activations", "byte", "activations saved for the backward pass"),
+    _q("mem_logits", "byte", "logits, log-softmax and loss temporaries"),
+    _q("mem_overhead", "byte", "CUDA context, library workspaces and allocator slack"),
+    _q("mem_peak", "byte", "peak memory of one training step on one GPU"),
+    # hardware (values come from hardware/*.toml)
+    _q("gpu_memory", "byte", "GPU memory as sold (binary units: 12 GB = 12 GiB)", positive=True),
+    _q("gpu_memory_usable", "byte", "GPU memory the driver reports as total (nvidia-smi)", positive=True),
+    _q("mem_bandwidth", "byte/s", "GPU memory bandwidth", positive=True),
+    _q("peak_flops_fp32", "FLOP/s", "dense FP32 peak (non-tensor)", positive=True),
+    _q("peak_flops_tf32", "FLOP/s", "dense TF32 tensor peak", positive=True),
+    _q("peak_flops_bf16", "FLOP/s", "dense BF16 tensor peak with FP32 accumulate", positive=True),
+    _q("peak_flops_fp16", "FLOP/s", "dense FP16 tensor peak with FP32 accumulate", positive=True),
+    _q("peak_flops_fp16_acc16", "FLOP/s", "dense FP16 tensor peak with FP16 accumulate", positive=True),
+    _q("peak_flops_fp8", "FLOP/s", "dense FP8 tensor peak", positive=True),
+    _q("board_power", "W", "board power limit (TGP/TDP)", positive=True),
+    _q("interconnect_bandwidth", "byte/s", "GPU-to-GPU bandwidth per direction", positive=True),
+    # time
+    _q("peak_flops", "FLOP/s", "dense peak per GPU for the precision used", positive=True),
+    _q("mfu", "1", "model FLOPs utilisation: achieved model FLOP/s over peak"),
+    _q("achieved_flops", "FLOP/s", "model FLOP/s achieved per GPU"),
+    _q("tokens_per_second", "token/s", "training throughput, all GPUs together"),
+    _q("iter_time", "s/iteration", "wall time of one optimizer step"),
+    _q("wall_time", "s", "wall time of the run"),
+    # energy and money
+    _q("gpu_power", "W", "average electrical power per GPU while training"),
+    _q("energy", "kWh", "electrical energy of the run"),
+    _q("electricity_price", "USD/kWh", "price of electricity"),
+    _q("energy_cost", "USD", "cost of the run's electricity"),
+    _q("gpu_hour_price", "USD/h", "rental price of one GPU for one hour"),
+    _q("cloud_cost", "USD", "rental cost of the run's GPU-hours"),
+]
+
+RECIPES = [
+    Recipe(
+        name="precision",
+        doc="numeric format of training",
+        default="amp-bf16",
+        choices=[
+            Choice(name="amp-bf16", doc="fp32 master weights and grads, bf16 autocast compute",
+                   source="PyTorch torch.autocast docs; karpathy/nanoGPT train.py (dtype='bfloat16')"),
+            Choice(name="amp-fp16", doc="fp32 master weights, fp16 autocast compute, loss scaler",
+                   source="PyTorch torch.cuda.amp.GradScaler docs; Micikevicius et al. 2018 (arXiv:1710.03740)"),
+            Choice(name="bf16", doc="pure bf16: weights, grads and compute in bf16",
+                   source="Kalamkar et al. 2019, A Study of BFLOAT16 for Deep Learning Training (arXiv:1905.12322)"),
+            Choice(name="fp32", doc="everything in fp32 (matmuls may use TF32 where enabled)",
+                   source="PyTorch CUDA semantics: TF32 on Ampere and later"),
+        ],
+    ),
+    Recipe(
+        name="attention",
+        doc="attention implementation",
+        default="flash",
+        choices=[
+            Choice(name="flash", doc="fused SDPA / FlashAttention: no T x T matrix stored",
+                   source="Dao et al. 2022, FlashAttention (arXiv:2205.14135)"),
+            Choice(name="eager", doc="explicit softmax(QK^T) with the T x T matrix materialised",
+                   source="Vaswani et al. 2017 (arXiv:1706.03762), as written in nanoGPT model.py's slow path"),
+        ],
+    ),
+]
+
+SWITCHES = [
+    _q("compile", "1", "torch.compile on (fuses elementwise ops and the loss)", "bool"),
+]
+
+FORMULAS = [
+    Formula(
+        target="tokens_per_iter",
+        expr="micro_batch * seq_len * grad_accum * n_gpus / iteration",
+        doc="tokens per optimizer step: micro-batch x sequence length x accumulation x GPUs",
+        source="karpathy/nanoGPT train.py@93a43d9a5c22 L101 (tokens_per_iter)",
+    ),
+    Formula(
+        target="total_tokens",
+        expr="iters * tokens_per_iter",
+        doc="tokens of the whole run",
+        source="definition (iterations x tokens per iteration)",
+    ),
+    Formula(
+        target="model_flops",
+        expr="flops_per_token * total_tokens",
+        doc="model FLOPs of the run: FLOPs per token x tokens",
+        source="Chowdhery et al. 2022, PaLM (arXiv:2204.02311) Appendix B (MFU numerator)",
+    ),
+    Formula(
+        target="epochs",
+        expr="total_tokens / dataset_tokens",
+        doc="passes over the training set",
+        source="definition",
+    ),
+]
+
+
+@hookimpl
+def register_quantities(register):
+    for q in VOCABULARY + SWITCHES:
+        register(q)
+
+
+@hookimpl
+def register_recipes(register):
+    for r in RECIPES:
+        register(r)
+
+
+@hookimpl
+def register_formulas(register):
+    for f in FORMULAS:
+        register(f)
+
+
+@hookimpl
+def register_hardware(register):
+    catalogue = resources.files("costmodel.hardware")
+    for entry in sorted(catalogue.iterdir(), key=lambda p: p.name):
+        if entry.name.endswith(".toml"):
+            with resources.as_file(entry) as path:
+                register(Hardware.from_toml(str(path)))
