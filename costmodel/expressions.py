@@ -214,34 +214,45 @@ class Condition:
 
 
 def dimension(expr: sp.Expr, units: Mapping[sp.Symbol, object]):
-    """The pint unit of `expr`, given the unit of every symbol; raises on a dimension mismatch."""
+    """The pint unit of `expr`, given the unit of every symbol; raises on a dimension mismatch.
+
+    An exact zero fits any unit (`0 * FLOP/token` simplifies to 0; `x if c else 0` is fine).
+    """
     from costmodel.units import registry
 
     ureg = registry()
     one = ureg.Quantity(1.0, ureg.dimensionless)
 
+    def same(args, e, what):
+        args = [a for a in args if a is not None]
+        for other in args[1:]:
+            if other.dimensionality != args[0].dimensionality:
+                raise PluginError(f"{what} {args[0].units:~} with {other.units:~} in {e}")
+        return ureg.Quantity(1.0, args[0].units) if args else None
+
     def walk(e):
+        if e.is_Number and e == 0:
+            return None
         if e.is_Number or e in (sp.true, sp.false):
             return one
         if e.is_Symbol:
             return ureg.Quantity(1.0, units[e])
-        if isinstance(e, sp.Add) or isinstance(e, (sp.Min, sp.Max)) or isinstance(e, sp.Mod):
-            args = [walk(a) for a in e.args]
-            for other in args[1:]:
-                if other.dimensionality != args[0].dimensionality:
-                    raise PluginError(
-                        f"adds or compares {args[0].units:~} with {other.units:~} in {e}"
-                    )
-            return ureg.Quantity(1.0, args[0].units)
+        if isinstance(e, (sp.Add, sp.Min, sp.Max, sp.Mod)):
+            return same([walk(a) for a in e.args], e, "adds or compares")
         if isinstance(e, sp.Mul):
             result = one
             for a in e.args:
-                result = result * walk(a)
+                part = walk(a)
+                if part is None:
+                    return None
+                result = result * part
             return ureg.Quantity(1.0, result.units)
         if isinstance(e, sp.Pow):
             base = walk(e.base)
             exponent = walk(e.exp)
-            if not exponent.dimensionless:
+            if base is None:
+                return None
+            if exponent is not None and not exponent.dimensionless:
                 raise PluginError(f"exponent with a unit in {e}")
             if base.dimensionless:
                 return one
@@ -252,21 +263,16 @@ def dimension(expr: sp.Expr, units: Mapping[sp.Symbol, object]):
             return walk(e.args[0])
         if isinstance(e, (sp.log, sp.exp)):
             for a in e.args:
-                if not walk(a).dimensionless:
+                part = walk(a)
+                if part is not None and not part.dimensionless:
                     raise PluginError(f"log/exp of a quantity with a unit in {e}")
             return one
         if isinstance(e, sp.Piecewise):
-            branches = [walk(expr) for expr, cond in e.args]
-            for cond_expr, cond in e.args:
+            for _, cond in e.args:
                 walk(cond)
-            for other in branches[1:]:
-                if other.dimensionality != branches[0].dimensionality:
-                    raise PluginError(f"branches of a conditional differ in unit in {e}")
-            return ureg.Quantity(1.0, branches[0].units)
+            return same([walk(value) for value, _ in e.args], e, "a conditional mixes")
         if isinstance(e, sp.core.relational.Relational):
-            left, right = walk(e.lhs), walk(e.rhs)
-            if left.dimensionality != right.dimensionality:
-                raise PluginError(f"compares {left.units:~} with {right.units:~} in {e}")
+            same([walk(e.lhs), walk(e.rhs)], e, "compares")
             return one
         if isinstance(e, (sp.And, sp.Or, sp.Not)):
             for a in e.args:
@@ -274,7 +280,8 @@ def dimension(expr: sp.Expr, units: Mapping[sp.Symbol, object]):
             return one
         raise PluginError(f"cannot check the unit of {type(e).__name__} in {e}")
 
-    return walk(expr).units
+    result = walk(expr)
+    return ureg.dimensionless if result is None else result.units
 
 
 # --- fast numeric evaluation ----------------------------------------------------------------
@@ -323,6 +330,26 @@ def _compile(e, b: _Backend):  # noqa: C901 - one dispatch table, read top to bo
     if e.is_Symbol:
         name = e.name
         return lambda env: env[name]
+    if isinstance(e, sp.Piecewise):
+        pieces = [(_compile(v, b), _compile(c, b)) for v, c in e.args]
+        if b.np is None:  # scalars: only the branch taken is evaluated
+
+            def first_true(env):
+                for value, cond in pieces:
+                    if cond(env):
+                        return value(env)
+                raise ValueError(f"no branch of {e} applies")
+
+            return first_true
+        where = b.where
+
+        def piecewise(env):
+            result = pieces[-1][0](env)
+            for value, cond in reversed(pieces[:-1]):
+                result = where(cond(env), value(env), result)
+            return result
+
+        return piecewise
     args = [_compile(a, b) for a in e.args]
     if isinstance(e, sp.Add):
         return _fold(args, operator.add)
@@ -364,17 +391,6 @@ def _compile(e, b: _Backend):  # noqa: C901 - one dispatch table, read top to bo
     if isinstance(e, sp.exp):
         (x,), exp = args, b.exp
         return lambda env: exp(x(env))
-    if isinstance(e, sp.Piecewise):
-        pieces = [(_compile(v, b), _compile(c, b)) for v, c in e.args]
-        where = b.where
-
-        def piecewise(env):
-            result = pieces[-1][0](env)
-            for value, cond in reversed(pieces[:-1]):
-                result = where(cond(env), value(env), result)
-            return result
-
-        return piecewise
     relations = {
         sp.Eq: operator.eq,
         sp.Ne: operator.ne,

@@ -179,7 +179,7 @@ def _collect(pm, registry, infos, declarative, explicit: set[str]) -> list[tuple
     families: list = []
     for hook in HOOKS:
         caller = getattr(pm.hook, hook)
-        for impl in sorted(caller.get_hookimpls(), key=lambda i: i.plugin_name):
+        for impl in sorted(caller.get_hookimpls(), key=_load_order):
             try:
                 impl.function(register=registrar(impl.plugin_name, hook))
             except Exception as exc:
@@ -207,6 +207,11 @@ def _collect(pm, registry, infos, declarative, explicit: set[str]) -> list[tuple
             if info.name == plugin or key == plugin:
                 infos[key] = attrs.evolve(info, error=message)
     return failures
+
+
+def _load_order(impl) -> tuple[int, str]:
+    """The shared vocabulary (`core`) first, then plugins by name: never the import order."""
+    return (0 if impl.plugin_name == "core" else 1, impl.plugin_name)
 
 
 def _why(exc: Exception) -> str:

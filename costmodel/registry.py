@@ -23,8 +23,8 @@ from costmodel.errors import PluginError, UserError, unknown
 
 @functools.cache
 def symbol(name: str) -> sp.Symbol:
-    """The one sympy symbol of a quantity or unit name (positive: quantities are >= 0)."""
-    return sp.Symbol(name, positive=True)
+    """The one sympy symbol of a quantity or unit name (quantities are >= 0, and may be 0)."""
+    return sp.Symbol(name, nonnegative=True)
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -229,7 +229,7 @@ class Registry:
         except PluginError as exc:
             raise PluginError(f"{where}: dimension error: {exc}") from None
         want = units.unit(target.unit)
-        if got.dimensionality != want.dimensionality:
+        if got.dimensionality != want.dimensionality and expr != 0:
             raise PluginError(
                 f"{where}: dimension error: the expression is in {got:~} "
                 f"({got.dimensionality}) but {f.target} is in {target.unit} ({want.dimensionality})"

@@ -78,7 +78,10 @@ def parse_value(text: str | float | int, unit_text: str, name: str) -> float:
     unit_part = match.group(2)
     if not unit_part:
         return number
-    given = unit(unit_part)
+    try:
+        given = unit(unit_part)
+    except UserError as exc:
+        raise UserError(f"{name}: {exc}") from None
     target = unit(unit_text)
     ureg = registry()
     try:

@@ -28,24 +28,22 @@ listing.register(app)
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
-    import click
-
     from costmodel.errors import CostModelError
 
+    click = _click()
+
     try:
-        app(args=argv, prog_name="costmodel", standalone_mode=False)
+        code = app(args=argv, prog_name="costmodel", standalone_mode=False)
     except CostModelError as exc:
         return _fail(str(exc))
     except click.exceptions.NoArgsIsHelpError as exc:
         if exc.ctx is not None:
-            click.echo(exc.ctx.get_help())
+            sys.stdout.write(exc.ctx.get_help() + "\n")
         return 0
     except click.exceptions.UsageError as exc:
         return _fail(exc.format_message().replace("\n", " "))
-    except click.exceptions.Abort:
-        return _fail("aborted")
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
+    except click.exceptions.ClickException as exc:
+        return _fail(exc.format_message().replace("\n", " "))
     except KeyboardInterrupt:
         return _fail("interrupted")
     except Exception as exc:  # a bug of ours: still one line for the user
@@ -54,7 +52,20 @@ def main(argv: list[str] | None = None) -> int:
         text = str(exc).strip().splitlines()
         return _fail(f"internal error ({type(exc).__name__}: {text[0] if text else ''}); "
                      "rerun with COSTMODEL_DEBUG=1 and report it")
-    return 0
+    return code if isinstance(code, int) else 0
+
+
+def _click():
+    """The click that typer runs on (recent typer vendors its own copy as typer._click)."""
+    try:
+        import typer._click as vendored
+
+        vendored.exceptions  # noqa: B018 - the attribute we need
+        return vendored
+    except (ImportError, AttributeError):
+        import click
+
+        return click
 
 
 def _fail(message: str) -> int:

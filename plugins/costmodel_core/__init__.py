@@ -35,6 +35,7 @@ VOCABULARY = [
     _q("flops_per_token", "FLOP/token", "training FLOPs per token (forward + backward), family's convention"),
     _q("model_flops", "FLOP", "model FLOPs of the whole run (the MFU numerator)"),
     _q("hardware_flops", "FLOP", "FLOPs the hardware executes over the run, recomputation included"),
+    _q("recompute_flops_per_token", "FLOP/token", "FLOPs per token recomputed by activation checkpointing"),
     # memory
     _q("mem_weights", "byte", "memory for the weights (and master copies)"),
     _q("mem_grads", "byte", "memory for the gradients"),
@@ -100,6 +101,23 @@ RECIPES = [
     ),
 ]
 
+CHECKPOINTING = Recipe(
+    name="checkpointing",
+    doc="activation checkpointing (recomputation in the backward pass)",
+    default="none",
+    choices=[
+        Choice(name="none", doc="every activation saved; nothing recomputed",
+               source="PyTorch autograd default",
+               formulas=[Formula(target="recompute_flops_per_token", expr="0 * FLOP/token",
+                                 doc="nothing is recomputed", source="definition")]),
+        Choice(name="selective", doc="attention internals recomputed in the backward pass",
+               source="Korthikanti et al. 2022, Reducing Activation Recomputation (arXiv:2205.05198) section 4.2"),
+        Choice(name="full", doc="only layer inputs saved; each layer's forward recomputed in backward",
+               source="Chen et al. 2016, Training Deep Nets with Sublinear Memory Cost (arXiv:1604.06174); torch.utils.checkpoint"),
+    ],
+)
+RECIPES.append(CHECKPOINTING)
+
 SWITCHES = [
     _q("compile", "1", "torch.compile on (fuses elementwise ops and the loss)", "bool"),
 ]
@@ -122,6 +140,12 @@ FORMULAS = [
         expr="flops_per_token * total_tokens",
         doc="model FLOPs of the run: FLOPs per token x tokens",
         source="Chowdhery et al. 2022, PaLM (arXiv:2204.02311) Appendix B (MFU numerator)",
+    ),
+    Formula(
+        target="hardware_flops",
+        expr="(flops_per_token + recompute_flops_per_token) * total_tokens",
+        doc="FLOPs executed: model FLOPs plus what checkpointing recomputes (the HFU numerator)",
+        source="Chowdhery et al. 2022, PaLM (arXiv:2204.02311) Appendix B (MFU vs HFU)",
     ),
     Formula(
         target="epochs",
