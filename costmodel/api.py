@@ -37,17 +37,33 @@ def reload() -> None:
     _load.cache_clear()
 
 
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True, eq=False, slots=False)
 class Result:
-    """What a question gave: inputs and results as pint quantities, warnings, and how to explain."""
+    """What a question gave: inputs and results as pint quantities, warnings, and how to explain.
+
+    `numbers` holds the same values as plain floats in canonical units (`units` names them); the
+    pint quantities of `inputs` and `results` are made on first access.
+    """
 
     family: str
     hardware: str | None
-    inputs: dict[str, Any]  # pint Quantity, or str for choices, bool for switches
-    results: dict[str, Any]  # pint Quantity
+    input_numbers: dict[str, Any]  # float in canonical unit, str for choices, bool for switches
+    numbers: dict[str, float]  # results, float in canonical unit
+    units: dict[str, str]  # name -> canonical unit
     origins: dict[str, str]
     warnings: tuple[str, ...]
     evaluation: Evaluation = attrs.field(repr=False)
+
+    @functools.cached_property
+    def inputs(self) -> dict[str, Any]:
+        """Inputs: pint Quantity, or str for choices, bool for switches."""
+        return {k: v if isinstance(v, (str, bool)) else _quantity(v, self.units[k])
+                for k, v in self.input_numbers.items()}
+
+    @functools.cached_property
+    def results(self) -> dict[str, Any]:
+        """Results as pint quantities in their canonical units."""
+        return {k: _quantity(v, self.units[k]) for k, v in self.numbers.items()}
 
     def __getitem__(self, name: str):
         if name in self.results:
@@ -63,20 +79,18 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         """The `--json` object of the CLI contract (values in canonical units)."""
-        q = self.evaluation.scenario.registry.quantities
         return {
             "family": self.family,
             "hardware": self.hardware,
-            "inputs": {k: _json_value(v, q[k].unit) for k, v in self.inputs.items()},
-            "results": {k: _json_value(v, q[k].unit) for k, v in self.results.items()},
+            "inputs": {k: _json_value(v, self.units.get(k, "1")) for k, v in self.input_numbers.items()},
+            "results": {k: _json_value(v, self.units[k]) for k, v in self.numbers.items()},
             "warnings": list(self.warnings),
         }
 
     def table(self) -> list[tuple[str, str, str]]:
         """Rows (name, value as printed, meaning) of the results."""
         q = self.evaluation.scenario.registry.quantities
-        return [(k, units.format_quantity(float(v.magnitude), q[k].unit), q[k].doc)
-                for k, v in self.results.items()]
+        return [(k, units.format_quantity(v, self.units[k]), q[k].doc) for k, v in self.numbers.items()]
 
     def _repr_markdown_(self) -> str:
         rows = ["| quantity | value | meaning |", "|---|---|---|"]
@@ -98,7 +112,7 @@ def _json_value(v, unit: str) -> dict[str, Any]:
     """{"value": ..., "unit": ...} in the canonical unit ("" for choices and pure numbers)."""
     if isinstance(v, (str, bool)):
         return {"value": v, "unit": ""}
-    return {"value": float(v.m_as(units.unit(unit))), "unit": units.pretty_unit(unit)}
+    return {"value": float(v), "unit": units.pretty_unit(unit)}
 
 
 def _quantity(value: float, unit_text: str):
@@ -119,12 +133,8 @@ def _result(evaluation: Evaluation) -> Result:
         elif decl.kind == "bool":
             inputs[name] = bool(value)
         elif name in read or name in scenario.pinned or name in solved:
-            inputs[name] = _quantity(env.get(name, value), decl.unit)
-    results = {
-        name: _quantity(env[name], q[name].unit)
-        for name in sorted(scenario.formulas)
-        if name in env
-    }
+            inputs[name] = float(env.get(name, value))
+    results = {name: float(env[name]) for name in sorted(scenario.formulas) if name in env}
     warnings = list(evaluation.warnings)
     for s in evaluation.solved:
         warnings.insert(0, f"{s.name} = {units.format_quantity(s.value, q[s.name].unit)} "
@@ -132,8 +142,9 @@ def _result(evaluation: Evaluation) -> Result:
     return Result(
         family=scenario.family.name,
         hardware=scenario.hardware.name if scenario.hardware else None,
-        inputs=inputs,
-        results=results,
+        input_numbers=inputs,
+        numbers=results,
+        units={name: q[name].unit for name in (*inputs, *results)},
         origins={k: scenario.origins.get(k, "solved" if k in solved else "") for k in inputs},
         warnings=tuple(warnings) + tuple(_plugin_warnings(scenario.registry)),
         evaluation=evaluation,

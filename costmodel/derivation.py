@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 import sympy as sp
+from sympy.printing.str import StrPrinter
 
 from costmodel import units
 from costmodel.registry import CompiledFormula, symbol
@@ -62,17 +63,31 @@ def _number(value: float) -> str:
     return units.format_number(value, digits=6)
 
 
-def substituted(step: Step, env: dict[str, float], registry) -> sp.Expr:
-    """The formula's expression with every quantity replaced by its value (kept unevaluated)."""
-    f = step.formula
-    replace = {}
-    for name in f.inputs:
+def number_names(step: Step, env: dict[str, float], registry) -> dict:
+    """symbol -> its value as printed, with its unit: '(1,024 token/sequence)'."""
+    names = {}
+    for name in step.formula.inputs:
         unit = registry.quantities[name].unit
         shown = _number(env[name])
-        if unit not in ("1", ""):
-            shown = f"({shown} {unit})"
-        replace[symbol(name)] = sp.Symbol(shown)
-    return f.expr.xreplace(replace)
+        names[symbol(name)] = f"({shown} {unit})" if unit not in ("1", "") else shown
+    return names
+
+
+class _NamedPrinter(StrPrinter):
+    """sympy's text printer, printing chosen symbols as given text (the tree is not changed, so
+    equal numbers are never merged: 6*6 stays 6*6, not 6**2)."""
+
+    def __init__(self, names: dict):
+        super().__init__()
+        self._names = names
+
+    def _print_Symbol(self, expr):
+        return self._names.get(expr, expr.name)
+
+
+def substituted(step: Step, env: dict[str, float], registry) -> str:
+    """The formula as text with every quantity replaced by its value."""
+    return _NamedPrinter(number_names(step, env, registry)).doprint(step.formula.expr)
 
 
 def render_text(evaluation: Evaluation, target: str) -> str:
@@ -101,7 +116,7 @@ def render_text(evaluation: Evaluation, target: str) -> str:
         f = s.formula
         lines.append(f"{n}. {s.name}: {f.formula.doc}")
         lines.append(f"   {s.name} = {sp.sstr(f.expr)}")
-        lines.append(f"   {' ' * len(s.name)} = {sp.sstr(substituted(s, evaluation.env, registry))}")
+        lines.append(f"   {' ' * len(s.name)} = {substituted(s, evaluation.env, registry)}")
         lines.append(f"   {' ' * len(s.name)} = {units.format_quantity(s.value, s.unit)}")
         lines.append(f"   source: {f.formula.source}")
         for a in f.formula.assumptions:
@@ -120,13 +135,17 @@ def _choice(value: Any, q) -> str:
     return str(value)
 
 
-FORMATS = ("text",)
+FORMATS = ("text", "md", "html")
 
 
 def render(evaluation: Evaluation, target: str, format: str = "text") -> str:
-    """The derivation of `target` in one of `FORMATS`."""
+    """The derivation of `target` in one of `FORMATS` (md and html: `costmodel.render`)."""
     if format not in FORMATS:
         from costmodel.errors import unknown
 
         raise unknown("format", format, FORMATS)
-    return render_text(evaluation, target)
+    if format == "text":
+        return render_text(evaluation, target)
+    from costmodel import render as pages
+
+    return pages.render(evaluation, target, format)

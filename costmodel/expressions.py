@@ -4,8 +4,9 @@ Text is parsed with `ast.parse` and each node is translated by hand; nothing is 
 executed or sympified. Calls are allowed only to the names in `FUNCTIONS`, and attribute access,
 subscripts, lambdas, comprehensions and strings (outside conditions) are rejected.
 
-`compile_numeric` turns a sympy expression into a closure over plain floats (or numpy arrays): the
-inner loops of the solver and of sweeps call those, never `subs`/`evalf`.
+`to_program` turns a sympy expression into a plain tuple tree that `costmodel.programs` compiles to
+closures over floats (or numpy arrays): the solver's and sweeps' inner loops call those, never
+`subs`/`evalf`, and a cached registry needs no sympy at all.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable, Mapping
 import sympy as sp
 
 from costmodel.errors import PluginError
+from costmodel.programs import Condition, ExpressionError, compile_program  # noqa: F401 - re-exported
 
 FUNCTIONS = {
     "floor": sp.floor,
@@ -48,10 +50,6 @@ _COMPARE = {
     ast.Gt: sp.Gt,
     ast.GtE: sp.Ge,
 }
-
-
-class ExpressionError(ValueError):
-    """A formula text outside the whitelist, or naming something unknown."""
 
 
 def parse(text: str, resolve: Callable[[str], sp.Expr]) -> sp.Expr:
@@ -138,78 +136,6 @@ def _boolean(value):
     return sp.Ne(value, 0)
 
 
-# --- conditions over choices ----------------------------------------------------------------
-
-
-class Condition:
-    """A condition over choice/bool quantities ('attention == "eager"'), decided at composition.
-
-    Parsed by the same whitelist idea; it is interpreted by walking the tree, never executed.
-    """
-
-    def __init__(self, text: str):
-        self.text = text
-        try:
-            self._tree = ast.parse(text.strip(), mode="eval").body
-        except SyntaxError as exc:
-            raise ExpressionError(f"condition {text!r} is not valid: {exc.msg}") from None
-        self.names: set[str] = set()
-        self.literals: dict[str, set[str]] = {}
-        self._collect(self._tree)
-
-    def _collect(self, node, subject: str | None = None) -> None:
-        if isinstance(node, ast.BoolOp):
-            for v in node.values:
-                self._collect(v)
-        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            self._collect(node.operand)
-        elif isinstance(node, ast.Name):
-            self.names.add(node.id)
-        elif isinstance(node, ast.Compare) and len(node.ops) == 1:
-            if not isinstance(node.left, ast.Name):
-                raise ExpressionError(f"condition {self.text!r}: compare a quantity name to text")
-            if not isinstance(node.ops[0], (ast.Eq, ast.NotEq, ast.In, ast.NotIn)):
-                raise ExpressionError(f"condition {self.text!r}: use ==, !=, in or not in")
-            self.names.add(node.left.id)
-            for literal in self._literals(node.comparators[0]):
-                self.literals.setdefault(node.left.id, set()).add(literal)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, bool):
-            pass
-        else:
-            raise ExpressionError(f"condition {self.text!r}: {type(node).__name__} is not allowed")
-
-    def _literals(self, node) -> list:
-        if isinstance(node, ast.Constant) and isinstance(node.value, (str, bool)):
-            return [node.value]
-        if isinstance(node, (ast.Tuple, ast.List)):
-            return [x for elt in node.elts for x in self._literals(elt)]
-        raise ExpressionError(f"condition {self.text!r}: compare with text literals only")
-
-    def holds(self, values: Mapping[str, object]) -> bool:
-        return bool(self._eval(self._tree, values))
-
-    def _eval(self, node, values):
-        if isinstance(node, ast.BoolOp):
-            results = (self._eval(v, values) for v in node.values)
-            return all(results) if isinstance(node.op, ast.And) else any(results)
-        if isinstance(node, ast.UnaryOp):
-            return not self._eval(node.operand, values)
-        if isinstance(node, ast.Name):
-            return bool(values[node.id])
-        if isinstance(node, ast.Constant):
-            return node.value
-        left = values[node.left.id]
-        literals = self._literals(node.comparators[0])
-        op = node.ops[0]
-        if isinstance(op, ast.Eq):
-            return left == literals[0]
-        if isinstance(op, ast.NotEq):
-            return left != literals[0]
-        if isinstance(op, ast.In):
-            return left in literals
-        return left not in literals
-
-
 # --- dimensional analysis -------------------------------------------------------------------
 
 
@@ -285,149 +211,74 @@ def dimension(expr: sp.Expr, units: Mapping[sp.Symbol, object]):
 
 
 # --- fast numeric evaluation ----------------------------------------------------------------
+#
+# A compiled formula is kept as a *program*: a tree of plain tuples ("add", (a, b)), ("sym", name),
+# ("num", 1.5) ... It is made once from the sympy expression, pickles without sympy, and compiles to
+# closures over floats (math) or arrays (numpy). The hot paths never touch sympy.
+
+_NARY = {sp.Add: "add", sp.Mul: "mul", sp.Min: "min", sp.Max: "max", sp.And: "and", sp.Or: "or"}
+_UNARY = {sp.floor: "floor", sp.ceiling: "ceil", sp.Abs: "abs", sp.exp: "exp", sp.Not: "not"}
+_RELATIONS = {sp.Eq: "eq", sp.Ne: "ne", sp.Lt: "lt", sp.Le: "le", sp.Gt: "gt", sp.Ge: "ge"}
 
 
-class _Backend:
-    def __init__(self, np=None):
-        self.np = np
-        if np is None:
-            self.floor, self.ceil = math.floor, math.ceil
-            self.log, self.exp, self.sqrt = math.log, math.exp, math.sqrt
-            self.minimum = lambda *xs: min(xs)
-            self.maximum = lambda *xs: max(xs)
-        else:
-            self.floor, self.ceil = np.floor, np.ceil
-            self.log, self.exp, self.sqrt = np.log, np.exp, np.sqrt
-            self.minimum = lambda *xs: _reduce(np.minimum, xs)
-            self.maximum = lambda *xs: _reduce(np.maximum, xs)
-
-    def where(self, cond, a, b):
-        if self.np is None:
-            return a if cond else b
-        return self.np.where(cond, a, b)
-
-
-def _reduce(fn, xs):
-    result = xs[0]
-    for x in xs[1:]:
-        result = fn(result, x)
-    return result
-
-
-def compile_numeric(expr: sp.Expr, numpy: bool = False) -> Callable[[Mapping[str, float]], float]:
-    """A closure evaluating `expr` from a mapping of symbol name -> float (or numpy array)."""
-    backend = _Backend(__import__("numpy") if numpy else None)
-    return _compile(expr, backend)
-
-
-def _compile(e, b: _Backend):  # noqa: C901 - one dispatch table, read top to bottom
-    if e.is_Number:
-        value = float(e)
-        return lambda env: value
+def to_program(e) -> tuple:
+    """The sympy expression as a tuple tree (see above)."""
     if e is sp.true or e is sp.false:
-        value = bool(e)
-        return lambda env: value
+        return ("num", float(bool(e)))
+    if e.is_Number:
+        return ("num", float(e))
     if e.is_Symbol:
-        name = e.name
-        return lambda env: env[name]
-    if isinstance(e, sp.Piecewise):
-        pieces = [(_compile(v, b), _compile(c, b)) for v, c in e.args]
-        if b.np is None:  # scalars: only the branch taken is evaluated
-
-            def first_true(env):
-                for value, cond in pieces:
-                    if cond(env):
-                        return value(env)
-                raise ValueError(f"no branch of {e} applies")
-
-            return first_true
-        where = b.where
-
-        def piecewise(env):
-            result = pieces[-1][0](env)
-            for value, cond in reversed(pieces[:-1]):
-                result = where(cond(env), value(env), result)
-            return result
-
-        return piecewise
-    args = [_compile(a, b) for a in e.args]
-    if isinstance(e, sp.Add):
-        return _fold(args, operator.add)
-    if isinstance(e, sp.Mul):
-        return _fold(args, operator.mul)
-    if isinstance(e, sp.Pow):
-        base, exponent = args
-        if e.exp == -1:
-            return lambda env: 1.0 / base(env)
-        if e.exp == sp.Rational(1, 2):
-            sqrt = b.sqrt
-            return lambda env: sqrt(base(env))
-        return lambda env: base(env) ** exponent(env)
-    if isinstance(e, sp.floor):
-        (x,), floor = args, b.floor
-        return lambda env: floor(x(env))
-    if isinstance(e, sp.ceiling):
-        (x,), ceil = args, b.ceil
-        return lambda env: ceil(x(env))
-    if isinstance(e, sp.Abs):
-        (x,) = args
-        return lambda env: abs(x(env))
-    if isinstance(e, sp.Min):
-        fn = b.minimum
-        return lambda env: fn(*[a(env) for a in args])
-    if isinstance(e, sp.Max):
-        fn = b.maximum
-        return lambda env: fn(*[a(env) for a in args])
-    if isinstance(e, sp.Mod):
-        x, y = args
-        return lambda env: x(env) % y(env)
-    if isinstance(e, sp.log):
-        log = b.log
-        if len(args) == 2:
-            x, base = args
-            return lambda env: log(x(env)) / log(base(env))
-        (x,) = args
-        return lambda env: log(x(env))
-    if isinstance(e, sp.exp):
-        (x,), exp = args, b.exp
-        return lambda env: exp(x(env))
-    relations = {
-        sp.Eq: operator.eq,
-        sp.Ne: operator.ne,
-        sp.Lt: operator.lt,
-        sp.Le: operator.le,
-        sp.Gt: operator.gt,
-        sp.Ge: operator.ge,
-    }
-    for kind, fn in relations.items():
+        return ("sym", e.name)
+    for kind, name in _NARY.items():
         if isinstance(e, kind):
-            x, y = args
-            return lambda env, fn=fn: fn(x(env), y(env))
-    if isinstance(e, sp.And):
-        if b.np is not None:
-            return _fold(args, b.np.logical_and)
-        return lambda env: all(a(env) for a in args)
-    if isinstance(e, sp.Or):
-        if b.np is not None:
-            return _fold(args, b.np.logical_or)
-        return lambda env: any(a(env) for a in args)
-    if isinstance(e, sp.Not):
-        (x,) = args
-        if b.np is not None:
-            return lambda env: b.np.logical_not(x(env))
-        return lambda env: not x(env)
+            return (name, tuple(to_program(a) for a in e.args))
+    for kind, name in _UNARY.items():
+        if isinstance(e, kind):
+            return (name, to_program(e.args[0]))
+    for kind, name in _RELATIONS.items():
+        if isinstance(e, kind):
+            return (name, to_program(e.lhs), to_program(e.rhs))
+    if isinstance(e, sp.Pow):
+        return ("pow", to_program(e.base), to_program(e.exp))
+    if isinstance(e, sp.Mod):
+        return ("mod", to_program(e.args[0]), to_program(e.args[1]))
+    if isinstance(e, sp.log):
+        return ("log", tuple(to_program(a) for a in e.args))
+    if isinstance(e, sp.Piecewise):
+        return ("piecewise", tuple((to_program(v), to_program(c)) for v, c in e.args))
     raise PluginError(f"cannot evaluate {type(e).__name__} in {e}")
 
 
-def _fold(args, fn):
-    if len(args) == 2:
-        first, second = args
-        return lambda env: fn(first(env), second(env))
+def to_sympy(program: tuple):
+    """Back from a program to sympy (for closed-form solving and derivations)."""
+    op = program[0]
+    if op == "num":
+        value = program[1]
+        return sp.Integer(int(value)) if float(value).is_integer() else sp.Float(value)
+    if op == "sym":
+        from costmodel.registry import symbol
 
-    def folded(env):
-        result = args[0](env)
-        for a in args[1:]:
-            result = fn(result, a(env))
-        return result
+        return symbol(program[1])
+    if op in ("add", "mul", "min", "max", "and", "or"):
+        kind = {v: k for k, v in _NARY.items()}[op]
+        return kind(*[to_sympy(a) for a in program[1]])
+    if op in _UNARY.values():
+        kind = {v: k for k, v in _UNARY.items()}[op]
+        return kind(to_sympy(program[1]))
+    if op in _RELATIONS.values():
+        kind = {v: k for k, v in _RELATIONS.items()}[op]
+        return kind(to_sympy(program[1]), to_sympy(program[2]))
+    if op == "pow":
+        return sp.Pow(to_sympy(program[1]), to_sympy(program[2]))
+    if op == "mod":
+        return sp.Mod(to_sympy(program[1]), to_sympy(program[2]))
+    if op == "log":
+        return sp.log(*[to_sympy(a) for a in program[1]])
+    if op == "piecewise":
+        return sp.Piecewise(*[(to_sympy(v), to_sympy(c)) for v, c in program[1]])
+    raise PluginError(f"unknown program node {op!r}")
 
-    return folded
+
+def compile_numeric(expr, numpy: bool = False) -> Callable[[Mapping[str, float]], float]:
+    """A closure evaluating a sympy expression from a mapping of symbol name -> value."""
+    return compile_program(to_program(expr), numpy)

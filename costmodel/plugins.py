@@ -50,7 +50,38 @@ def plugin_manager():
 
 
 def load_registry(paths: Sequence[str] = ()):
-    """Load every allowed entry-point plugin plus the plugins at `paths`; build the registry."""
+    """Load every allowed entry-point plugin plus the plugins at `paths`; build the registry.
+
+    The built registry is cached on disk (see `costmodel.cache`), keyed by every file the plugins
+    are made of: a cached run imports neither the plugins, nor sympy, nor pint.
+    """
+    from costmodel import cache
+
+    key = cache.fingerprint(paths, _entry_point_modules())
+    hit = cache.read(key)
+    if hit is not None:
+        return hit
+    registry, infos = _build(paths)
+    cache.write(key, registry, infos)
+    return registry, infos
+
+
+def _entry_point_modules() -> list[tuple[str, str]]:
+    """(name, module) of the entry points that would load, without importing them."""
+    from importlib.metadata import entry_points
+
+    allow = os.environ.get(ENV_ALLOW)
+    allowed = None if allow is None else {n.strip() for n in allow.split(",") if n.strip()}
+    found, seen = [], set()
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in seen or (allowed is not None and ep.name not in allowed and ep.value not in allowed):
+            continue
+        seen.add(ep.name)
+        found.append((ep.name, ep.value))
+    return found
+
+
+def _build(paths: Sequence[str]):
     from costmodel.registry import Registry
 
     pm = plugin_manager()
@@ -66,26 +97,25 @@ def load_registry(paths: Sequence[str] = ()):
 
 
 def _load_entry_points(pm, infos: dict[str, PluginInfo]) -> None:
-    from importlib.metadata import distributions
+    from importlib.metadata import entry_points
 
     allow = os.environ.get(ENV_ALLOW)
     allowed = None if allow is None else {n.strip() for n in allow.split(",") if n.strip()}
     seen = set()
-    for dist in distributions():
-        dist_name = dist.metadata["Name"] or "?"
-        for ep in dist.entry_points:
-            if ep.group != ENTRY_POINT_GROUP or ep.name in seen:
-                continue
-            seen.add(ep.name)  # a package found twice on sys.path registers once
-            if allowed is not None and ep.name not in allowed and ep.value not in allowed:
-                continue
-            origin = f"entry point {ep.name} = {ep.value} ({dist_name})"
-            try:
-                module = ep.load()
-            except Exception as exc:  # a broken plugin must not take the others down
-                infos[ep.name] = PluginInfo(name=ep.name, origin=origin, error=_why(exc))
-                continue
-            _register(pm, infos, ep.name, module, origin, explicit=False)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in seen:
+            continue
+        seen.add(ep.name)  # a package found twice on sys.path registers once
+        if allowed is not None and ep.name not in allowed and ep.value not in allowed:
+            continue
+        dist = getattr(ep, "dist", None)
+        origin = f"entry point {ep.name} = {ep.value} ({dist.name if dist else '?'})"
+        try:
+            module = ep.load()
+        except Exception as exc:  # a broken plugin must not take the others down
+            infos[ep.name] = PluginInfo(name=ep.name, origin=origin, error=_why(exc))
+            continue
+        _register(pm, infos, ep.name, module, origin, explicit=False)
 
 
 def _register(pm, infos, name, module, origin, explicit: bool) -> None:

@@ -14,60 +14,113 @@ from collections.abc import Iterable
 from typing import Any
 
 import attrs
-import sympy as sp
 
-from costmodel import expressions, units
+from costmodel import programs, units
 from costmodel.declarations import Check, Family, Formula, Hardware, Quantity, Recipe, Value
 from costmodel.errors import PluginError, UserError, unknown
 
 
 @functools.cache
-def symbol(name: str) -> sp.Symbol:
-    """The one sympy symbol of a quantity or unit name (quantities are >= 0, and may be 0)."""
-    return sp.Symbol(name, nonnegative=True)
+def symbol(name: str):
+    """The one sympy symbol of a quantity or unit name.
+
+    No assumptions: sympy then asks none while building expressions (fast), and never simplifies
+    a condition such as `b != 0` away; the solver adds positivity where it solves.
+    """
+    import sympy as sp
+
+    return sp.Symbol(name)
 
 
-@attrs.frozen(kw_only=True, eq=False)
-class CompiledFormula:
-    """A registered formula, parsed and dimension-checked, with its fast numeric form."""
+class _Picklable:
+    """Pickles its fields only: the cached closures and sympy trees are rebuilt on demand."""
+
+    def __getstate__(self):
+        return {f.name: getattr(self, f.name) for f in attrs.fields(type(self))}
+
+    def __setstate__(self, state):
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+
+
+@attrs.frozen(kw_only=True, eq=False, slots=False)
+class CompiledFormula(_Picklable):
+    """A registered formula, parsed and dimension-checked, with its fast numeric program.
+
+    `program` is the expression over magnitudes in canonical units (unit conversions folded in)
+    as a tuple tree; `expr` (as written, units kept) and `numeric` (sympy of the program) are
+    rebuilt lazily for derivations and symbolic solving.
+    """
 
     formula: Formula
     plugin: str
     family: str | None
-    expr: sp.Expr = attrs.field(repr=False)  # as written, unit symbols kept (for derivations)
-    numeric: sp.Expr = attrs.field(repr=False)  # in canonical units, unit symbols replaced
     inputs: tuple[str, ...]
-    condition: expressions.Condition | None = attrs.field(repr=False)
+    unit_names: tuple[str, ...]
+    program: tuple = attrs.field(repr=False)
+    condition: programs.Condition | None = attrs.field(repr=False)
 
     @property
     def target(self) -> str:
         return self.formula.target
 
     @functools.cached_property
+    def expr(self):
+        """The sympy expression as written (unit symbols kept), for derivations."""
+        return _reparse(self.formula.expr, self.inputs, self.unit_names)
+
+    @functools.cached_property
+    def numeric(self):
+        """The sympy form of the program (magnitudes in canonical units)."""
+        from costmodel.expressions import to_sympy
+
+        return to_sympy(self.program)
+
+    @functools.cached_property
     def evaluate(self):
         """Scalar closure: env (name -> float) -> float."""
-        return expressions.compile_numeric(self.numeric)
+        return programs.compile_program(self.program)
 
     @functools.cached_property
     def vector(self):
         """The same over numpy arrays (sweeps)."""
-        return expressions.compile_numeric(self.numeric, numpy=True)
+        return programs.compile_program(self.program, numpy=True)
 
     def applies(self, choices: dict[str, Any]) -> bool:
         return self.condition is None or self.condition.holds(choices)
 
 
-@attrs.frozen(kw_only=True, eq=False)
-class CompiledCheck:
+@attrs.frozen(kw_only=True, eq=False, slots=False)
+class CompiledCheck(_Picklable):
     check: Check
     plugin: str
-    relation: sp.Expr = attrs.field(repr=False)
     inputs: tuple[str, ...]
-    condition: expressions.Condition | None = attrs.field(repr=False)
+    unit_names: tuple[str, ...]
+    program: tuple = attrs.field(repr=False)
+    condition: programs.Condition | None = attrs.field(repr=False)
+
+    @functools.cached_property
+    def relation(self):
+        from costmodel.expressions import to_sympy
+
+        return to_sympy(self.program)
 
     @functools.cached_property
     def evaluate(self):
-        return expressions.compile_numeric(self.relation)
+        return programs.compile_program(self.program)
+
+
+def _reparse(text: str, names: tuple[str, ...], unit_names: tuple[str, ...]):
+    from costmodel import expressions
+
+    known = set(names) | set(unit_names)
+
+    def resolve(name: str):
+        if name not in known:
+            raise programs.ExpressionError(f"unknown name {name!r}")
+        return symbol(name)
+
+    return expressions.parse(text, resolve)
 
 
 @attrs.define
@@ -87,7 +140,7 @@ class Registry:
     hardware_values: dict[str, dict[str, float]] = attrs.Factory(dict)
     hardware_aliases: dict[str, str] = attrs.Factory(dict)
     failures: list[tuple[str, str]] = attrs.Factory(list)
-    unit_symbols: dict[sp.Symbol, Any] = attrs.Factory(dict)
+    unit_names: set[str] = attrs.Factory(set)  # unit names met in formulas
 
     # --- lookups with the user's spelling ------------------------------------------------
 
@@ -197,15 +250,14 @@ class Registry:
 
     # --- parsing and checking ---------------------------------------------------------------
 
-    def resolve(self, name: str) -> sp.Symbol:
+    def resolve(self, name: str):
         if name in self.quantities:
             return symbol(name)
         if units.is_unit_name(name):
-            sym = symbol(name)
-            self.unit_symbols[sym] = name
-            return sym
+            self.unit_names.add(name)
+            return symbol(name)
         close = unknown("quantity", name, self.quantities)
-        raise expressions.ExpressionError(f"{name!r} is neither a quantity nor a unit ({close})")
+        raise programs.ExpressionError(f"{name!r} is neither a quantity nor a unit ({close})")
 
     def compile(self, f: Formula, plugin: str, family: str | None) -> CompiledFormula:
         _check_type(f, Formula)
@@ -215,17 +267,14 @@ class Registry:
         target = self.quantities[f.target]
         if target.kind == "choice":
             raise PluginError(f"{where}: the target is a choice, formulas compute numbers")
-        try:
-            expr = expressions.parse(f.expr, self.resolve)
-        except expressions.ExpressionError as exc:
-            raise PluginError(f"{where}: {exc}") from None
-        names = sorted(s.name for s in expr.free_symbols if s not in self.unit_symbols)
+        from costmodel import expressions
+
+        expr, names, unit_names = self._parse(f.expr, where)
         for name in names:
             if self.quantities[name].kind == "choice":
                 raise PluginError(f"{where}: choice {name!r} belongs in the condition")
-        unit_of = self._symbol_units(expr)
         try:
-            got = expressions.dimension(expr, unit_of)
+            got = expressions.dimension(expr, self._symbol_units(expr))
         except PluginError as exc:
             raise PluginError(f"{where}: dimension error: {exc}") from None
         want = units.unit(target.unit)
@@ -234,74 +283,84 @@ class Registry:
                 f"{where}: dimension error: the expression is in {got:~} "
                 f"({got.dimensionality}) but {f.target} is in {target.unit} ({want.dimensionality})"
             )
-        numeric = self._numeric(expr, target.unit)
-        condition = self._condition(f.condition, where)
         return CompiledFormula(
             formula=f,
             plugin=plugin,
             family=family,
-            expr=expr,
-            numeric=numeric,
-            inputs=tuple(names),
-            condition=condition,
+            inputs=names,
+            unit_names=unit_names,
+            program=expressions.to_program(self._numeric(expr, target.unit)),
+            condition=self._condition(f.condition, where),
         )
 
     def compile_check(self, c: Check, plugin: str) -> CompiledCheck:
         _check_type(c, Check)
         where = f"check {c.expr!r}"
+        from costmodel import expressions
+
+        relation, names, unit_names = self._parse(c.expr, where)
         try:
-            relation = expressions.parse(c.expr, self.resolve)
-        except expressions.ExpressionError as exc:
-            raise PluginError(f"{where}: {exc}") from None
-        unit_of = self._symbol_units(relation)
-        try:
-            expressions.dimension(relation, unit_of)
+            expressions.dimension(relation, self._symbol_units(relation))
         except PluginError as exc:
             raise PluginError(f"{where}: dimension error: {exc}") from None
-        names = sorted(s.name for s in relation.free_symbols if s not in self.unit_symbols)
         return CompiledCheck(
             check=c,
             plugin=plugin,
-            relation=self._numeric(relation, None),
-            inputs=tuple(names),
+            inputs=names,
+            unit_names=unit_names,
+            program=expressions.to_program(self._numeric(relation, None)),
             condition=self._condition(c.condition, where),
         )
 
-    def _numeric(self, expr: sp.Expr, target_unit: str | None) -> sp.Expr:
+    def _parse(self, text: str, where: str):
+        """sympy expression, the quantity names it reads, the unit names it uses."""
+        from costmodel import expressions
+
+        try:
+            expr = expressions.parse(text, self.resolve)
+        except expressions.ExpressionError as exc:
+            raise PluginError(f"{where}: {exc}") from None
+        found = {s.name for s in expr.free_symbols}
+        unit_names = tuple(sorted(n for n in found if n not in self.quantities))
+        names = tuple(sorted(found - set(unit_names)))
+        return expr, names, unit_names
+
+    def _numeric(self, expr, target_unit: str | None):
         """`expr` over magnitudes in canonical units, giving its target's canonical magnitude.
 
         Each quantity symbol is scaled to root units (`x` -> `x * scale`), each unit symbol becomes
         its size in root units, and the whole is divided by the target unit's size.
         """
+        import sympy as sp
+
         replace = {}
         for s in expr.free_symbols:
-            if s in self.unit_symbols:
-                replace[s] = sp.Float(_root_scale(self.unit_symbols[s]))
+            if s.name not in self.quantities:
+                replace[s] = sp.Float(units.root_scale(s.name))
             else:
-                scale = _root_scale(self.quantities[s.name].unit)
+                scale = units.root_scale(self.quantities[s.name].unit)
                 if scale != 1.0:
                     replace[s] = s * sp.Float(scale)
         numeric = expr.xreplace(replace) if replace else expr
         if target_unit is not None:
-            scale = _root_scale(target_unit)
+            scale = units.root_scale(target_unit)
             if scale != 1.0:
                 numeric = numeric / sp.Float(scale)
         return numeric
 
-    def _symbol_units(self, expr: sp.Expr) -> dict:
+    def _symbol_units(self, expr) -> dict:
         """The pint unit of every symbol of `expr` (quantities: canonical unit; units: itself)."""
         return {
-            s: units.unit(self.unit_symbols[s] if s in self.unit_symbols
-                          else self.quantities[s.name].unit)
+            s: units.unit(self.quantities[s.name].unit if s.name in self.quantities else s.name)
             for s in expr.free_symbols
         }
 
-    def _condition(self, text: str | None, where: str) -> expressions.Condition | None:
+    def _condition(self, text: str | None, where: str) -> programs.Condition | None:
         if text is None:
             return None
         try:
-            condition = expressions.Condition(text)
-        except expressions.ExpressionError as exc:
+            condition = programs.Condition(text)
+        except programs.ExpressionError as exc:
             raise PluginError(f"{where}: {exc}") from None
         for name in condition.names:
             q = self.quantities.get(name)
@@ -356,13 +415,6 @@ def _parse_bool(value: Value, label: str) -> float:
 
 def _alias_key(name: str) -> str:
     return "".join(ch for ch in name.lower() if ch.isalnum())
-
-
-@functools.cache
-def _root_scale(unit_text: str) -> float:
-    """Size of one `unit_text` in root units (1 for FLOP, 3.6e6 for kWh in g*m^2/s^2 ... )."""
-    ureg = units.registry()
-    return float(ureg.Quantity(1.0, units.unit(unit_text)).to_root_units().magnitude)
 
 
 def _check_type(record: Any, kind: type) -> None:

@@ -13,9 +13,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
-import sympy as sp
 
-from costmodel import expressions, units
+from costmodel import units
 from costmodel.errors import UserError
 from costmodel.registry import CompiledFormula, symbol
 from costmodel.scenario import Scenario
@@ -32,7 +31,7 @@ class Solved:
     value: float
     reason: str  # e.g. "wall_time = 30 day"
     method: str  # "closed form", "numeric root", "largest feasible", ...
-    expr: sp.Expr | None = None  # the closed form, if any
+    expr: object = None  # the closed form (sympy), if any
 
 
 @attrs.define
@@ -170,6 +169,7 @@ def free_candidates(scenario: Scenario, targets: Sequence[str], exclude=()) -> l
         candidates,
         key=lambda n: (
             preference.index(n) if n in preference else len(preference),
+            q[n].free_rank if q[n].free_rank is not None else 1_000,
             sum(d.get(n, 99) for d in distances),
             n,
         ),
@@ -249,9 +249,9 @@ def solve_for(scenario: Scenario, env: dict, leaf: str, target: str, value: floa
     if closed is not None:
         local = dict(env)
         local["__given__"] = value
-        for candidate in closed:
+        for candidate, compiled in closed:
             try:
-                r = float(expressions.compile_numeric(candidate)(local))
+                r = float(compiled(local))
             except (ValueError, ZeroDivisionError, OverflowError, KeyError, TypeError):
                 continue
             if math.isfinite(r) and r > 0 and _close(fn(r), value):
@@ -282,23 +282,31 @@ _CLOSED: dict = {}
 def _closed_form_cached(key, scenario: Scenario):
     if key in _CLOSED:
         return _CLOSED[key]
+    import sympy as sp
+
     composed = symbol(key[3])
     for _ in range(len(scenario.formulas) + 1):
         names = {s.name for s in composed.free_symbols} & set(scenario.formulas)
         if not names:
             break
         composed = composed.xreplace({symbol(n): scenario.formulas[n].numeric for n in names})
-    u = symbol(leaf := key[2])
+    u = symbol(key[2])
     solutions = None
     if u in composed.free_symbols and not composed.has(
         sp.floor, sp.ceiling, sp.Piecewise, sp.Min, sp.Max, sp.Mod, sp.Abs
     ):
+        positive = {s: sp.Symbol(s.name, positive=True) for s in composed.free_symbols}
+        back = {v: k for k, v in positive.items()}
+        expr, unknown = composed.xreplace(positive), positive[u]
         try:
-            if composed.is_rational_function(u) and sp.degree(sp.numer(sp.together(composed)), u) <= 2:
-                solutions = sp.solve(sp.Eq(composed, sp.Symbol("__given__", positive=True)), u)
+            if expr.is_rational_function(unknown) and sp.degree(sp.numer(sp.together(expr)), unknown) <= 2:
+                given = sp.Symbol("__given__", positive=True)
+                solutions = [s.xreplace(back) for s in sp.solve(sp.Eq(expr, given), unknown)]
         except (NotImplementedError, sp.PolynomialError, TypeError, ValueError):
             solutions = None
-    _CLOSED[key] = solutions or None
+    from costmodel.expressions import compile_numeric
+
+    _CLOSED[key] = [(e, compile_numeric(e)) for e in solutions] if solutions else None
     return _CLOSED[key]
 
 
@@ -374,6 +382,7 @@ class Constraint:
     op: str  # "<=" or ">="
     rhs: str | float
     text: str
+    rhs_scale: float = 1.0  # the right side's canonical unit in the left side's
 
 
 def parse_constraint(scenario: Scenario, text: str) -> Constraint:
@@ -390,10 +399,11 @@ def parse_constraint(scenario: Scenario, text: str) -> Constraint:
     name = left
     registry.quantity(name)
     if right in registry.quantities:
-        a, b = units.unit(registry.quantities[name].unit), units.unit(registry.quantities[right].unit)
-        if a.dimensionality != b.dimensionality:
+        a, b = registry.quantities[name].unit, registry.quantities[right].unit
+        if units.describe_unit(a)[1] != units.describe_unit(b)[1]:
             raise UserError(f"constraint {text!r}: {name} [{a}] and {right} [{b}] are not comparable")
-        return Constraint(lhs=name, op=op, rhs=right, text=text)
+        scale = units.describe_unit(b)[0] / units.describe_unit(a)[0]
+        return Constraint(lhs=name, op=op, rhs=right, text=text, rhs_scale=scale)
     value = registry.parse_value(name, right, where=f"constraint {text!r}")
     return Constraint(lhs=name, op=op, rhs=value, text=text)
 
@@ -469,7 +479,7 @@ def optimise(
 
 def _holds(c: Constraint, env: dict[str, float]) -> bool:
     left = env[c.lhs] if isinstance(c.lhs, str) else c.lhs
-    right = env[c.rhs] if isinstance(c.rhs, str) else c.rhs
+    right = env[c.rhs] * c.rhs_scale if isinstance(c.rhs, str) else c.rhs
     slack = 1e-12 * max(abs(left), abs(right))
     return left <= right + slack if c.op == "<=" else left >= right - slack
 

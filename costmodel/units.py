@@ -28,17 +28,21 @@ def registry():
     return ureg
 
 
+@functools.lru_cache(maxsize=1024)
 def unit(text: str):
     """Parse a unit expression ("FLOP/token", "1", "GiB") into a pint Unit."""
     ureg = registry()
     if text in ("1", "", "dimensionless"):
         return ureg.dimensionless
+    if any(ch in text for ch in "()[]{};:'\"\\`$") or "__" in text:
+        raise UserError(f"unknown unit {text!r}")
     try:
         return ureg.Unit(text)
     except Exception as exc:  # pint raises several types; the user sees one line
         raise UserError(f"unknown unit {text!r}: {_first_line(exc)}") from None
 
 
+@functools.lru_cache(maxsize=1024)
 def is_unit_name(name: str) -> bool:
     """Whether a bare name is a unit of the registry (used by the expression parser)."""
     try:
@@ -46,6 +50,44 @@ def is_unit_name(name: str) -> bool:
     except Exception:
         return False
     return True
+
+
+# Unit texts met so far: text -> (size in root units, dimension). Kept with the registry cache, so
+# a cached run converts "30 day" or "12 GiB" without building the pint registry at all.
+_TABLE: dict[str, tuple[float, tuple[tuple[str, float], ...]]] = {}
+
+
+def describe_unit(text: str) -> tuple[float, tuple[tuple[str, float], ...]]:
+    """(size of one `text` in root units, dimension as sorted (name, exponent) pairs)."""
+    key = text.strip() or "1"
+    known = _TABLE.get(key)
+    if known is None:
+        root = registry().Quantity(1.0, unit(key)).to_root_units()
+        dims = tuple(sorted((str(k), float(v)) for k, v in root.dimensionality.items()))
+        known = _TABLE[key] = (float(root.magnitude), dims)
+    return known
+
+
+def root_scale(text: str) -> float:
+    """Size of one `text` in root units (1 for FLOP, 3.6e9 for kWh in g*m^2/s^2)."""
+    return describe_unit(text)[0]
+
+
+def table() -> dict:
+    return dict(_TABLE)
+
+
+def remember(entries: dict) -> None:
+    _TABLE.update(entries)
+
+
+def _dims_text(dims) -> str:
+    if not dims:
+        return "dimensionless"
+    parts = [f"{name}" if exp == 1 else f"{name}**{exp:g}" for name, exp in dims if exp > 0]
+    below = [f"{name}" if exp == -1 else f"{name}**{-exp:g}" for name, exp in dims if exp < 0]
+    text = " * ".join(parts) or "1"
+    return text + (" / " + " / ".join(below) if below else "")
 
 
 def quantity(value: float, unit_text: str):
@@ -79,28 +121,22 @@ def parse_value(text: str | float | int, unit_text: str, name: str) -> float:
     if not unit_part:
         return number
     try:
-        given = unit(unit_part)
+        given_scale, given_dims = describe_unit(unit_part)
     except UserError as exc:
         raise UserError(f"{name}: {exc}") from None
-    target = unit(unit_text)
-    ureg = registry()
-    try:
-        return float(ureg.Quantity(number, given).to(target).magnitude)
-    except Exception:
+    target_scale, target_dims = describe_unit(unit_text)
+    if given_dims != target_dims:
         raise UserError(
             f"{name}: {text!r} has the wrong unit: expected something convertible to "
-            f"{pretty_unit(unit_text)} ({_dimensionality(target)}), got {_dimensionality(given)}"
-        ) from None
+            f"{pretty_unit(unit_text) or 'a pure number'} ({_dims_text(target_dims)}), "
+            f"got {_dims_text(given_dims)}"
+        )
+    return number * given_scale / target_scale
 
 
 def _finite(value: float, name: str, text: Any) -> None:
     if not math.isfinite(value):
         raise UserError(f"{name}: {text!r} is not a finite number")
-
-
-def _dimensionality(u) -> str:
-    dim = str(u.dimensionality)
-    return "dimensionless" if dim == "dimensionless" else dim
 
 
 def conversion_factor(from_unit, to_unit) -> float:

@@ -1,6 +1,7 @@
 """Test isolation: only this project's plugins load; helpers for the CLI and the toy family."""
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ TOY = str(DATA / "toy.toml")
 
 os.environ["COSTMODEL_PLUGINS"] = BUILTINS  # third-party plugins on the machine stay out
 os.environ.pop("COSTMODEL_PLUGIN_PATH", None)
+os.environ["COSTMODEL_CACHE_DIR"] = tempfile.mkdtemp(prefix="costmodel-test-cache-")
 
 
 @pytest.fixture

@@ -95,7 +95,7 @@ def test_derived_value_given_in_estimate_frees_an_input(toy):
 def test_explain_text_has_three_forms(toy):
     text = api.explain("toy", plugins=[toy], hardware="rtx-4070", target="n_params")
     assert "n_params = param*(12*d**2*n_layer + d*vocab)" in text
-    assert "= param*(12*12*768**2 + 50,304*768)" in text
+    assert "= param*(12*768**2*12 + 768*50,304)" in text  # same order as the symbolic line
     assert "= 123.6M param" in text
     assert "source: Kaplan et al. 2020 Table 1" in text
 

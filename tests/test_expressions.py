@@ -8,7 +8,7 @@ from costmodel.declarations import Formula, Quantity
 from costmodel.errors import PluginError
 from costmodel.registry import Registry
 
-X, Y = sp.symbols("x y", nonnegative=True)
+X, Y = sp.symbols("x y")
 
 
 def resolve(name):

@@ -148,11 +148,11 @@ def show(result, as_json: bool, focus: str | None = None) -> None:
     title = result.family + (f" on {result.hardware}" if result.hardware else "")
     lines = [title, ""]
     if focus is not None:
-        value = result.results.get(focus, result.inputs.get(focus))
+        value = result.numbers.get(focus, result.input_numbers.get(focus))
         lines += [f"{focus} = {_fmt(value, q[focus].unit)}", ""]
-    rows = [(n, v, q[n].doc) for n, v in result.results.items()]
+    rows = [(n, v, q[n].doc) for n, v in result.numbers.items()]
     lines += ["results:"] + _table(rows, q)
-    inputs = [(n, v, result.origins.get(n, "")) for n, v in result.inputs.items()]
+    inputs = [(n, v, result.origins.get(n, "")) for n, v in result.input_numbers.items()]
     lines += ["", "inputs:"] + _table(inputs, q)
     sys.stdout.write("\n".join(lines) + "\n")
     for w in result.warnings:
@@ -166,7 +166,7 @@ def _fmt(value, unit: str) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return value
-    return units.format_quantity(float(value.m_as(units.unit(unit))), unit)
+    return units.format_quantity(float(value), unit)
 
 
 def _table(rows, quantities) -> list[str]:

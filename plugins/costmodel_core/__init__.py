@@ -24,12 +24,21 @@ VOCABULARY = [
     _q("seq_len", "token/sequence", "tokens per sequence (context length)", "integer", positive=True),
     _q("grad_accum", "1", "micro-steps per optimizer step on each GPU", "integer", positive=True),
     _q("n_gpus", "1", "data-parallel GPUs", "integer", positive=True),
-    _q("iters", "iteration", "optimizer steps of the run", "integer"),
+    _q("iters", "iteration", "optimizer steps of the run", "integer", free_rank=0),
     _q("tokens_per_iter", "token/iteration", "tokens per optimizer step, all GPUs together"),
     _q("total_tokens", "token", "tokens trained on over the whole run"),
     _q("dataset_tokens", "token", "tokens in the training set", positive=True),
     _q("epochs", "1", "passes over the training set"),
-    # the model
+    # the model: architecture names every family uses with the same meaning
+    _q("n_layer", "1", "transformer blocks", "integer", positive=True),
+    _q("n_head", "1", "query heads per block", "integer", positive=True),
+    _q("n_kv_head", "1", "key/value heads per block (fewer than n_head: grouped-query attention)", "integer", positive=True),
+    _q("d_model", "1", "width of the residual stream", "integer", positive=True),
+    _q("head_dim", "1", "channels per attention head", "integer", positive=True),
+    _q("vocab_size", "1", "tokenizer vocabulary (rows of the token embedding)", "integer", positive=True),
+    _q("flops_per_token_exact", "FLOP/token",
+       "training matmul FLOPs per token (forward + backward) as torch's FlopCounterMode counts them"),
+    # the model: counts
     _q("n_params", "param", "unique trainable parameters"),
     _q("n_params_reported", "param", "parameter count as the family's own code prints it"),
     _q("flops_per_token", "FLOP/token", "training FLOPs per token (forward + backward), family's convention"),
@@ -127,7 +136,7 @@ FORMULAS = [
         target="tokens_per_iter",
         expr="micro_batch * seq_len * grad_accum * n_gpus / iteration",
         doc="tokens per optimizer step: micro-batch x sequence length x accumulation x GPUs",
-        source="karpathy/nanoGPT train.py@93a43d9a5c22 L101 (tokens_per_iter)",
+        source="karpathy/nanoGPT train.py@3adf61e154c3 L101 (tokens_per_iter)",
     ),
     Formula(
         target="total_tokens",
