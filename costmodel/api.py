@@ -211,6 +211,13 @@ def solve(
         raise UserError(f"{target} is both given and asked for")
     s = scenario(family, values=merged, **kwargs)
     s.registry.quantity(target)
+    rule = s.formulas.get(target)
+    if rule is not None and rule.formula.overridable and (s.constraints or maximize or minimize):
+        # The target of a default rule (nanochat's iters horizon) is what the user asks for:
+        # drop the rule and solve for the target itself, starting from the rule's value.
+        start = _default_value(s, target)
+        s = scenario(family, values={**merged, target: start}, **kwargs)
+        s = attrs.evolve(s, pinned=s.pinned - {target})
     if maximize or minimize:
         constraints = [solver.parse_constraint(s, c) for c in subject_to]
         return _result(solver.optimise(s, target, constraints, maximize=bool(maximize)))
@@ -219,6 +226,17 @@ def solve(
     if not s.constraints:
         return _result(solver.evaluate(s, [target]))
     return _result(_find(s, target))
+
+
+def _default_value(s: Scenario, target: str) -> float:
+    """The value a default rule gives without the user's constraints (a starting point), or 1."""
+    from costmodel import solver
+
+    plain = attrs.evolve(s, constraints={})
+    env = solver.numeric_inputs(plain)
+    solver.forward(plain, env)
+    value = env.get(target, 1.0)
+    return value if value > 0 else 1.0
 
 
 def _find(s: Scenario, target: str) -> Evaluation:

@@ -33,13 +33,32 @@ FUNCTIONS = {
     "exp": sp.exp,
 }
 
+class floordiv(sp.Function):
+    """`a // b` kept as written: sympy would rewrite floor((n - 1)/3) as floor(n/3 - 1/3), which
+    is not exact in floating point. Evaluated as Python's float floor division."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, a, b):
+        if a.is_Number and b.is_Number and b != 0:
+            return sp.floor(a / b)
+        return None
+
+    def _latex(self, printer):
+        return r"\left\lfloor \frac{%s}{%s} \right\rfloor" % (printer._print(self.args[0]), printer._print(self.args[1]))
+
+    def _sympystr(self, printer):
+        return f"({printer._print(self.args[0])})//({printer._print(self.args[1])})"
+
+
 _BINOPS = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
     ast.Mult: operator.mul,
     ast.Div: operator.truediv,
     ast.Pow: operator.pow,
-    ast.FloorDiv: lambda a, b: sp.floor(a / b),
+    ast.FloorDiv: lambda a, b: floordiv(a, b),
     ast.Mod: sp.Mod,
 }
 _COMPARE = {
@@ -187,6 +206,9 @@ def dimension(expr: sp.Expr, units: Mapping[sp.Symbol, object]):
             return ureg.Quantity(1.0, (base**float(e.exp)).units)
         if isinstance(e, (sp.floor, sp.ceiling, sp.Abs)):
             return walk(e.args[0])
+        if isinstance(e, floordiv):
+            a, b = walk(e.args[0]), walk(e.args[1])
+            return None if a is None else ureg.Quantity(1.0, (a / (b if b is not None else one)).units)
         if isinstance(e, (sp.log, sp.exp)):
             for a in e.args:
                 part = walk(a)
@@ -229,6 +251,15 @@ def to_program(e) -> tuple:
         return ("num", float(e))
     if e.is_Symbol:
         return ("sym", e.name)
+    if isinstance(e, sp.Mul):  # a * b / c as a true division: exact quotients stay exact
+        numerator = [a for a in e.args if not (a.is_Pow and a.exp.is_Number and a.exp < 0)]
+        denominator = [sp.Pow(a.base, -a.exp) for a in e.args if a not in numerator]
+        top = _product(numerator)
+        if denominator:
+            return ("div", top, _product(denominator))
+        return top
+    if isinstance(e, floordiv):
+        return ("floordiv", to_program(e.args[0]), to_program(e.args[1]))
     for kind, name in _NARY.items():
         if isinstance(e, kind):
             return (name, tuple(to_program(a) for a in e.args))
@@ -247,6 +278,14 @@ def to_program(e) -> tuple:
     if isinstance(e, sp.Piecewise):
         return ("piecewise", tuple((to_program(v), to_program(c)) for v, c in e.args))
     raise PluginError(f"cannot evaluate {type(e).__name__} in {e}")
+
+
+def _product(factors: list) -> tuple:
+    if not factors:
+        return ("num", 1.0)
+    if len(factors) == 1:
+        return to_program(factors[0])
+    return ("mul", tuple(to_program(f) for f in factors))
 
 
 def to_sympy(program: tuple):
@@ -270,6 +309,10 @@ def to_sympy(program: tuple):
         return kind(to_sympy(program[1]), to_sympy(program[2]))
     if op == "pow":
         return sp.Pow(to_sympy(program[1]), to_sympy(program[2]))
+    if op == "div":
+        return to_sympy(program[1]) / to_sympy(program[2])
+    if op == "floordiv":
+        return floordiv(to_sympy(program[1]), to_sympy(program[2]))
     if op == "mod":
         return sp.Mod(to_sympy(program[1]), to_sympy(program[2]))
     if op == "log":

@@ -114,6 +114,8 @@ _BINARY_FN = {
     "gt": operator.gt,
     "ge": operator.ge,
     "mod": operator.mod,
+    "div": operator.truediv,
+    "floordiv": operator.floordiv,
 }
 
 

@@ -140,6 +140,7 @@ class Registry:
     hardware_values: dict[str, dict[str, float]] = attrs.Factory(dict)
     hardware_aliases: dict[str, str] = attrs.Factory(dict)
     failures: list[tuple[str, str]] = attrs.Factory(list)
+    notes: list[tuple[str, str]] = attrs.Factory(list)  # harmless oddities, shown by `plugins`
     unit_names: set[str] = attrs.Factory(set)  # unit names met in formulas
 
     # --- lookups with the user's spelling ------------------------------------------------
@@ -214,6 +215,12 @@ class Registry:
             self.add_quantity(q, plugin)
         compiled = [self.compile(f, plugin, family.name) for f in family.formulas]
         checks = [self.compile_check(c, plugin) for c in family.checks]
+        absent = sorted(n for n in family.defaults if n not in self.quantities)
+        if absent:  # e.g. a recipe of a plugin that is not loaded: the family still works
+            self.notes.append((plugin, f"family {family.name!r}: defaults for {', '.join(absent)} "
+                                       "ignored (no loaded plugin declares them)"))
+            family = attrs.evolve(family, defaults={k: v for k, v in family.defaults.items()
+                                                    if k not in absent})
         for name, value in family.defaults.items():
             self.parse_value(name, value, where=f"family {family.name!r} defaults")
         for preset, values in family.presets.items():

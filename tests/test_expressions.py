@@ -22,7 +22,7 @@ def resolve(name):
     [
         ("x + 2*y", X + 2 * Y),
         ("x ** 2 / y", X**2 / Y),
-        ("x // y", sp.floor(X / Y)),
+        ("x // y", expressions.floordiv(X, Y)),
         ("x % y", sp.Mod(X, Y)),
         ("ceil(x / 64) * 64", sp.ceiling(X / 64) * 64),
         ("max(x, y) - min(x, y)", sp.Max(X, Y) - sp.Min(X, Y)),

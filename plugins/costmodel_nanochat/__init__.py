@@ -1,0 +1,69 @@
+"""nanochat (karpathy/nanochat): a GPT whose every size follows from one dial, `--depth`.
+
+Two versions, each the code of one upstream commit (see `sources.py`):
+  v0    fae3aca9519a (Oct 2025): the release; run1000.sh trained the published d32 with it.
+  head  92d63d4e8bb4 (Jul 2026): value embeddings, sliding windows, per-layer lambdas, smear and
+        backout, vocabulary padded to 64, a data:param ratio over "scaling" parameters and an
+        automatic total batch size.
+
+Modules: quantities (names), architecture (shapes, parameter counts, optimizer groups), compute
+(FLOPs per token), training (batch, horizon, checks). The derivations are in
+docs/families/nanochat.md.
+"""
+
+from __future__ import annotations
+
+from costmodel import hookimpl
+from costmodel.declarations import Family
+
+from . import architecture, compute, training
+from .quantities import QUANTITIES
+from .sources import HEAD, V0, head, v0
+
+TRAIN = "scripts/base_train.py"
+
+# Defaults are base_train's, run as the published scripts run it (torchrun on one 8-GPU node).
+DEFAULTS = {
+    "version": "head",
+    "depth": 20,            # --depth default; the $100 speedrun model of v0
+    "aspect_ratio": 64,     # model_dim = 64 * depth (hard-coded in v0, --aspect-ratio at head)
+    "target_head_dim": 128,  # heads of 128 channels (hard-coded in v0, --head-dim at head)
+    "window_pattern": "SSSL",  # head: three short-window layers, then one full; ignored by v0
+    "seq_len": 2048,        # --max-seq-len
+    "micro_batch": 32,      # --device-batch-size (lower it until it fits in memory)
+    "n_gpus": 8,            # speedrun.sh and run1000.sh: torchrun --nproc_per_node=8
+    "precision": "amp-bf16",  # v0: autocast to bf16; head: bf16 compute over fp32 master weights
+    "attention": "flash",   # v0: SDPA (flash backend); head: Flash Attention 3
+    "compile": True,        # torch.compile(model, dynamic=False)
+    "layout": "nanochat",   # costmodel_memory: which tensors nanochat's code creates and keeps
+    "optimizer": "muon",    # Muon for the block matrices, AdamW for embeddings, lm_head, scalars
+}
+
+# Model sizes people train; the rest of each run follows from the version's rules. Device batch
+# sizes are the published scripts' choices for 80 GB GPUs.
+PRESETS = {
+    "d20": {"depth": 20},                       # speedrun.sh, the $100 tier (561M params in v0)
+    "d21": {"depth": 21},                       # head only: v0 rejects odd depths like 21
+    "d24": {"depth": 24, "micro_batch": 16},    # head's speedrun.sh (it also sets ratio 8, fp8)
+    "d26": {"depth": 26, "micro_batch": 16},    # README: the ~$300 GPT-2 grade model
+    "d32": {"depth": 32, "micro_batch": 8},     # run1000.sh, the $1000 tier (nanochat.karpathy.ai)
+}
+
+NANOCHAT = Family(
+    name="nanochat",
+    doc="karpathy/nanochat GPT (rotary, QK norm, relu^2 MLP, untied head, Muon + AdamW); "
+    f"version v0 = {V0}, head = {HEAD}",
+    source=v0("nanochat/gpt.py", "1-12") + "; " + head("nanochat/gpt.py", "1-13"),
+    quantities=QUANTITIES,
+    defaults=DEFAULTS,
+    presets=PRESETS,
+    formulas=architecture.FORMULAS + compute.FORMULAS + training.FORMULAS,
+    checks=training.CHECKS,
+    free_order=("iters", "depth"),
+)
+
+
+@hookimpl
+def register_families(register):
+    """nanochat, both versions in one family (choose with `version`)."""
+    register(NANOCHAT)
