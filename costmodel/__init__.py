@@ -12,7 +12,7 @@ __all__ = ["hookimpl", "estimate", "solve", "explain", "families", "hardware", "
 
 
 def __getattr__(name: str):
-    if name in ("estimate", "solve", "explain", "families", "hardware", "plugins", "sweep", "check"):
+    if name in ("estimate", "solve", "explain", "families", "hardware", "plugins"):
         from costmodel import api
 
         return getattr(api, name)

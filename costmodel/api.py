@@ -259,6 +259,13 @@ def _find(s: Scenario, target: str) -> Evaluation:
     return solver.evaluate(s, [target])
 
 
+def sweep_grid(family: str, grid: Mapping[str, Sequence], targets: Sequence[str] = (), **kwargs) -> list[dict]:
+    """Rows of a grid of scenarios (`costmodel sweep`); see `costmodel.sweep.sweep`."""
+    from costmodel.sweep import sweep
+
+    return sweep(family, grid, targets=targets, **kwargs)
+
+
 def explain(family: str, *, target: str, format: str = "text", **kwargs) -> str:
     """The derivation of `target` (`costmodel explain`)."""
     return estimate(family, targets=[target], **kwargs).explain(target, format)

@@ -13,6 +13,7 @@ import sys
 import typer
 
 from costmodel.cli import listing, questions
+from costmodel.cli import sweep as sweep_cli
 
 app = typer.Typer(
     name="costmodel",
@@ -23,6 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 questions.register(app)
+sweep_cli.register(app)
 listing.register(app)
 
 

@@ -1,0 +1,288 @@
+"""Sweeps: one scenario evaluated over the cartesian grid of some of its inputs.
+
+    >>> from costmodel.sweep import sweep
+    >>> rows = sweep("nanogpt", {"micro_batch": [1, 2, 4, 8], "checkpointing": ["none", "full"]},
+    ...              targets=["mem_peak"], preset="gpt2", hardware="rtx-4070")
+    >>> rows[0]   # {"micro_batch": 1, "checkpointing": "none", "mem_peak": 4.1e9, "note": ""}
+
+Choice and switch names on the grid (recipe options such as `checkpointing`) re-compose the
+scenario for each combination, since they select other formulas; numeric names are evaluated
+together over numpy arrays (`costmodel.solver.sweep_numeric`). A scenario with a given result to
+meet (`values={"wall_time": "30 day"}`) is solved point by point instead.
+
+Every row holds the grid values (numbers in canonical units, integers as int, choices as text,
+switches as bool), one number per target in its canonical unit, and `note`: "" when the point is
+valid, else why not (a family rule broken, a result outside its formula's range); the targets of
+such a point are None. Rows come in grid order, the last grid name varying fastest.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from costmodel.errors import UserError
+
+MAX_POINTS = 1_000_000
+
+
+def sweep(
+    family: str,
+    grid: Mapping[str, Sequence[Any]],
+    targets: Sequence[str] = (),
+    **scenario_kwargs,
+) -> list[dict[str, Any]]:
+    """Evaluate `targets` (default: every result) at every point of `grid`.
+
+    `grid` maps input names to lists of values, each written as `--set` takes it (a number in the
+    canonical unit, text with a unit such as "30 day", a choice's name, true/false).
+    `scenario_kwargs` are those of `costmodel.api.estimate` (preset, config, hardware, values, plugins).
+    """
+    from costmodel import api
+
+    reg = api.registry(scenario_kwargs.get("plugins", ()))
+    names, parsed, shown = _parse_grid(reg, grid)
+    for t in targets:
+        if reg.quantity(t).kind in ("choice", "bool"):
+            raise UserError(f"{t} is a recipe option, not a result: put it on the grid")
+    values = dict(scenario_kwargs.pop("values", None) or {})
+    switches = [n for n in names if reg.quantities[n].kind in ("choice", "bool")]
+    numbers = [n for n in names if n not in switches]
+
+    blocks: dict[tuple, tuple[Mapping[str, Any], list[str], list[str]]] = {}
+    for combo in itertools.product(*(range(len(parsed[n])) for n in switches)):
+        fixed = {n: grid_value(reg, n, parsed[n][i]) for n, i in zip(switches, combo)}
+        first = {n: grid_value(reg, n, parsed[n][0]) for n in numbers}
+        scenario = api.scenario(family, values={**values, **fixed, **first}, **scenario_kwargs)
+        if scenario.constraints or any(n in scenario.formulas for n in numbers):
+            blocks[combo] = _pointwise(scenario, numbers, parsed, targets)
+        else:
+            blocks[combo] = _vectorised(scenario, numbers, parsed, targets)
+
+    if targets:
+        columns = list(targets)
+    else:  # every result computed for every combination of the switches
+        common = set.intersection(*(set(block[2]) for block in blocks.values()))
+        columns = sorted(common - set(names))
+
+    shape = [len(parsed[n]) for n in numbers]
+    rows = []
+    for index in itertools.product(*(range(len(parsed[n])) for n in names)):
+        at = dict(zip(names, index))
+        results, notes, _ = blocks[tuple(at[n] for n in switches)]
+        flat = _flat([at[n] for n in numbers], shape)
+        row: dict[str, Any] = {n: shown[n][at[n]] for n in names}
+        note = notes[flat]
+        for c in columns:
+            row[c] = None if note else _scalar(results[c], flat)
+        row["note"] = note
+        rows.append(row)
+    return rows
+
+
+def grid_value(reg, name: str, value: Any) -> Any:
+    """A parsed grid value as `compose` takes it (switches back to true/false)."""
+    if reg.quantities[name].kind == "bool":
+        return bool(value)
+    return value
+
+
+def _parse_grid(reg, grid: Mapping[str, Sequence[Any]]):
+    if not grid:
+        raise UserError("give at least one grid: NAME=v1,v2,...")
+    names = list(grid)
+    parsed: dict[str, list[Any]] = {}
+    shown: dict[str, list[Any]] = {}
+    points = 1
+    for name in names:
+        q = reg.quantity(name)
+        raw = grid[name]
+        if isinstance(raw, (str, bytes)) or not isinstance(raw, Sequence):
+            raw = [raw]
+        if not raw:
+            raise UserError(f"grid {name}: no values")
+        parsed[name] = [reg.parse_value(name, v, where="grid") for v in raw]
+        if len(set(parsed[name])) != len(parsed[name]):
+            raise UserError(f"grid {name}: a value appears twice")
+        if q.kind == "bool":
+            shown[name] = [bool(v) for v in parsed[name]]
+        elif q.kind == "integer":
+            shown[name] = [int(v) for v in parsed[name]]
+        else:
+            shown[name] = list(parsed[name])
+        points *= len(raw)
+    if points > MAX_POINTS:
+        raise UserError(f"the grid has {points:,} points; at most {MAX_POINTS:,}")
+    return names, parsed, shown
+
+
+def _flat(index: list[int], shape: list[int]) -> int:
+    flat = 0
+    for i, n in zip(index, shape):
+        flat = flat * n + i
+    return flat
+
+
+def _scalar(value: Any, i: int) -> float:
+    try:
+        return float(value[i])
+    except (TypeError, IndexError):
+        return float(value)
+
+
+def _check_targets(scenario, targets: Sequence[str], env: Mapping[str, Any], missing: Mapping) -> None:
+    for t in targets:
+        if t in env:
+            continue
+        if t in missing:
+            raise UserError(f"cannot compute {t}: no value for {', '.join(missing[t])}; "
+                            "give it with --set NAME=VALUE")
+        raise UserError(f"{t} is not computed for family {scenario.family.name} in this scenario")
+
+
+def _vectorised(scenario, numbers, parsed, targets):
+    """Every point of the numeric grid at once; (results, notes per point, derived names)."""
+    import numpy as np
+
+    from costmodel import solver
+
+    env, size = solver.sweep_numeric(scenario, {n: parsed[n] for n in numbers})
+    probe = dict(solver.numeric_inputs(scenario))
+    missing = solver.forward(scenario, probe)
+    _check_targets(scenario, targets, env, missing)
+    notes = [""] * size
+    for i in _suspect_points(scenario, env, size, np):
+        point = {k: _scalar(v, i) for k, v in env.items()}
+        try:
+            solver.validate(scenario, point, [])
+        except UserError as exc:
+            notes[i] = str(exc)
+    derived = [n for n in scenario.formulas if n in env]
+    return env, notes, derived
+
+
+def _suspect_points(scenario, env: Mapping[str, Any], size: int, np) -> list[int]:
+    """Points where a family check or a result's domain may fail (re-checked one by one)."""
+    bad = np.zeros(size, dtype=bool)
+    quantities = scenario.registry.quantities
+    for name in scenario.formulas:
+        if name not in env:
+            continue
+        value = np.asarray(env[name], dtype=float)
+        bad |= ~np.isfinite(value)
+        minimum = quantities[name].minimum
+        if minimum is not None:
+            bad |= value < minimum - 1e-9 * max(1.0, abs(minimum))
+    for check in scenario.checks:
+        if not all(n in env for n in check.inputs):
+            continue
+        ok = None
+        try:
+            from costmodel import expressions
+
+            vector = expressions.compile_program(check.program, numpy=True)
+            ok = np.broadcast_to(np.asarray(vector(env), dtype=bool), (size,))
+        except Exception:  # a relation numpy cannot take: decide point by point
+            ok = np.array([bool(check.evaluate({n: _scalar(env[n], i) for n in check.inputs}))
+                           for i in range(size)])
+        bad |= ~ok
+    return [int(i) for i in np.flatnonzero(bad)]
+
+
+def _pointwise(scenario, numbers, parsed, targets):
+    """One solve per point (a given result to meet, or a derived name on the grid)."""
+    from costmodel import solver
+
+    envs: list[dict[str, float] | None] = []
+    notes: list[str] = []
+    derived: set[str] = set()
+    for point in itertools.product(*(parsed[n] for n in numbers)):
+        s = scenario.with_values(dict(zip(numbers, point))) if numbers else scenario
+        try:
+            ev = solver.evaluate(s)
+        except UserError as exc:
+            envs.append(None)
+            notes.append(str(exc))
+            continue
+        _check_targets(s, targets, ev.env, ev.missing)
+        envs.append(ev.env)
+        notes.append("")
+        derived |= {n for n in s.formulas if n in ev.env}
+    if all(env is None for env in envs):  # no point could be solved: the first failure says why
+        raise UserError(notes[0])
+    known = set().union(*(env for env in envs if env is not None))
+    results = {name: [math.nan if env is None else env.get(name, math.nan) for env in envs]
+               for name in known}
+    return results, notes, sorted(derived | set(scenario.constraints))
+
+
+# --- the command line's grid syntax --------------------------------------------------------------
+
+_NUMBER = r"[-+]?(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_RANGE_RE = re.compile(rf"^({_NUMBER})\.\.({_NUMBER})(?:\s*([:*])\s*({_NUMBER}))?\s*(.*)$")
+
+
+def parse_grid(items: Sequence[str]) -> dict[str, list[str]]:
+    """`NAME=v1,v2,...` items into a grid; values may be ranges.
+
+    `A..B` is every whole step from A to B (both included), `A..B:S` steps by S, `A..B*F`
+    multiplies by F (`micro_batch=1..64*2` is 1, 2, 4, ..., 64). A unit may follow a range
+    (`wall_time=1..4 day`). Commas separate values: write thousands with `_` (`1_024`).
+    """
+    grid: dict[str, list[str]] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name or not text.strip():
+            raise UserError(f"--grid {item!r}: write NAME=v1,v2,... or NAME=A..B")
+        if name in grid:
+            raise UserError(f"--grid {name} is given twice")
+        values: list[str] = []
+        for part in text.split(","):
+            part = part.strip().strip("'\"")
+            if not part:
+                raise UserError(f"--grid {item!r}: an empty value")
+            values.extend(expand_range(part, name))
+        grid[name] = values
+    return grid
+
+
+def expand_range(text: str, name: str = "") -> list[str]:
+    """'1..8' -> ['1', ..., '8']; '1..64*2' -> ['1', '2', ..., '64']; anything else -> [text]."""
+    m = _RANGE_RE.match(text)
+    if not m:
+        return [text]
+    start, stop = float(m.group(1).replace("_", "")), float(m.group(2).replace("_", ""))
+    op, by, unit = m.group(3), m.group(4), m.group(5).strip()
+    label = f"--grid {name}={text}" if name else text
+    if stop < start:
+        raise UserError(f"{label}: the range ends before it starts")
+    numbers: list[float] = []
+    if op == "*":
+        factor = float(by.replace("_", ""))
+        if factor <= 1 or start <= 0:
+            raise UserError(f"{label}: a geometric range needs a start above 0 and a factor above 1")
+        x = start
+        while x <= stop * (1 + 1e-12):
+            numbers.append(x)
+            x *= factor
+            if len(numbers) > MAX_POINTS:
+                break
+    else:
+        step = float(by.replace("_", "")) if by else 1.0
+        if step <= 0:
+            raise UserError(f"{label}: the step must be above 0")
+        count = math.floor((stop - start) / step + 1e-9) + 1
+        if count > MAX_POINTS:
+            raise UserError(f"{label}: {count:,} values; at most {MAX_POINTS:,}")
+        numbers = [start + k * step for k in range(count)]
+    return [_number(x) + (f" {unit}" if unit else "") for x in numbers]
+
+
+def _number(x: float) -> str:
+    if float(x).is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return repr(round(x, 12))
