@@ -323,14 +323,23 @@ class Registry:
         """sympy expression, the quantity names it reads, the unit names it uses."""
         from costmodel import expressions
 
+        seen: set[str] = set()
+
+        def resolve(name: str):
+            symbol_ = self.resolve(name)
+            seen.add(name)
+            return symbol_
+
         try:
-            expr = expressions.parse(text, self.resolve)
+            expr = expressions.parse(text, resolve)
         except expressions.ExpressionError as exc:
             raise PluginError(f"{where}: {exc}") from None
-        found = {s.name for s in expr.free_symbols}
-        unit_names = tuple(sorted(n for n in found if n not in self.quantities))
-        names = tuple(sorted(found - set(unit_names)))
-        return expr, names, unit_names
+        # inputs: the quantities the (simplified) expression reads; the other names of the text
+        # (units, and quantities sympy simplified away, as in `0 * FLOP/token`) are kept too, so
+        # the text can be parsed again for derivations
+        names = tuple(sorted(s.name for s in expr.free_symbols if s.name in self.quantities))
+        other = tuple(sorted(seen - set(names)))
+        return expr, names, other
 
     def _numeric(self, expr, target_unit: str | None):
         """`expr` over magnitudes in canonical units, giving its target's canonical magnitude.

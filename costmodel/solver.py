@@ -262,6 +262,7 @@ def solve_for(scenario: Scenario, env: dict, leaf: str, target: str, value: floa
     if q.kind == "integer":
         root = _round_feasible(fn, value, root, q, scenario, leaf, target)
         method += ", rounded so as not to exceed the given value"
+        root = _valid_step(scenario, env, leaf, root, fn, value)
     achieved = fn(root)
     if q.kind != "integer" and not _close(achieved, value) and abs(achieved - value) > 1e-6 * abs(value):
         raise UserError(
@@ -371,6 +372,26 @@ def _round_feasible(fn, value, root, q, scenario, leaf, target) -> float:
         )
     increasing = fn(candidates[-1]) >= fn(candidates[0])
     return float(max(ok) if increasing else min(ok))
+
+
+def _valid_step(scenario: Scenario, env: dict, leaf: str, u: float, fn, value: float) -> float:
+    """Step a whole-number answer on, in the direction that keeps the given value met, until the
+    family's rules hold (nanochat's vocabulary must split over n_gpus: 5 GPUs -> 8)."""
+    increasing = fn(u + 1) >= fn(u)
+    step = -1.0 if increasing else 1.0
+    for _ in range(100_000):
+        trial = dict(env)
+        trial[leaf] = u
+        forward(scenario, trial)
+        failed = [c for c in scenario.checks
+                  if all(n in trial for n in c.inputs) and not bool(c.evaluate(trial))]
+        if not failed:
+            return u
+        u += step
+        if u < 1:
+            break
+    raise UserError(f"no whole {leaf} meets the given value and the family's rules "
+                    f"({failed[0].check.message})")
 
 
 # --- optimisation -------------------------------------------------------------------------------

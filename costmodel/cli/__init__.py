@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from costmodel.cli import listing, questions
+from costmodel.cli import calibrate, listing, questions
 from costmodel.cli import sweep as sweep_cli
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app = typer.Typer(
 )
 questions.register(app)
 sweep_cli.register(app)
+calibrate.register(app)
 listing.register(app)
 
 

@@ -1,0 +1,61 @@
+"""The names this plugin adds to the vocabulary (../shared/DESIGN.md), each with its canonical unit.
+
+The vocabulary's own time, energy and money names (`peak_flops`, `mfu`, `achieved_flops`,
+`tokens_per_second`, `iter_time`, `wall_time`, `gpu_power`, `energy`, `electricity_price`,
+`energy_cost`, `gpu_hour_price`, `cloud_cost`) are declared by costmodel_core; this module declares
+only what the time model needs besides them.
+"""
+
+from __future__ import annotations
+
+from costmodel.declarations import Quantity
+
+
+def _q(name: str, unit: str, doc: str, kind: str = "real", **kw) -> Quantity:
+    return Quantity(name=name, unit=unit, doc=doc, kind=kind, **kw)
+
+
+QUANTITIES = [
+    # the model's width, read by the efficiency model (the families declare it the same way)
+    _q("d_model", "1", "width of the residual stream", "integer", positive=True),
+    # utilisation
+    _q("hfu", "1", "hardware FLOPs utilisation: FLOP/s executed (recomputation included) over peak, whole step"),
+    _q("compute_hfu", "1", "hardware FLOPs utilisation while computing (no communication): the efficiency model"),
+    _q("hfu_ceiling", "1", "efficiency model: the utilisation of large, well-shaped matmuls (measured)"),
+    _q("memory_traffic_coeff", "byte/FLOP",
+       "efficiency model: memory-bound bytes per matmul FLOP, times d_model (fitted)"),
+    _q("step_overhead", "s", "efficiency model: fixed time of every micro-step on each GPU (fitted)"),
+    _q("micro_step_tokens", "token", "tokens of one micro-step on one GPU (micro_batch x seq_len)"),
+    # one step
+    _q("compute_time", "s/iteration", "time of the forward and backward passes and optimizer of one step"),
+    _q("comm_bytes_per_param", "byte/param", "bytes per parameter that gradient reduction moves"),
+    _q("allreduce_bytes", "byte", "gradient bytes reduced across the GPUs every optimizer step"),
+    _q("allreduce_time", "s/iteration", "time of the ring all-reduce of the gradients, every optimizer step"),
+    _q("comm_overlap", "1", "fraction of the all-reduce hidden behind computation (0 = none, 1 = all)",
+       minimum=0.0),
+    _q("exposed_comm_time", "s/iteration", "all-reduce time not hidden behind computation"),
+    # the run
+    _q("train_time", "s", "time of the optimizer steps alone: iters x iter_time"),
+    _q("compile_time", "s", "one-off torch.compile warm-up of the first step"),
+    _q("eval_interval", "iteration", "optimizer steps between evaluations", positive=True),
+    _q("eval_iters", "1", "micro-batches per split and evaluation (nanoGPT's eval_iters; 0 = none)", "integer"),
+    _q("eval_time", "s", "time spent evaluating over the run"),
+    _q("checkpoints", "1", "checkpoints written during the run", "integer"),
+    _q("checkpoint_bytes_per_param", "byte/param", "bytes written per parameter by one checkpoint"),
+    _q("storage_bandwidth", "byte/s", "write speed of the disk checkpoints go to", positive=True),
+    _q("checkpoint_time", "s", "time spent writing checkpoints over the run"),
+    _q("gpu_hours", "h", "GPU-hours of the run: n_gpus x wall_time"),
+    # energy
+    _q("gpu_busy_fraction", "1", "share of a step in which the GPU runs kernels (nvidia-smi's utilisation)"),
+    _q("power_idle_fraction", "1", "GPU power with nothing running, as a fraction of board_power"),
+    _q("power_full_fraction", "1", "GPU power at the utilisation ceiling, as a fraction of board_power"),
+    _q("host_overhead", "1", "power of CPUs, memory, fans and PSU losses as a fraction of GPU power"),
+    _q("pue", "1", "power usage effectiveness of the facility (1 = no cooling overhead)", minimum=1.0),
+    # other currencies
+    _q("usd_per_currency", "USD", "value of one unit of your currency in US dollars (EUR ~1.1, TWD ~0.03)",
+       positive=True),
+    _q("electricity_price_local", "1/kWh", "price of electricity in your currency (with currency=local)"),
+    _q("gpu_hour_price_local", "1/h", "GPU rental price per hour in your currency (with currency=local)"),
+    _q("energy_cost_local", "1", "energy_cost in your currency (needs usd_per_currency)"),
+    _q("cloud_cost_local", "1", "cloud_cost in your currency (needs usd_per_currency)"),
+]

@@ -1,0 +1,362 @@
+"""Golden tests of costmodel_time: throughput, step and wall time, energy, money, n_gpus solve.
+
+The hand-worked scenario uses a family and a card written here with round numbers, so every
+expected value below is arithmetic done in this file (the comments show it), independent of the
+plugin's formula texts. The last tests run the real families: the published nanochat d32 run and
+the efficiency model's fit.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+from costmodel import api
+from costmodel.errors import UserError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+FAMILY = """\
+[family]
+name = "handy"
+doc = "a made-up family with round numbers, for hand arithmetic"
+source = "tests/test_time.py"
+
+[quantities.size]
+doc = "parameters, as a plain number"
+positive = true
+
+[quantities.global_accum]
+doc = "micro-steps per optimizer step summed over GPUs (so the batch does not grow with n_gpus)"
+kind = "integer"
+positive = true
+
+[quantities.recompute_share]
+doc = "recomputed FLOPs over model FLOPs"
+
+[defaults]
+size = 1e9
+d_model = 2000
+micro_batch = 8
+seq_len = "1000 token/sequence"
+global_accum = 16
+n_gpus = 4
+iters = 10000
+compile = false
+recompute_share = 0
+
+[[formulas]]
+target = "n_params"
+expr = "size * param"
+doc = "given"
+source = "test"
+
+[[formulas]]
+target = "flops_per_token"
+expr = "6 * FLOP/(param*token) * n_params"
+doc = "6N"
+source = "Kaplan et al. 2020"
+
+[[formulas]]
+target = "grad_accum"
+expr = "global_accum / n_gpus"
+doc = "per GPU"
+source = "test"
+
+[[formulas]]
+target = "recompute_flops_per_token"
+expr = "recompute_share * flops_per_token"
+doc = "as given"
+source = "test"
+"""
+
+CARD = """\
+name = "Round card"
+doc = "round numbers for hand arithmetic"
+[values]
+mem_bandwidth = "1 TB/s"
+peak_flops_fp32 = "25 TFLOP/s"
+peak_flops_tf32 = "50 TFLOP/s"
+peak_flops_bf16 = "100 TFLOP/s"
+peak_flops_fp16 = "80 TFLOP/s"
+board_power = "400 W"
+interconnect_bandwidth = "100 GB/s"
+[sources]
+mem_bandwidth = "test"
+peak_flops_fp32 = "test"
+peak_flops_tf32 = "test"
+peak_flops_bf16 = "test"
+peak_flops_fp16 = "test"
+board_power = "test"
+interconnect_bandwidth = "test"
+"""
+
+# the efficiency model's constants, given explicitly so that the arithmetic does not follow refits
+MODEL = {"hfu_ceiling": 0.8, "memory_traffic_coeff": "2 byte/FLOP", "step_overhead": "10 ms"}
+
+
+@pytest.fixture(scope="module")
+def paths(tmp_path_factory):
+    d = tmp_path_factory.mktemp("handy")
+    (d / "handy.toml").write_text(FAMILY)
+    (d / "card.toml").write_text(CARD)
+    return str(d / "handy.toml"), str(d / "card.toml")
+
+
+def handy(paths, **values):
+    family, card = paths
+    return api.estimate("handy", plugins=(family,), hardware=card, values={**MODEL, **values})
+
+
+def solve(paths, **kwargs):
+    family, card = paths
+    values = {**MODEL, **kwargs.pop("values", {})}
+    return api.solve("handy", plugins=(family,), hardware=card, values=values, **kwargs)
+
+
+def val(result, name, unit):
+    return result[name].m_as(unit)
+
+
+# --- the hand-worked scenario ------------------------------------------------------------------
+# 1e9 parameters, 6N = 6e9 FLOP/token; 4 GPUs x 8 sequences x 1000 tokens x 4 micro-steps
+# = 128,000 tokens per step; card: 100 TFLOP/s bf16, 1 TB/s, 100 GB/s link, 400 W.
+F = 6e9
+TOKENS = 4 * 8 * 1000 * 4  # 128,000
+STEP_FLOPS = F * TOKENS  # 7.68e14
+# efficiency model: 0.8 / (1 + 2 x (1e14/1e12) / 2000 + 0.01 x 0.8 x 1e14 / (6e9 x 8000))
+#                 = 0.8 / (1 + 0.1 + 0.0166667) = 0.716418
+COMPUTE_HFU = 0.8 / (1 + 2 * 100 / 2000 + 0.01 * 0.8 * 1e14 / (6e9 * 8000))
+COMPUTE = STEP_FLOPS / (4 * COMPUTE_HFU * 1e14)  # = 7.68 x 1.116667 / 3.2 = 2.68 s
+ALLREDUCE = 2 * 3 / 4 * (4 * 1e9) / 100e9  # fp32 grads, ring: 1.5 x 4 GB / 100 GB/s = 0.06 s
+ITER = COMPUTE + ALLREDUCE  # 2.74 s
+WALL = 10000 * ITER  # 27,400 s (no compile, no evaluation, no checkpoint)
+
+
+def test_hand_worked_step(paths):
+    r = handy(paths)
+    assert val(r, "tokens_per_iter", "token/iteration") == TOKENS
+    assert val(r, "compute_hfu", "") == pytest.approx(COMPUTE_HFU)
+    assert COMPUTE == pytest.approx(2.68)
+    assert val(r, "compute_time", "s/iteration") == pytest.approx(2.68)
+    assert val(r, "allreduce_bytes", "byte") == 4e9
+    assert val(r, "allreduce_time", "s/iteration") == pytest.approx(0.06)
+    assert val(r, "iter_time", "s/iteration") == pytest.approx(2.74)
+    assert val(r, "mfu", "") == pytest.approx(7.68e14 / (4 * 1e14 * 2.74))  # 0.70073
+    assert val(r, "hfu", "") == pytest.approx(val(r, "mfu", ""))  # nothing recomputed
+    assert val(r, "achieved_flops", "TFLOP/s") == pytest.approx(100 * 7.68 / 10.96)
+    assert val(r, "tokens_per_second", "token/s") == pytest.approx(128000 / 2.74)  # 46,715
+
+
+def test_hand_worked_run_energy_and_money(paths):
+    r = handy(paths, gpu_hour_price="2 USD/h")
+    assert val(r, "wall_time", "s") == pytest.approx(27400)
+    assert val(r, "gpu_hours", "h") == pytest.approx(4 * 27400 / 3600)  # 30.44 GPU-h
+    # busy share: 1 - (4 micro-steps x 10 ms + 60 ms) / 2.74 s = 0.963504
+    busy = 1 - (4 * 0.010 + 0.06) / 2.74
+    assert val(r, "gpu_busy_fraction", "") == pytest.approx(busy)
+    power = 400 * (0.1 + (0.82 - 0.1) * busy)  # 317.49 W
+    assert val(r, "gpu_power", "W") == pytest.approx(power)
+    kwh = 4 * power * 27400 / 3.6e6  # 9.666 kWh
+    assert val(r, "energy", "kWh") == pytest.approx(kwh)
+    assert val(r, "electricity_price", "USD/kWh") == pytest.approx(0.16)
+    assert val(r, "energy_cost", "USD") == pytest.approx(kwh * 0.16)  # 1.55 USD
+    assert val(r, "cloud_cost", "USD") == pytest.approx(2 * 4 * 27400 / 3600)  # 60.89 USD
+
+
+def test_pue_and_host_overhead_scale_energy(paths):
+    base = val(handy(paths), "energy", "kWh")
+    r = handy(paths, pue=1.5, host_overhead=0.25)
+    assert val(r, "energy", "kWh") == pytest.approx(base * 1.5 * 1.25)
+
+
+def test_measured_power_can_be_given(paths):
+    r = handy(paths, gpu_power="250 W")
+    assert val(r, "energy", "kWh") == pytest.approx(4 * 250 * 27400 / 3.6e6)
+
+
+def test_prices_in_another_currency(paths):
+    # 0.30 per kWh in a currency worth 0.5 USD: 0.15 USD/kWh; results back in that currency
+    r = handy(paths, currency="local", usd_per_currency="0.5 USD", electricity_price_local=0.30,
+              gpu_hour_price_local=4)
+    assert val(r, "electricity_price", "USD/kWh") == pytest.approx(0.15)
+    assert val(r, "gpu_hour_price", "USD/h") == pytest.approx(2.0)
+    usd = val(r, "energy_cost", "USD")
+    assert usd == pytest.approx(val(r, "energy", "kWh") * 0.15)
+    assert val(r, "energy_cost_local", "") == pytest.approx(usd / 0.5)
+    assert val(r, "cloud_cost_local", "") == pytest.approx(2 * 4 * 27400 / 3600 / 0.5)
+
+
+def test_costs_in_usd_converted_for_display(paths):
+    r = handy(paths, usd_per_currency=1.1)  # e.g. EUR: prices stay in USD, costs shown in EUR too
+    assert val(r, "energy_cost_local", "") == pytest.approx(val(r, "energy_cost", "USD") / 1.1)
+
+
+def test_local_currency_needs_the_rate(paths):
+    r = handy(paths, currency="local", electricity_price_local=0.3)
+    assert "energy_cost" not in r.results  # no rate: no price in USD, no cost
+
+
+# --- utilisation given by the user ----------------------------------------------------------------
+
+
+def test_given_mfu_replaces_the_model_and_is_reported(paths):
+    r = handy(paths, mfu=0.35)
+    assert r.inputs["mfu"].m_as("") == 0.35
+    assert r.origins["mfu"] == "user"
+    assert val(r, "iter_time", "s/iteration") == pytest.approx(7.68e14 / (4 * 1e14 * 0.35))  # 5.486 s
+    assert val(r, "hfu", "") == pytest.approx(0.35)
+
+
+def test_given_mfu_on_a_real_family_cli(cli):
+    import json
+
+    code, out, err = cli("estimate", "nanochat", "--preset", "d32", "-H", "h100-sxm", "--set", "version=v0",
+                         "--set", "mfu=0.35", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["inputs"]["mfu"]["value"] == 0.35
+    res = data["results"]
+    # 1.20796e10 FLOP/token x 524,288 tokens / (8 x 989.4e12 x 0.35) = 2.2864 s
+    assert res["iter_time"]["value"] == pytest.approx(12079595520 * 524288 / (8 * 989.4e12 * 0.35))
+    assert res["hfu"]["value"] == pytest.approx(0.35)
+
+
+def test_recomputation_counts_in_hfu_not_mfu(paths):
+    # a third more FLOPs (full checkpointing: one more forward): compute time x 4/3 at the same HFU
+    r = handy(paths, recompute_share=1 / 3, compute_hfu=0.5)
+    compute = 8e9 * TOKENS / (4 * 0.5 * 1e14)  # 5.12 s
+    iter_time = compute + 0.06
+    assert val(r, "iter_time", "s/iteration") == pytest.approx(iter_time)
+    assert val(r, "mfu", "") == pytest.approx(STEP_FLOPS / (4e14 * iter_time))
+    assert val(r, "hfu", "") == pytest.approx(val(r, "mfu", "") * 4 / 3)
+
+
+def test_comm_overlap_hides_the_allreduce(paths):
+    r = handy(paths, comm_overlap=0.5)
+    assert val(r, "iter_time", "s/iteration") == pytest.approx(2.68 + 0.03)
+
+
+def test_single_gpu_has_no_allreduce(paths):
+    r = handy(paths, n_gpus=1, global_accum=4)
+    assert val(r, "allreduce_time", "s/iteration") == 0
+
+
+def test_pure_bf16_reduces_half_the_bytes(paths):
+    r = handy(paths, precision="bf16")
+    assert val(r, "allreduce_bytes", "byte") == 2e9
+
+
+@pytest.mark.parametrize("precision, peak", [("amp-fp16", 80e12), ("fp32", 50e12), ("amp-bf16", 100e12)])
+def test_peak_by_precision(paths, precision, peak):
+    assert val(handy(paths, precision=precision), "peak_flops", "FLOP/s") == peak
+
+
+# --- overheads ----------------------------------------------------------------------------------
+
+
+def test_compile_warm_up(paths):
+    assert val(handy(paths), "compile_time", "s") == 0  # compile = false in the family
+    r = handy(paths, compile=True)
+    assert val(r, "wall_time", "s") == pytest.approx(WALL + 60)  # nanoGPT: "takes a ~minute"
+    assert val(handy(paths, compile=True, compile_time="25 s"), "wall_time", "s") == pytest.approx(WALL + 25)
+
+
+def test_evaluation_time(paths):
+    r = handy(paths, eval_interval=1000, eval_iters=100)
+    # floor(10000 / 1000) + 1 = 11 evaluations x 2 splits x 100 batches x 8,000 tokens x 2e9 FLOP/token
+    # (a forward pass, 6e9 / 3) at 0.716418 x 100 TFLOP/s = 3.52e16 / 7.16418e13 = 491.3 s
+    evals = 11 * 2 * 100 * 8000 * (6e9 / 3) / (COMPUTE_HFU * 1e14)
+    assert val(r, "eval_time", "s") == pytest.approx(evals)
+    assert evals == pytest.approx(491.33, rel=1e-4)
+    assert val(r, "wall_time", "s") == pytest.approx(WALL + evals)
+
+
+def test_checkpoint_time(paths):
+    r = handy(paths, checkpoints=5)
+    # 5 x 12 byte/param x 1e9 param / 0.5 GB/s = 120 s
+    assert val(r, "checkpoint_time", "s") == pytest.approx(120)
+    assert val(r, "wall_time", "s") == pytest.approx(WALL + 120)
+
+
+# --- solving for the number of GPUs --------------------------------------------------------------
+
+
+def test_n_gpus_for_a_deadline(paths):
+    # per step: 7.68e14 / (n x 0.716418e14) + 0.08 (n - 1) / n = (10.72 - 0.08) / n + 0.08 seconds;
+    # 10 h over 10,000 steps = 3.6 s: n = 10.64 / 3.52 = 3.02 -> 4 (3 GPUs would take 10.07 h)
+    r = solve(paths, find="n_gpus", given={"wall_time": "10 h"})
+    assert r["n_gpus"].m_as("") == 4
+    assert val(r, "wall_time", "s") <= 36000
+    assert 10000 * (10.64 / 3 + 0.08) > 36000
+
+
+def test_deadline_out_of_reach_is_a_clear_error(paths):
+    # even infinitely many GPUs need 10,000 x 0.08 s = 800 s of all-reduce
+    with pytest.raises(UserError):
+        solve(paths, find="n_gpus", given={"wall_time": "5 min"})
+
+
+def test_nanochat_d32_gpus_for_a_day(cli):
+    """The smallest count meeting the day is 5, but nanochat's vocabulary must split over the GPUs
+    (65536 or 32768 rows): the answer steps on to 8."""
+    code, out, err = cli("solve", "nanochat", "--preset", "d32", "-H", "h100-sxm", "--find", "n_gpus",
+                         "--given", "wall_time=24 h")
+    assert code == 0, err
+    assert "n_gpus = 8" in out
+
+
+# --- the efficiency model on the real families ---------------------------------------------------
+
+
+def test_nanochat_d32_v0_within_15_percent_of_the_published_step():
+    # karpathy/nanochat run1000.sh@c75fe54: "dt: 1571.88ms"; "each step takes 1.574s"
+    r = api.estimate("nanochat", preset="d32", hardware="h100-sxm", values={"version": "v0"})
+    assert abs(val(r, "iter_time", "s/iteration") / 1.57 - 1) < 0.15
+
+
+def test_small_models_and_small_micro_batches_run_below_peak():
+    def hfu(**values):
+        return val(api.estimate("nanogpt", preset="gpt2", hardware="h100-sxm", values=values), "compute_hfu", "")
+
+    assert hfu(micro_batch=1) < hfu(micro_batch=4) < hfu(micro_batch=16) < 0.83
+    narrow = val(api.estimate("nanogpt", preset="shakespeare-char", hardware="h100-sxm"), "compute_hfu", "")
+    wide = val(api.estimate("nanogpt", preset="gpt2-xl", hardware="h100-sxm"), "compute_hfu", "")
+    assert narrow < 0.3 < wide
+
+
+def test_a_card_with_more_flops_per_byte_reaches_a_smaller_share_of_its_peak():
+    def hfu(card):
+        return val(api.estimate("nanogpt", preset="gpt2", hardware=card), "compute_hfu", "")
+
+    # machine balance: H100 989.4/3.35 = 295 FLOP/byte; A100 80GB 312/2.039 = 153
+    assert hfu("h100-sxm") < hfu("a100-80gb-sxm")
+
+
+def test_default_constants_are_the_fit_minimum():
+    """The shipped constants minimise the fit objective: moving either by 2 % makes it worse."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import fit_efficiency
+        import published_runs
+    finally:
+        sys.path.pop(0)
+    from costmodel_time.efficiency import FIT
+
+    runs = [r for r in published_runs.RUNS if r.fit_weight > 0]
+    shipped = [FIT[name] for name in fit_efficiency.NAMES]
+    best = fit_efficiency.objective(shipped, runs)
+    for i in range(len(shipped)):
+        for factor in (0.98, 1.02):
+            moved = list(shipped)
+            moved[i] *= factor
+            assert fit_efficiency.objective(moved, runs) > best
+    # and the defaults are what a scenario uses when nothing is given
+    r = api.estimate("nanogpt", preset="gpt2", hardware="h100-sxm")
+    assert val(r, "memory_traffic_coeff", "byte/FLOP") == FIT["memory_traffic_coeff"]
+    assert val(r, "step_overhead", "s") == FIT["step_overhead"]
+    assert val(r, "hfu_ceiling", "") == FIT["hfu_ceiling"]
+    assert math.isclose(FIT["hfu_ceiling"], (85.9 + 83.0 + 80.1) / 3 / 100, rel_tol=1e-3)
