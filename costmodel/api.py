@@ -145,7 +145,7 @@ def _result(evaluation: Evaluation) -> Result:
         input_numbers=inputs,
         numbers=results,
         units={name: q[name].unit for name in (*inputs, *results)},
-        origins={k: scenario.origins.get(k, "solved" if k in solved else "") for k in inputs},
+        origins={k: "solved" if k in solved else scenario.origins.get(k, "") for k in inputs},
         warnings=tuple(warnings) + tuple(_plugin_warnings(scenario.registry)),
         evaluation=evaluation,
     )
@@ -211,6 +211,11 @@ def solve(
         raise UserError(f"{target} is both given and asked for")
     s = scenario(family, values=merged, **kwargs)
     s.registry.quantity(target)
+    read = {n for f in s.formulas.values() for n in f.inputs}
+    for name in given or {}:
+        if name not in s.formulas and name not in s.constraints and name not in read:
+            raise UserError(f"{name} is neither computed nor read in this scenario of {s.family.name}: "
+                            "it cannot be a given (is a plugin or the hardware missing?)")
     rule = s.formulas.get(target)
     if rule is not None and rule.formula.overridable and (s.constraints or maximize or minimize):
         # The target of a default rule (nanochat's iters horizon) is what the user asks for:

@@ -47,6 +47,8 @@ def fingerprint(paths: Sequence[str], modules: Iterable[tuple[str, str]]) -> str
     for name, value in modules:
         digest.update(f"{name}={value}".encode())
         roots.append(_package_dir(value.split(":")[0].split(".")[0]))
+    digest.update(repr(("explicit", list(paths))).encode())  # a path given by the user fails loudly,
+    digest.update(os.environ.get("COSTMODEL_PLUGIN_PATH", "").encode())  # one from the env only notes
     roots += [Path(p) for p in paths]
     roots += [Path(p) for p in os.environ.get("COSTMODEL_PLUGIN_PATH", "").split(os.pathsep) if p.strip()]
     for root in roots:
@@ -116,8 +118,22 @@ def write(key: str | None, registry, infos) -> None:
         with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".tmp") as fh:
             fh.write(data)
         os.replace(fh.name, folder / f"registry-{key}.pickle")
+        _evict(folder)
     except Exception:  # unpicklable plugin objects, read-only home: no cache, same answers
         try:
             os.unlink(fh.name)
         except Exception:
+            pass
+
+
+KEEP = 16
+
+
+def _evict(folder: Path) -> None:
+    """Keep the most recently written registries only."""
+    files = sorted(folder.glob("registry-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in files[KEEP:]:
+        try:
+            old.unlink()
+        except OSError:
             pass

@@ -30,5 +30,6 @@ def unknown(kind: str, name: str, valid: Iterable[str]) -> UserError:
     elif valid and len(valid) <= 12:
         hint = "valid: " + ", ".join(valid)
     else:
-        hint = f"{len(valid)} valid names; list them with `costmodel {kind}s`" if valid else "none"
+        listing = {"family": "costmodel families", "hardware": "costmodel hardware"}.get(kind)
+        hint = f"{len(valid)} valid names" + (f"; list them with `{listing}`" if listing else "")
     return UserError(f"unknown {kind} {name!r}; {hint}")

@@ -86,13 +86,22 @@ def _build(paths: Sequence[str]):
 
     pm = plugin_manager()
     infos: dict[str, PluginInfo] = {}
-    declarative = []  # TOML families: (name, Family)
+    declarative = []  # TOML families: (path, Family)
+    explicit: set[str] = set()  # plugin names and TOML paths the user named: their errors are errors
     _load_entry_points(pm, infos)
-    for path in [*_env_paths(), *paths]:
-        _load_path(pm, infos, declarative, path, explicit=path in paths)
+    for path in _env_paths():
+        _load_path(pm, infos, declarative, path, explicit=None)
+    for path in paths:
+        _load_path(pm, infos, declarative, path, explicit=explicit)
     registry = Registry()
-    broken = _collect(pm, registry, infos, declarative, explicit={str(p) for p in paths})
-    registry.failures.extend(broken)
+    failures = _collect(pm, registry, infos, declarative)
+    for plugin, message in failures:
+        if plugin in explicit:
+            raise UserError(f"plugin {plugin}: {message}")
+    registry.failures.extend(failures)
+    for info in infos.values():  # plugins that never loaded (import error, misspelled hook)
+        if info.error and not any(name == info.name for name, _ in failures):
+            registry.failures.append((info.name, info.error))
     return registry, list(infos.values())
 
 
@@ -139,10 +148,12 @@ def _env_paths() -> list[str]:
     return [p for p in value.split(os.pathsep) if p.strip()]
 
 
-def _load_path(pm, infos, declarative, path: str, explicit: bool) -> None:
+def _load_path(pm, infos, declarative, path: str, explicit: set[str] | None) -> None:
+    """Load a .py plugin, a .toml family or a folder of them; `explicit` collects the names of
+    what the user named (None: found through COSTMODEL_PLUGIN_PATH, errors are only reported)."""
     p = Path(path)
     if not p.exists():
-        if explicit:
+        if explicit is not None:
             raise UserError(f"plugin path {path!r} does not exist")
         infos[str(p)] = PluginInfo(name=p.stem, origin=str(p), error="path does not exist")
         return
@@ -157,15 +168,18 @@ def _load_path(pm, infos, declarative, path: str, explicit: bool) -> None:
         try:
             family = read_family(str(p))
         except CostModelError as exc:
-            if explicit:
+            if explicit is not None:
                 raise UserError(str(exc)) from None
             infos[str(p)] = PluginInfo(name=p.stem, origin=str(p), error=str(exc))
             return
         declarative.append((str(p), family))
         infos[str(p)] = PluginInfo(name=p.stem, origin=str(p), hooks=("register_families",))
+        if explicit is not None:
+            explicit.add(str(p))
         return
     if p.suffix != ".py":
         raise UserError(f"plugin path {path!r}: expected a .py file, a .toml family or a folder")
+    explicit_flag = explicit is not None
     name = f"costmodel_local_{p.stem}"
     try:
         spec = importlib.util.spec_from_file_location(name, p)
@@ -173,14 +187,16 @@ def _load_path(pm, infos, declarative, path: str, explicit: bool) -> None:
         sys.modules[name] = module
         spec.loader.exec_module(module)  # a Python plugin is code its user chose to run
     except Exception as exc:
-        if explicit:
+        if explicit_flag:
             raise UserError(f"plugin {p.name}: {_why(exc)}") from None
         infos[str(p)] = PluginInfo(name=p.stem, origin=str(p), error=_why(exc))
         return
-    _register(pm, infos, p.stem, module, str(p), explicit)
+    _register(pm, infos, p.stem, module, str(p), explicit is not None)
+    if explicit is not None:
+        explicit.add(p.stem)
 
 
-def _collect(pm, registry, infos, declarative, explicit: set[str]) -> list[tuple[str, str]]:
+def _collect(pm, registry, infos, declarative) -> list[tuple[str, str]]:
     """Call the hooks in a fixed order, plugin by plugin, each record checked on its own."""
     failures: list[tuple[str, str]] = []
     pending_formulas = []  # generic and recipe formulas wait until every quantity is known
@@ -216,12 +232,18 @@ def _collect(pm, registry, infos, declarative, explicit: set[str]) -> list[tuple
                 failures.append((impl.plugin_name, f"{hook} failed: {_why(exc)}"))
         if hook == "register_families":
             families.extend((path, fam) for path, fam in declarative)
-            for plugin, family in sorted(families, key=lambda pf: getattr(pf[1], "name", "")):
+            families.sort(key=lambda pf: getattr(pf[1], "name", ""))
+            # every family's quantities first: a family may read another's names, in any order
+            for plugin, family in families:
+                for q in getattr(family, "quantities", ()):
+                    try:
+                        registry.add_quantity(q, plugin)
+                    except CostModelError:
+                        pass  # reported with the family below
+            for plugin, family in families:
                 try:
                     registry.add_family(family, plugin)
                 except CostModelError as exc:
-                    if plugin in explicit:
-                        raise UserError(f"{plugin}: {exc}") from None
                     failures.append((plugin, str(exc)))
                 except (TypeError, ValueError, AttributeError) as exc:
                     failures.append((plugin, _why(exc)))

@@ -167,6 +167,9 @@ class Registry:
     def add_quantity(self, q: Quantity, plugin: str) -> None:
         _check_type(q, Quantity)
         units.unit(q.unit)  # the unit must exist
+        if q.name not in self.quantities and units.is_unit_name(q.name):
+            raise PluginError(f"quantity name {q.name!r} is also a unit; formulas could not tell "
+                              "them apart: choose another name")
         if q.kind == "choice" and not q.choices:
             raise PluginError(f"quantity {q.name!r} is a choice with no choices")
         existing = self.quantities.get(q.name)

@@ -292,23 +292,40 @@ def _closed_form_cached(key, scenario: Scenario):
             break
         composed = composed.xreplace({symbol(n): scenario.formulas[n].numeric for n in names})
     u = symbol(key[2])
-    solutions = None
-    if u in composed.free_symbols and not composed.has(
-        sp.floor, sp.ceiling, sp.Piecewise, sp.Min, sp.Max, sp.Mod, sp.Abs
-    ):
-        positive = {s: sp.Symbol(s.name, positive=True) for s in composed.free_symbols}
-        back = {v: k for k, v in positive.items()}
-        expr, unknown = composed.xreplace(positive), positive[u]
-        try:
-            if expr.is_rational_function(unknown) and sp.degree(sp.numer(sp.together(expr)), unknown) <= 2:
-                given = sp.Symbol("__given__", positive=True)
-                solutions = [s.xreplace(back) for s in sp.solve(sp.Eq(expr, given), unknown)]
-        except (NotImplementedError, sp.PolynomialError, TypeError, ValueError):
-            solutions = None
+    solutions = _linear_or_quadratic(composed, u)
     from costmodel.expressions import compile_numeric
 
     _CLOSED[key] = [(e, compile_numeric(e)) for e in solutions] if solutions else None
     return _CLOSED[key]
+
+
+def _linear_or_quadratic(composed, u):
+    """Roots of composed(u) = __given__ when the numerator is of degree 1 or 2 in u, else None.
+
+    Read off the polynomial's coefficients (sympy.solve on the same equation takes seconds)."""
+    import sympy as sp
+
+    from costmodel.expressions import floordiv
+
+    if u not in composed.free_symbols or composed.has(
+        sp.floor, sp.ceiling, sp.Piecewise, sp.Min, sp.Max, sp.Mod, sp.Abs, floordiv
+    ):
+        return None
+    given = sp.Symbol("__given__")
+    try:
+        numerator, _ = sp.fraction(sp.together(composed - given))
+        poly = sp.Poly(sp.expand(numerator), u)
+    except (sp.PolynomialError, NotImplementedError, TypeError, ValueError):
+        return None
+    coeffs = poly.all_coeffs()
+    if poly.degree() == 1:
+        a, b = coeffs
+        return [-b / a]
+    if poly.degree() == 2:
+        a, b, c = coeffs
+        root = sp.sqrt(b**2 - 4 * a * c)
+        return [(-b + root) / (2 * a), (-b - root) / (2 * a)]
+    return None
 
 
 def _bracketed_root(fn, value, start, q, scenario, leaf, target) -> float:

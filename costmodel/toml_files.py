@@ -63,6 +63,7 @@ def read_family(path: str) -> Family:
     data = load(path)
     _only(data, FAMILY_KEYS, path)
     head = _table(data, "family", path)
+    _only(head, {"name", "doc", "source", "aliases", "free_order"}, f"{path}: [family]")
     quantities = []
     for name, spec in _table(data, "quantities", path, required=False).items():
         if not isinstance(spec, dict):

@@ -29,11 +29,11 @@ def test_estimate_forward(toy):
     assert r.results["iter_time"].m_as("s/iteration") == pytest.approx(ITER_TIME, rel=1e-12)
     assert r.results["wall_time"].m_as("h") == pytest.approx(1000 * ITER_TIME / 3600, rel=1e-12)
     assert r.inputs["micro_batch"].m_as("sequence") == 8
-    assert r.origins["d"] == "toy default" and r.origins["peak_flops_bf16"] == "hardware RTX 4070"
+    assert r.origins["width"] == "toy default" and r.origins["peak_flops_bf16"] == "hardware RTX 4070"
 
 
 def test_presets_and_sets_layer(toy):
-    r = api.estimate("toy", plugins=[toy], preset="small", values={"d": 512})
+    r = api.estimate("toy", plugins=[toy], preset="small", values={"width": 512})
     assert r.results["n_params"].m_as("param") == 12 * 4 * 512**2 + VOCAB * 512
 
 
@@ -83,8 +83,8 @@ def test_infeasible_is_a_clear_statement(toy):
 
 
 def test_validity_check_rejects(toy):
-    with pytest.raises(UserError, match="d must be divisible by n_layer"):
-        api.estimate("toy", plugins=[toy], values={"d": 770})
+    with pytest.raises(UserError, match="width must be divisible by n_layer"):
+        api.estimate("toy", plugins=[toy], values={"width": 770})
 
 
 def test_derived_value_given_in_estimate_frees_an_input(toy):
@@ -94,8 +94,8 @@ def test_derived_value_given_in_estimate_frees_an_input(toy):
 
 def test_explain_text_has_three_forms(toy):
     text = api.explain("toy", plugins=[toy], hardware="rtx-4070", target="n_params")
-    assert "n_params = param*(12*d**2*n_layer + d*vocab)" in text
-    assert "= param*(12*768**2*12 + 768*50,304)" in text  # same order as the symbolic line
+    assert "n_params = param*(12*n_layer*width**2 + vocab*width)" in text
+    assert "= param*(12*12*768**2 + 50,304*768)" in text  # same order as the symbolic line
     assert "= 123.6M param" in text
     assert "source: Kaplan et al. 2020 Table 1" in text
 

@@ -83,18 +83,33 @@ def test_allow_list_limits_entry_points(monkeypatch, fresh_registry):
     assert api.plugins() == [] and api.registry().quantities == {}
 
 
-def test_duplicate_quantity_with_another_unit_is_reported(tmp_path, fresh_registry):
-    path = plugin(tmp_path, "clash", '''
+CLASH = '''
 from costmodel import hookimpl
 from costmodel.declarations import Quantity
 
 @hookimpl
 def register_quantities(register):
     register(Quantity(name="n_params", unit="byte", doc="wrong unit"))
-''')
-    reg = api.registry([path])
+'''
+
+
+def test_duplicate_quantity_with_another_unit_is_reported(tmp_path, fresh_registry, monkeypatch):
+    """Found on COSTMODEL_PLUGIN_PATH: reported, the vocabulary keeps its unit; named: an error."""
+    path = plugin(tmp_path, "clash", CLASH)
+    monkeypatch.setenv("COSTMODEL_PLUGIN_PATH", path)
+    reg = api.registry()
     assert any("n_params" in m and "declared by core" in m for _, m in reg.failures)
     assert reg.quantities["n_params"].unit == "param"
+    monkeypatch.delenv("COSTMODEL_PLUGIN_PATH")
+    with pytest.raises(UserError, match="declared by core"):
+        api.registry([path])
+
+
+def test_quantity_named_like_a_unit_is_rejected(tmp_path, fresh_registry):
+    path = plugin(tmp_path, "dayname", GOOD.replace('name="width"', 'name="d"').replace("width**2", "d**2")
+                  .replace('{"width": 10}', '{"d": 10}'))
+    with pytest.raises(UserError, match="quantity name 'd' is also a unit"):
+        api.registry([path])
 
 
 def test_families_and_hardware_listings(cli, toy):

@@ -26,13 +26,13 @@ valid = st.fixed_dictionaries(
 @SETTINGS
 @given(values=valid, width=st.integers(1, 64))
 def test_valid_inputs_give_finite_nonnegative_results(toy, values, width):
-    values = dict(values, d=values["n_layer"] * width)  # the toy's divisibility rule holds
+    values = dict(values, width=values["n_layer"] * width)  # the toy's divisibility rule holds
     r = api.estimate("toy", plugins=[toy], hardware="h100-sxm", values=values)
     reg = api.registry([toy])
     for name, q in r.results.items():
         magnitude = q.m_as(units.unit(reg.quantities[name].unit))
         assert math.isfinite(magnitude) and magnitude >= 0, name
-    assert r.results["n_params"].m_as("param") == 12 * values["n_layer"] * values["d"] ** 2 + 50304 * values["d"]
+    assert r.results["n_params"].m_as("param") == 12 * values["n_layer"] * values["width"] ** 2 + 50304 * values["width"]
 
 
 garbage = st.one_of(
