@@ -46,6 +46,9 @@ class Quantity:
     choices: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     minimum: float | None = attrs.field(default=0.0, metadata={"help": "inclusive lower bound"})
     positive: bool = attrs.field(default=False, metadata={"help": "strictly greater than 0"})
+    default: Value | None = attrs.field(
+        default=None, metadata={"help": "value used when no family, preset or user gives one"}
+    )
     free_rank: int | None = attrs.field(
         default=None,
         metadata={"help": "when a result is given, inputs with a lower rank are freed first "

@@ -185,6 +185,12 @@ class Registry:
             return
         self.quantities[q.name] = q
         self.quantity_origin[q.name] = plugin
+        if q.default is not None:
+            try:
+                self.parse_value(q.name, q.default, where=f"default of {q.name}")
+            except UserError as exc:
+                del self.quantities[q.name]
+                raise PluginError(str(exc)) from None
 
     def add_recipe(self, recipe: Recipe, plugin: str) -> list[Formula]:
         _check_type(recipe, Recipe)

@@ -1,7 +1,7 @@
 """A scenario: one family, its preset and config, one card, recipe choices and the user's values.
 
-Composing a scenario layers the values (recipe defaults < hardware < family defaults < preset <
-config file < user), decides every formula's condition, and keeps for each derived quantity the one
+Composing a scenario layers the values (quantity defaults < recipe defaults < hardware < family
+defaults < preset < config file < user), decides every formula's condition, and keeps for each derived quantity the one
 formula that applies (a family's own formula before a generic one). A value the user gives for a
 derived quantity either replaces a default rule (`overridable`) or becomes a constraint that the
 solver meets by freeing an upstream input.
@@ -89,6 +89,9 @@ def compose(
         layered[name] = registry.parse_value(name, value, where=origin if origin != "user" else "")
         origins[name] = origin
 
+    for q in registry.quantities.values():
+        if q.default is not None:
+            put(q.name, q.default, "default")
     for recipe in registry.recipes.values():
         put(recipe.name, recipe.default, "recipe default")
     card = _card(registry, hardware)
@@ -116,6 +119,8 @@ def compose(
 
     choices = {k: v for k, v in layered.items() if registry.quantities[k].kind in ("choice", "bool")}
     formulas = _select(registry, fam, choices)
+    for name in [n for n in layered if origins[n] == "default" and n in formulas]:
+        del layered[name]  # a quantity's own default yields to any formula for it
     constraints = {}
     for name in list(formulas):
         if name in layered:

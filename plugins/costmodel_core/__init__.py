@@ -22,8 +22,8 @@ VOCABULARY = [
     # the run
     _q("micro_batch", "sequence", "sequences per forward/backward pass on each GPU", "integer", positive=True),
     _q("seq_len", "token/sequence", "tokens per sequence (context length)", "integer", positive=True),
-    _q("grad_accum", "1", "micro-steps per optimizer step on each GPU", "integer", positive=True),
-    _q("n_gpus", "1", "data-parallel GPUs", "integer", positive=True),
+    _q("grad_accum", "1", "micro-steps per optimizer step on each GPU", "integer", positive=True, default=1),
+    _q("n_gpus", "1", "data-parallel GPUs", "integer", positive=True, default=1),
     _q("iters", "iteration", "optimizer steps of the run", "integer", free_rank=0),
     _q("tokens_per_iter", "token/iteration", "tokens per optimizer step, all GPUs together"),
     _q("total_tokens", "token", "tokens trained on over the whole run"),
