@@ -46,6 +46,20 @@ class Quantity:
     choices: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     minimum: float | None = attrs.field(default=0.0, metadata={"help": "inclusive lower bound"})
     positive: bool = attrs.field(default=False, metadata={"help": "strictly greater than 0"})
+    maximum: float | None = attrs.field(
+        default=None, metadata={"help": "hard upper bound (mfu: 1 = the card's whole peak)"}
+    )
+    plausible: tuple[float, float] | None = attrs.field(
+        default=None,
+        converter=lambda v: None if v is None else (float(v[0]), float(v[1])),
+        metadata={"help": "documented range; `costmodel check` calls values outside implausible, and "
+                          "varies such an assumption to test a claim about what depends on it"},
+    )
+    tolerance: float | None = attrs.field(
+        default=None,
+        metadata={"help": "relative accuracy of the model for this quantity: a claim within it is "
+                          "consistent (None: exact arithmetic, 1%)"},
+    )
     default: Value | None = attrs.field(
         default=None, metadata={"help": "value used when no family, preset or user gives one"}
     )

@@ -107,6 +107,11 @@ def validate(scenario: Scenario, env: dict[str, float], warnings: list[str]) -> 
         q = quantities[name]
         if not math.isfinite(value):
             raise UserError(f"{name} is not finite for these inputs (formula {f.formula.expr!r})")
+        if q.maximum is not None and value > q.maximum * (1 + 1e-9):
+            raise UserError(
+                f"{name} comes out as {_show(scenario, name, value)}, above its maximum "
+                f"{q.maximum:g}: the inputs ask for more than is possible"
+            )
         if q.minimum is not None and value < q.minimum - 1e-9 * max(1.0, abs(q.minimum)):
             inputs = ", ".join(f"{n}={_show(scenario, n, env[n])}" for n in f.inputs if n in env)
             raise UserError(

@@ -81,6 +81,22 @@ def remember(entries: dict) -> None:
     _TABLE.update(entries)
 
 
+PER_ONE = ("[iteration]", "[sequence]", "[token]")
+
+
+def _implicit_per(given, target) -> bool:
+    """'100 ms' for an iteration time, '1024 token' for a sequence length: the target is the given
+    unit per one iteration, sequence or token, and nothing else differs."""
+    have, want = dict(given), dict(target)
+    for count in PER_ONE:
+        if want.get(count, 0) == -1 and have.get(count, 0) == 0:
+            trial = dict(have)
+            trial[count] = -1.0
+            if trial == want:
+                return True
+    return False
+
+
 def _dims_text(dims) -> str:
     if not dims:
         return "dimensionless"
@@ -125,6 +141,8 @@ def parse_value(text: str | float | int, unit_text: str, name: str) -> float:
     except UserError as exc:
         raise UserError(f"{name}: {exc}") from None
     target_scale, target_dims = describe_unit(unit_text)
+    if given_dims != target_dims and _implicit_per(given_dims, target_dims):
+        return number * given_scale / target_scale  # "100 ms" for s/iteration: per one iteration
     if given_dims != target_dims:
         raise UserError(
             f"{name}: {text!r} has the wrong unit: expected something convertible to "

@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from costmodel.cli import calibrate, listing, questions
+from costmodel.cli import calibrate, check, listing, questions
 from costmodel.cli import sweep as sweep_cli
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app = typer.Typer(
 questions.register(app)
 sweep_cli.register(app)
 calibrate.register(app)
+check.register(app)
 listing.register(app)
 
 

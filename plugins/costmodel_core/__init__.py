@@ -18,6 +18,13 @@ def _q(name: str, unit: str, doc: str, kind: str = "real", **kw) -> Quantity:
     return Quantity(name=name, unit=unit, doc=doc, kind=kind, **kw)
 
 
+# The range of model FLOPs utilisation that published training runs report (docs/check.md):
+# GPT-3 21.3 % and PaLM 46.2 % (Chowdhery et al. 2022, arXiv:2204.02311 Table 3), Megatron-LM
+# 52 % (Narayanan et al. 2021, arXiv:2104.04473), nanochat d32 50.9 % (run1000.sh@fae3aca9519a
+# L44-57), llm.c "up to ~60 %" (karpathy/llm.c discussion #481). Below 3 % a GPU mostly waits;
+# above 65 % no PyTorch run has been published.
+MFU_PLAUSIBLE = (0.03, 0.65)
+
 VOCABULARY = [
     # the run
     _q("micro_batch", "sequence", "sequences per forward/backward pass on each GPU", "integer", positive=True),
@@ -52,7 +59,7 @@ VOCABULARY = [
     _q("mem_activations", "byte", "activations saved for the backward pass"),
     _q("mem_logits", "byte", "logits, log-softmax and loss temporaries"),
     _q("mem_overhead", "byte", "CUDA context, library workspaces and allocator slack"),
-    _q("mem_peak", "byte", "peak memory of one training step on one GPU"),
+    _q("mem_peak", "byte", "peak memory of one training step on one GPU", tolerance=0.25),
     # hardware (values come from hardware/*.toml)
     _q("gpu_memory", "byte", "GPU memory as sold (binary units: 12 GB = 12 GiB)", positive=True),
     _q("gpu_memory_usable", "byte", "GPU memory the driver reports as total (nvidia-smi)", positive=True),
@@ -67,7 +74,8 @@ VOCABULARY = [
     _q("interconnect_bandwidth", "byte/s", "GPU-to-GPU bandwidth per direction", positive=True),
     # time
     _q("peak_flops", "FLOP/s", "dense peak per GPU for the precision used", positive=True),
-    _q("mfu", "1", "model FLOPs utilisation: achieved model FLOP/s over peak"),
+    _q("mfu", "1", "model FLOPs utilisation: achieved model FLOP/s over peak",
+       maximum=1.0, plausible=MFU_PLAUSIBLE),
     _q("achieved_flops", "FLOP/s", "model FLOP/s achieved per GPU"),
     _q("tokens_per_second", "token/s", "training throughput, all GPUs together"),
     _q("iter_time", "s/iteration", "wall time of one optimizer step"),

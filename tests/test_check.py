@@ -1,0 +1,57 @@
+"""Claim checking: verdicts computed against hand arithmetic on the toy family.
+
+Toy on an RTX 4070 (tests/data/toy.toml): N = 123,568,128 params, 6N FLOP/token, 32,768 tokens per
+step, iter_time = 6N x 32,768 / (mfu x 58.3e12) with the toy's mfu 0.4 (a plain input there: the
+toy declares no assumption, so its claims are judged as arithmetic), 1,000 steps.
+"""
+
+import json
+
+import pytest
+
+from costmodel.check import check
+from costmodel.errors import UserError
+
+N = 12 * 12 * 768**2 + 50304 * 768
+TOKENS = 8 * 1024 * 4
+FLOPS = 6 * N * TOKENS * 1000
+
+
+def test_exact_arithmetic_claims(toy):
+    good, bad = check("toy", [("model_flops", f"{FLOPS} FLOP"), ("model_flops", f"{FLOPS / 1000} FLOP")],
+                      plugins=[toy], hardware="rtx-4070")
+    assert good.verdict == "consistent" and good.ratio == pytest.approx(1)
+    assert bad.verdict == "impossible" and "a factor of 1,000 (too low)" in bad.reason
+
+
+def test_implied_mfu_on_a_real_family(cli):
+    """nanoGPT gpt2 on one RTX 4070: a claimed step time implies an mfu; beyond 1 is impossible."""
+    code, out, err = cli("check", "nanogpt", "--preset", "gpt2", "-H", "rtx-4070", "--set", "n_gpus=1",
+                         "--set", "gradient_accumulation_steps=1", "--set", "micro_batch=8",
+                         "--claim", "iter_time=1 ms", "--claim", "mfu=0.9", "--claim", "mfu=1.5", "--json")
+    assert code == 0, err
+    fast, high, over = json.loads(out)
+    # 1 ms for 8 x 1024 tokens x ~0.87 GFLOP/token needs ~7 PFLOP/s: 120x the card's 58.3 TFLOP/s
+    flops_per_token = 6 * (124_439_808 - 1024 * 768) + 12 * 12 * 12 * 64 * 1024
+    needed = flops_per_token * 8 * 1024 / 1e-3
+    assert fast["verdict"] == "impossible"
+    assert fast["implied"]["mfu"] == pytest.approx(needed / 58.3e12, rel=0.02)
+    assert high["verdict"] == "implausible" and over["verdict"] == "impossible"
+
+
+def test_claim_errors(toy):
+    with pytest.raises(UserError, match="at least one"):
+        check("toy", [], plugins=[toy])
+    with pytest.raises(UserError, match="wrong unit"):
+        check("toy", [("mem_peak", "3 s")], plugins=[toy])
+    with pytest.raises(UserError, match="did you mean"):
+        check("toy", [("mem_peek", "3 GiB")], plugins=[toy])
+
+
+def test_time_without_per_iteration_is_per_one_iteration():
+    from costmodel import units
+
+    assert units.parse_value("100 ms", "s/iteration", "iter_time") == pytest.approx(0.1)
+    assert units.parse_value("1024 token", "token/sequence", "seq_len") == 1024
+    with pytest.raises(UserError):
+        units.parse_value("100 token", "s/iteration", "x")
