@@ -84,6 +84,14 @@ class _NamedPrinter(StrPrinter):
     def _print_Symbol(self, expr):
         return self._names.get(expr, expr.name)
 
+    def _print_Piecewise(self, expr):
+        """`a if cond else b`, as formulas are written."""
+        *pieces, (last, _) = expr.args
+        text = self._print(last)
+        for value, cond in reversed(pieces):
+            text = f"({self._print(value)} if {self._print(cond)} else {text})"
+        return text
+
 
 def substituted(step: Step, env: dict[str, float], registry) -> str:
     """The formula as text with every quantity replaced by its value."""
@@ -115,7 +123,7 @@ def render_text(evaluation: Evaluation, target: str) -> str:
     for n, s in enumerate((s for s in all_steps if s.kind == "formula"), start=1):
         f = s.formula
         lines.append(f"{n}. {s.name}: {f.formula.doc}")
-        lines.append(f"   {s.name} = {sp.sstr(f.expr)}")
+        lines.append(f"   {s.name} = {_NamedPrinter({}).doprint(f.expr)}")
         lines.append(f"   {' ' * len(s.name)} = {substituted(s, evaluation.env, registry)}")
         lines.append(f"   {' ' * len(s.name)} = {units.format_quantity(s.value, s.unit)}")
         lines.append(f"   source: {f.formula.source}")

@@ -55,3 +55,11 @@ def test_time_without_per_iteration_is_per_one_iteration():
     assert units.parse_value("1024 token", "token/sequence", "seq_len") == 1024
     with pytest.raises(UserError):
         units.parse_value("100 token", "s/iteration", "x")
+
+
+def test_estimate_plot_writes_the_memory_breakdown(tmp_path, cli):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "mem.png"
+    code, stdout, err = cli("estimate", "nanogpt", "--preset", "gpt2", "-H", "rtx-4070", "--plot", str(out))
+    assert code == 0, err
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 5000

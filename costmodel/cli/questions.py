@@ -68,6 +68,7 @@ def estimate(
     hardware: Hardware = None,
     plugin: Plugins = None,
     json_: Json = False,
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="write the memory breakdown with the card's limit (.png or .svg; needs matplotlib)")] = None,
 ) -> None:
     """Everything costmodel can compute for a scenario: parameters, FLOPs, tokens, memory, time, cost.
 
@@ -75,8 +76,16 @@ def estimate(
     """
     from costmodel import api
 
+    if plot is not None:
+        from costmodel import plots
+
+        plots.require()
     result = api.estimate(family, **scenario_kwargs(ctx, preset, config, set, hardware, plugin))
     show(result, json_)
+    if plot is not None:
+        label = (preset or family) + (f" on {result.hardware}" if result.hardware else "")
+        plots.memory_breakdown({label: result}, str(plot))
+        sys.stderr.write(f"wrote {plot}\n")
 
 
 def solve(

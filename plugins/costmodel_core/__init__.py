@@ -136,7 +136,7 @@ CHECKPOINTING = Recipe(
 RECIPES.append(CHECKPOINTING)
 
 SWITCHES = [
-    _q("compile", "1", "torch.compile on (fuses elementwise ops and the loss)", "bool"),
+    _q("compile", "1", "torch.compile on (fuses elementwise ops and the loss)", "bool", default=False),
 ]
 
 FORMULAS = [

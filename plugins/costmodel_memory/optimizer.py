@@ -1,0 +1,90 @@
+"""Optimizer states and the temporaries of the optimizer step.
+
+adamw      exp_avg and exp_avg_sq, each `zeros_like(param)`: 2 x the parameter's bytes. The step is
+           the fused kernel (nanoGPT on CUDA, nanochat v0's torch AdamW) and makes no temporaries.
+adamw8bit  bitsandbytes Optimizer2State with 8 bits: state1 and state2 uint8 (1 byte each) and
+           absmax1/absmax2 fp32 per block of 256 elements (2 + 8/256 bytes per parameter); a
+           tensor with fewer than 4096 elements keeps two fp32 states (8 bytes).
+muon       as nanochat groups it: Muon for the block matrices (one momentum buffer in the
+           parameter's dtype; head also a factored second moment of max(rows, cols) per
+           matrix), AdamW for embeddings, lm_head and scalars (16-bit embeddings get 16-bit
+           states). nanochat shards both over the GPUs when distributed (v0 DistMuon/DistAdamW,
+           head MuonAdamW "ZeRO-2 style"); the gradients stay whole on every rank.
+sgd        one momentum buffer in the parameter's dtype.
+
+The step's temporaries: nanochat head's MuonAdamW stacks every Muon gradient (phase 1) and every
+owned parameter (phase 2) before it writes anything back, so on one GPU the step holds two more
+fp32 copies of the matrices (optim.py L300, L388, L404). Keller Jordan's Muon (nanochat v0, and
+our Muon on a GPT-2 layout) orthogonalises one matrix at a time in bf16.
+"""
+
+from __future__ import annotations
+
+from . import sources as S
+from .weights import FROZEN, FULL, HEAD, NANOCHAT, _f
+
+STORED = "((n_params - n_params_lowp) * bytes_param + n_params_lowp * bytes_lowp) / param"
+ADAM8 = "(2 + 8/256) * byte"
+NOT_HEAD = 'not (layout == "nanochat" and version == "head")'
+
+STATES = (
+    _f("mem_optimizer", f"2 * {STORED} / shard_states",
+       "exp_avg and exp_avg_sq in each parameter's dtype", S.ADAMW_TORCH, f'optimizer == "adamw" and {FULL}'),
+    _f("mem_optimizer", "2 * n_params_lora * bytes_param / param / shard_states", "AdamW states of the adapters",
+       S.ADAMW_TORCH, f'optimizer == "adamw" and {FROZEN}'),
+    _f("mem_optimizer",
+       f"((n_params - n_params_small) * {ADAM8} + n_params_small * 8 * byte) / param / shard_states",
+       "two uint8 states + two fp32 absmax per 256 elements; tensors under 4096 elements: two fp32 states",
+       S.ADAM8BIT + "; " + S.bnb("bitsandbytes/optim/optimizer.py", "414, 502-529") + "; "
+       + S.bnb("bitsandbytes/optim/adamw.py", "62-73"), f'optimizer == "adamw8bit" and {FULL}'),
+    _f("mem_optimizer",
+       f"n_params_lora * ({ADAM8} if lora_rank * d_model >= 4096 else 8 * byte) / param / shard_states",
+       "8-bit states of the adapters (an adapter of r x d elements under 4096 keeps fp32 states)",
+       S.bnb("bitsandbytes/optim/optimizer.py", "502-529"), f'optimizer == "adamw8bit" and {FROZEN}'),
+    _f("mem_optimizer",
+       "(n_params_matrices * bytes_param + 2 * n_params_lowp * bytes_lowp"
+       " + 2 * (n_params - n_params_matrices - n_params_lowp) * bytes_param) / param / shard_states",
+       "Muon: one momentum buffer per block matrix; AdamW: two states for everything else",
+       S.MUON + "; " + S.v0("nanochat/muon.py", "77-79, 171-173") + "; " + S.v0("nanochat/adamw.py", "52-55"),
+       f'optimizer == "muon" and {FULL} and {NOT_HEAD}'),
+    _f("mem_optimizer",
+       "(n_params_matrices * bytes_param + 12 * n_layer * d_model * param * bytes_param"
+       " + 2 * n_params_lowp * bytes_lowp"
+       " + 2 * (n_params - n_params_matrices - n_params_lowp) * bytes_param) / param / shard_states",
+       "MuonAdamW: a momentum buffer per matrix and a factored second moment of max(rows, cols) per matrix "
+       "(12 d per block); AdamW states in each parameter's dtype",
+       S.head("nanochat/optim.py", "337-341, 376-382"), f'optimizer == "muon" and {FULL} and {HEAD}',
+       assumptions=("q and kv widths equal to d_model in the second-moment count",)),
+    _f("mem_optimizer", "n_params_lora * bytes_param / param / shard_states",
+       "one momentum buffer per adapter matrix", S.MUON, f'optimizer == "muon" and {FROZEN}'),
+    _f("mem_optimizer", f"{STORED} / shard_states", "one momentum buffer per parameter",
+       S.TORCH.format(path="torch/optim/sgd.py"), f'optimizer == "sgd" and {FULL}'),
+    _f("mem_optimizer", "n_params_lora * bytes_param / param / shard_states", "momentum of the adapters",
+       S.TORCH.format(path="torch/optim/sgd.py"), f'optimizer == "sgd" and {FROZEN}'),
+)
+
+STEP = (
+    _f("mem_optimizer_step", "0 * byte", "fused or in-place kernels: no tensor-sized temporaries",
+       S.ADAMW_TORCH + " (fused=True); " + S.bnb("bitsandbytes/optim/optimizer.py", "569-590"),
+       'optimizer in ("adamw", "adamw8bit", "sgd") or weights != "full"'),
+    _f("mem_optimizer_step",
+       "18 * d_model**2 * bytes_lowp"
+       " + (2 * n_params_lowp * bytes_lowp / param + 2 * (n_params - n_params_matrices - n_params_lowp) * bytes_param"
+       " / param) / n_gpus * (1 if n_gpus > 1 else 0)",
+       "Newton-Schulz of the largest (4d x d) matrix in bf16: the iterate X, B X, a X and their sum (4 x 8 d^2 "
+       "bytes) with the d x d products A and B (2 x 2 d^2); distributed (v0): DistAdamW's gradient slices",
+       S.v0("nanochat/muon.py", "9-36, 69-83") + "; " + S.v0("nanochat/adamw.py", "26-35"),
+       f'optimizer == "muon" and {FULL} and {NOT_HEAD}',
+       assumptions=("measured on an eager step; upstream compiles the iteration, which can only need less",)),
+    _f("mem_optimizer_step",
+       "n_params_matrices * bytes_param / param * (2 if n_gpus == 1 else 1 + 3 / n_gpus)"
+       " + n_params_matrices / 3 * (2 * bytes_lowp + bytes_param) / param / n_gpus",
+       "MuonAdamW: one GPU stacks all Muon gradients and all owned parameters before writing back (2 fp32 "
+       "copies); distributed: the padded gradient stack, its chunk, the owned stack and the gather input; "
+       "plus, for the largest shape group (a third of the matrices), two bf16 iterates and the result cast "
+       "back to fp32",
+       S.head("nanochat/optim.py", "295-318, 385-417, 438-459"), f'optimizer == "muon" and {FULL} and {HEAD}',
+       assumptions=("the step's own temporaries as measured on an eager step (upstream compiles it)",)),
+)
+
+FORMULAS = STATES + STEP

@@ -1,0 +1,133 @@
+"""Parallelism, overhead, and the peak of a training step as the largest of five moments.
+
+The moments (all on one GPU, steady state: optimizer states exist, gradients are freed by
+zero_grad(set_to_none=True) after every step, as nanoGPT and nanochat do); `peak_moment` says
+which one is the peak:
+
+1. end of forward of a later micro-step: weights, buffers, states, DDP buckets, the gradients of
+   the earlier micro-steps (none when grad_accum = 1), every saved activation and the logits.
+   It beats moment 2 only under autocast with full checkpointing, whose cache holds every block's
+   16-bit weight cast until the forward (loss included) leaves the autocast region.
+2. loss backward: moment 1 plus the gradients the loss backward allocates. The peak of most eager
+   runs: the fp32 log-softmax and its two fp32 gradients sit on top of all activations.
+3. backward of the last block: the loss's tensors are gone, every block's activations are still
+   there; under full checkpointing the block is recomputed first (mem_recompute); the gradients of
+   its activations are in flight (mem_backward_temps).
+4. end of backward: the activations are freed, the embedding's gradient is being summed
+   (nanoGPT's tied wte/lm_head: three V x d tensors at once).
+5. optimizer step: weights, states, gradients, the step's temporaries, and the logits the training
+   loop still holds. nanochat head's MuonAdamW makes this the peak on one GPU.
+
+mem_peak adds the overhead: the CUDA context, the cuBLAS workspaces, and the caching allocator's
+slack as a fraction of the tensor peak.
+"""
+
+from __future__ import annotations
+
+from . import sources as S
+from .weights import GPT2, NANOCHAT, _f
+
+SHARD_ALL = 'parallelism in ("zero1", "zero2", "zero3")'
+NANOCHAT_MUON = f'{NANOCHAT} and optimizer == "muon"'
+LAYER_WEIGHTS = "n_params_matrices / n_layer * bytes_param / param"
+
+DEFAULTS = (
+    _f("dropout", "0", "nanoGPT's and nanochat's default: no dropout", S.nanogpt("train.py", "54"),
+       overridable=True),
+    _f("allocator_slack", "0.05",
+       "assumption: 5% of the tensor peak lost to rounding and fragmentation in the caching allocator "
+       "(0 with expandable_segments and a steady allocation pattern)", S.ALLOCATOR, overridable=True),
+    _f("mem_cuda_context", "287047680 * byte",
+       "an empty CUDA context with lazy module loading; kernels loaded on first use add to it", S.CONTEXT,
+       overridable=True),
+    _f("mem_workspace", "(8519680 + 1048576) * byte",
+       "cuBLAS workspace (:4096:2:16:8) + cuBLASLt workspace (1 MiB below sm90) on one stream", S.CUBLAS,
+       overridable=True),
+)
+
+PARALLEL = (
+    _f("shard_states", "1", "every GPU keeps all optimizer states", S.DDP_BUCKETS,
+       f'parallelism == "ddp" and not ({NANOCHAT_MUON})'),
+    _f("shard_states", "n_gpus", "optimizer states partitioned over the GPUs (ZeRO stage 1 and up; nanochat's "
+       "DistMuon/DistAdamW and MuonAdamW shard them whenever it runs distributed)",
+       S.ZERO + "; " + S.v0("nanochat/adamw.py", "10-13, 52-55") + "; " + S.head("nanochat/optim.py", "203-244"),
+       f"{SHARD_ALL} or ({NANOCHAT_MUON})"),
+    _f("shard_grads", "1", "gradients whole on every GPU", S.ZERO, 'parallelism in ("ddp", "zero1")'),
+    _f("shard_grads", "n_gpus", "gradients reduce-scattered to their owner", S.ZERO,
+       'parallelism in ("zero2", "zero3")'),
+    _f("shard_weights", "1", "weights replicated", S.ZERO, 'parallelism in ("ddp", "zero1", "zero2")'),
+    _f("shard_weights", "n_gpus", "weights partitioned (FSDP full shard)", S.FSDP, 'parallelism == "zero3"'),
+    _f("mem_grad_buckets", "(mem_grads if n_gpus > 1 else 0 * byte)",
+       "DDP (used by nanoGPT under torchrun) allocates buckets that hold a second copy of the gradients",
+       S.DDP_BUCKETS + "; " + S.nanogpt("train.py", "211-212"), f'{GPT2} and parallelism in ("ddp", "zero1")'),
+    _f("mem_grad_buckets", "0 * byte", "no DDP: nanochat reduces gradients inside its optimizers; ZeRO-2/3 "
+       "reduce-scatter per layer", S.head("nanochat/optim.py", "203-207") + "; " + S.FSDP,
+       f'{NANOCHAT} or parallelism in ("zero2", "zero3")'),
+    _f("mem_gathered", "0 * byte", "nothing gathered", "definition", 'parallelism in ("ddp", "zero1")'),
+    _f("mem_gathered", f"{LAYER_WEIGHTS} * (1 if n_gpus > 1 else 0)",
+       "ZeRO-2: one block's whole gradients before they are reduce-scattered", S.ZERO, 'parallelism == "zero2"'),
+    _f("mem_gathered", f"3 * {LAYER_WEIGHTS} * (1 if n_gpus > 1 else 0)",
+       "FSDP: the running block's gathered weights, the prefetched next block's, and one block's whole "
+       "gradients before reduce-scatter", S.FSDP, 'parallelism == "zero3"'),
+)
+
+MOMENTS = (
+    _f("mem_backward_temps", "micro_tokens * (bytes_residual + 8 * bytes_act) * d_model / token",
+       "the residual's gradient and the gradients of the 4d-wide MLP tensors of the running block",
+       S.KORTHIKANTI, assumptions=("one block's widest gradients alive at once",)),
+    _f("mem_static", "mem_weights + mem_buffers + mem_optimizer + mem_grad_buckets",
+       "held from one step to the next", "definition"),
+    _f("mem_moment_forward",
+       "mem_static + (mem_grads if grad_accum > 1 else 0 * byte) + mem_gathered + mem_activations"
+       " + mem_logits + mem_autocast_cache",
+       "end of the forward pass: every activation and the logits, and under autocast with full checkpointing "
+       "the cached weight casts", S.MEASURED + "; " + S.AUTOCAST),
+    _f("mem_moment_loss",
+       "mem_static + (mem_grads if grad_accum > 1 else 0 * byte) + mem_gathered + mem_activations"
+       " + mem_logits + mem_logits_backward",
+       "backward of the loss of a later micro-step: all activations, the logits and the loss's gradients, "
+       "with the gradients of the earlier micro-steps", S.MEASURED),
+    _f("mem_moment_backward",
+       "mem_static + (mem_grads if grad_accum > 1 else (vocab_size + 4 * d_model) * d_model * bytes_param)"
+       " + mem_gathered"
+       " + mem_activations - micro_tokens * act_final - amp * bytes_lowp * vocab_size * d_model"
+       " + mem_logits_held + mem_recompute + mem_backward_temps",
+       "backward of the last block: the loss, the final norm and lm_head are done (their saved tensors and "
+       "lm_head's weight copy freed), every block's activations are still there, the gradients are "
+       "complete (with grad_accum = 1 only lm_head's and the block's first, its MLP output's 4 d^2); under "
+       "full checkpointing the block is recomputed first", S.MEASURED + "; " + S.CHEN),
+    _f("mem_embedding_grad_temps", "(3 if grad_accum > 1 else 2) * vocab_size * d_model * bytes_param",
+       "tied wte/lm_head: lm_head's gradient and the embedding's dense gradient are summed out of place "
+       "(three V x d tensors) before they are added to wte.grad", S.nanogpt("model.py", "138") + "; " + S.MEASURED,
+       GPT2),
+    _f("mem_embedding_grad_temps", "(n_params_wte * bytes_lowp / param if grad_accum > 1 else 0 * byte)",
+       "the embedding's dense gradient in wte's 16-bit dtype, added in place to wte.grad",
+       S.v0("nanochat/gpt.py", "173") + "; " + S.head("nanochat/gpt.py", "266"),
+       f'{NANOCHAT} and (version == "v0" or precision in ("amp-bf16", "bf16"))'),
+    _f("mem_embedding_grad_temps", "(n_params_wte * bytes_param / param if grad_accum > 1 else 0 * byte)",
+       "the embedding's dense gradient, added in place to wte.grad", S.head("nanochat/gpt.py", "262-268"),
+       f'{NANOCHAT} and version == "head" and precision in ("amp-fp16", "fp32")'),
+    _f("mem_moment_end", "mem_static + mem_grads + mem_gathered + mem_logits_held + mem_embedding_grad_temps",
+       "end of backward: activations freed, the embedding's gradients being summed", S.MEASURED),
+    _f("mem_moment_step", "mem_static + mem_grads + mem_optimizer_step + mem_logits_held",
+       "optimizer step: gradients, states and the step's temporaries", S.MEASURED),
+    _f("mem_tensors_peak",
+       "max(mem_moment_forward, mem_moment_loss, mem_moment_backward, mem_moment_end, mem_moment_step)",
+       "the peak of the step is the largest moment", "definition"),
+    _f("peak_moment",
+       "1 if mem_moment_forward >= mem_tensors_peak else (2 if mem_moment_loss >= mem_tensors_peak else"
+       " (3 if mem_moment_backward >= mem_tensors_peak else (4 if mem_moment_end >= mem_tensors_peak else 5)))",
+       "1: end of forward, 2: loss backward, 3: backward of the last block, 4: end of backward, "
+       "5: optimizer step", "definition"),
+    _f("mem_overhead", "mem_cuda_context + mem_workspace + allocator_slack * mem_tensors_peak",
+       "CUDA context, cuBLAS workspaces, caching-allocator slack", S.CONTEXT + "; " + S.CUBLAS + "; " + S.ALLOCATOR),
+    _f("mem_peak", "mem_tensors_peak + mem_overhead", "what the GPU must hold at the peak of a step", "definition"),
+    _f("mem_free", "max(gpu_memory_usable - mem_peak, 0 * byte)", "usable memory left over at the peak",
+       "definition"),
+    _f("mem_shortfall", "max(mem_peak - gpu_memory_usable, 0 * byte)",
+       "how much more memory the step needs than the GPU has (0 when it fits)", "definition"),
+    _f("fits", "1 if mem_peak <= gpu_memory_usable else 0", "whether the step fits in the usable memory",
+       "definition"),
+)
+
+FORMULAS = DEFAULTS + PARALLEL + MOMENTS

@@ -1,0 +1,58 @@
+"""Where the memory model's facts come from: pinned upstream commits and papers, as citations.
+
+Every number in this plugin was read from one of these, or measured by tests/validation
+(test_memory_activations.py, test_memory_peak.py); the formula's `source` says which.
+"""
+
+from __future__ import annotations
+
+NANOGPT = "karpathy/nanoGPT {path}@3adf61e154c3 L{lines}"
+NANOCHAT_V0 = "karpathy/nanochat {path}@fae3aca9519a L{lines}"
+NANOCHAT_HEAD = "karpathy/nanochat {path}@92d63d4e8bb4 L{lines}"
+TORCH = "pytorch/pytorch v2.13.0 {path}"
+BNB = "bitsandbytes-foundation/bitsandbytes {path}@0.50.1 (37d2a9387f71) L{lines}"
+
+QLORA = "Dettmers et al. 2023, QLoRA (arXiv:2305.14314) section 3 (NF4, double quantization, 4.127 bits/param)"
+LLM_INT8 = "Dettmers et al. 2022, LLM.int8() (arXiv:2208.07339) section 3 (vector-wise int8 with fp32 row scales)"
+ADAM8BIT = "Dettmers et al. 2022, 8-bit Optimizers via Block-wise Quantization (arXiv:2110.02861) section 2"
+ZERO = "Rajbhandari et al. 2020, ZeRO (arXiv:1910.02054) section 5 (P_os, P_os+g, P_os+g+p)"
+FSDP = "Zhao et al. 2023, PyTorch FSDP (arXiv:2304.11277) section 3.2 (unit all-gather, prefetch)"
+KORTHIKANTI = "Korthikanti et al. 2022, Reducing Activation Recomputation (arXiv:2205.05198) sections 4.1-4.2"
+CHEN = "Chen et al. 2016, Training Deep Nets with Sublinear Memory Cost (arXiv:1604.06174); torch.utils.checkpoint"
+LORA = "Hu et al. 2021, LoRA (arXiv:2106.09685) section 4; huggingface/peft LoraConfig (r=8 default)"
+FLASH = "Dao et al. 2022, FlashAttention (arXiv:2205.14135) section 3.1 (only the logsumexp is kept for backward)"
+MUON = "Jordan et al. 2024, Muon (kellerjordan.github.io/posts/muon): one momentum buffer per matrix"
+
+AUTOCAST = TORCH.format(path="aten/src/ATen/autocast_mode.h (AT_FORALL_LOWER_PRECISION_FP, AT_FORALL_FP32, "
+                        "AT_FORALL_FP32_SET_OPT_DTYPE) and autocast_mode.cpp cached_cast (weight-cast cache)")
+ADAMW_TORCH = TORCH.format(path="torch/optim/adamw.py (exp_avg, exp_avg_sq = zeros_like(param))")
+DDP_BUCKETS = ("PyTorch DistributedDataParallel docs, gradient_as_bucket_view: 'the saved memory size will be "
+               "equal to the total gradients size' (buckets hold a second copy of the gradients by default)")
+CONTEXT = ("pytorch/pytorch#86509 (CUDA_MODULE_LOADING=LAZY, default since PyTorch 1.13): CUDA context "
+           "287,047,680 bytes lazy vs 666,632,192 eager")
+CUBLAS = ("pytorch/pytorch aten/src/ATen/cuda/CublasHandlePool.cpp: default CUBLAS_WORKSPACE_CONFIG "
+          ":4096:2:16:8 = 8,519,680 bytes per handle and stream (also seen as the fixed 8519680-byte block in "
+          "discuss.pytorch.org/t/178671); cuBLASLt workspace 1 MiB below sm90 (pytorch/pytorch#120925)")
+ALLOCATOR = ("PyTorch CUDA semantics docs, memory management (caching allocator rounds to 512 B, large "
+             "blocks come from 2 MiB-multiple segments and can fragment); ezyang, 'When does fragmentation "
+             "occur in the CUDA caching allocator?', PyTorch devlog 2026-06-01")
+MEASURED = ("measured: tests/validation/test_memory_activations.py and test_memory_peak.py "
+            "(torch 2.13 on CPU, CUDA semantics)")
+COMPILED = ("measured once with torch 2.13 inductor on CPU (docs/memory.md, 'compile'): the compiled graph saves "
+            "the 16-bit logits and two fp32 numbers per row (max, logsumexp), not the fp32 log-softmax")
+
+
+def nanogpt(path: str, lines: str) -> str:
+    return NANOGPT.format(path=path, lines=lines)
+
+
+def v0(path: str, lines: str) -> str:
+    return NANOCHAT_V0.format(path=path, lines=lines)
+
+
+def head(path: str, lines: str) -> str:
+    return NANOCHAT_HEAD.format(path=path, lines=lines)
+
+
+def bnb(path: str, lines: str) -> str:
+    return BNB.format(path=path, lines=lines)

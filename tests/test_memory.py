@@ -1,0 +1,200 @@
+"""The memory model: golden numbers worked out by hand, and the questions users ask, by CLI and API.
+
+Golden numbers are written out from the tensor lists in plugins/costmodel_memory (each list checked
+against PyTorch by tests/validation/test_memory_activations.py); here they pin the formulas.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from costmodel.api import estimate, solve
+from costmodel.errors import UserError
+
+GiB = 2**30
+
+# the users' nanoGPT run (seeds 000/004): 12 layers of 384, 6 heads, GPT-2 vocabulary padded to
+# 50304, 1024 tokens, micro-batch 16, 32 accumulation steps, on an RTX 4070
+SEED = {"n_layer": 12, "n_embd": 384, "n_head": 6, "vocab_size": 50304, "seq_len": 1024, "micro_batch": 16,
+        "gradient_accumulation_steps": 32, "grad_accum": 32}
+# nanochat as its scripts train it, on one GPU (the family does not set layout and optimizer yet)
+NANOCHAT = {"layout": "nanochat", "optimizer": "muon", "n_gpus": 1}
+
+
+def seed(**values):
+    return estimate("nanogpt", hardware="rtx-4070", values={**SEED, **values}).results
+
+
+def b(result, name: str) -> float:
+    return result[name].m_as("byte")
+
+
+# --- golden numbers --------------------------------------------------------------------------
+
+
+def test_seed_run_weights_grads_and_adamw_states():
+    n = 12 * (12 * 384**2 + 2 * 384) + (50304 + 1024 + 1) * 384  # nanoGPT's count, bias off
+    r = seed()
+    assert r["n_params"].m_as("param") == n == 40_953_216
+    assert (b(r, "mem_weights"), b(r, "mem_grads"), b(r, "mem_optimizer")) == (4 * n, 4 * n, 8 * n)
+
+
+def test_seed_run_activations_by_hand():
+    """amp-bf16 with SDPA, per token and block: fp32 residual into both LayerNorms (2 x 4 d), their
+    bf16 outputs (2 x 2 d), q k v (6 d), attention output (2 d), c_fc output and GELU output
+    (2 x 8 d) = 36 d bytes, LayerNorm statistics 2 x 8, logsumexp 4 H."""
+    d, tokens = 384, 16 * 1024
+    layer = 36 * d + 16 + 4 * 6
+    outside = 24 + (4 + 2) * d + 8 / 16  # ids, targets, ln_f input/output/stats, position ids
+    copies = 2 * (12 * 12 * d**2 + 50304 * d)  # bf16 copy of every matmul weight (tied lm_head once)
+    r = seed(compile=False)
+    assert r["act_layer"].m_as("byte/token") == layer
+    assert b(r, "mem_activations") == pytest.approx(tokens * (12 * layer + outside) + copies)
+
+
+def test_seed_run_logits_eager_and_compiled():
+    n = 16 * 1024 * 50304  # logit elements of one micro-batch
+    eager, compiled = seed(compile=False), seed(compile=True)
+    assert b(eager, "mem_logits_held") == 2 * n  # bf16 logits kept by train.py
+    assert b(eager, "mem_logits_saved") == 4 * n  # fp32 log-softmax
+    assert b(eager, "mem_logits_backward") == 8 * n  # nll and log_softmax gradients, fp32
+    assert b(compiled, "mem_logits_saved") == 16 * 1024 * 8  # per-row max and logsumexp
+    assert b(compiled, "mem_logits_backward") == 2 * n  # one bf16 gradient
+    assert eager["peak_moment"].magnitude == compiled["peak_moment"].magnitude == 2  # loss backward
+
+
+def test_seed_run_fits_only_compiled():
+    """The seeds' answer ("10-11 GB, safe") is wrong both ways: compiled it peaks near 7 GiB; eager
+    (compile=False) the logits alone take 10.7 GiB and it does not fit."""
+    eager, compiled = seed(compile=False), seed(compile=True)
+    assert compiled["fits"].magnitude == 1 and 6 * GiB < b(compiled, "mem_peak") < 8 * GiB
+    assert eager["fits"].magnitude == 0 and b(eager, "mem_free") == 0 < b(eager, "mem_shortfall")
+    logits = b(eager, "mem_logits") + b(eager, "mem_logits_backward")
+    assert logits > 10 * GiB > 4 * b(eager, "mem_weights")
+
+
+def test_peak_is_a_max_over_moments():
+    r = seed()
+    moments = [b(r, f"mem_moment_{m}") for m in ("forward", "loss", "backward", "end", "step")]
+    assert b(r, "mem_tensors_peak") == max(moments)
+    assert r["peak_moment"].magnitude == 1 + moments.index(max(moments))
+    assert b(r, "mem_peak") == pytest.approx(b(r, "mem_tensors_peak") + b(r, "mem_overhead"))
+    overhead = 287_047_680 + 8_519_680 + 1_048_576 + 0.05 * b(r, "mem_tensors_peak")
+    assert b(r, "mem_overhead") == pytest.approx(overhead)
+
+
+def test_eager_attention_stores_the_matrix():
+    """Eager under autocast: fp32 softmax output + its bf16 cast per head and position pair."""
+    flash, eager = seed(attention="flash"), seed(attention="eager")
+    per_token = 6 * 1024 * (4 + 2)  # heads x keys x bytes
+    assert eager["act_attention_matrix"].m_as("byte/token") == per_token
+    diff = b(eager, "mem_activations") - b(flash, "mem_activations")
+    assert diff == pytest.approx(16 * 1024 * 12 * (per_token - 4 * 6) + 12 * 1024**2)  # less lse, + masks
+
+
+def test_checkpointing_trades_memory_for_flops():
+    none, selective, full = (seed(checkpointing=c, attention="eager", iters=10) for c in ("none", "selective", "full"))
+    assert b(full, "mem_activations") < b(selective, "mem_activations") < b(none, "mem_activations")
+    assert none["recompute_flops_per_token"].magnitude == 0
+    attention = 4 * 12 * 6 * 64 * 1024  # Q K^T and A V again
+    assert selective["recompute_flops_per_token"].m_as("FLOP/token") == attention
+    forward = none["flops_per_token"].m_as("FLOP/token") / 3 - 2 * 50304 * 384
+    assert full["recompute_flops_per_token"].m_as("FLOP/token") == pytest.approx(forward)
+    assert full["hardware_flops"] > full["model_flops"] == none["hardware_flops"]
+
+
+def test_parallelism_shards_per_gpu_memory():
+    values = {"n_gpus": 8, "gradient_accumulation_steps": 32, "grad_accum": 4}
+    ddp, z1, z2, z3 = (seed(parallelism=p, **values) for p in ("ddp", "zero1", "zero2", "zero3"))
+    n = ddp["n_params"].m_as("param")
+    assert b(ddp, "mem_grad_buckets") == b(ddp, "mem_grads") == 4 * n  # DDP's second copy
+    assert b(z1, "mem_optimizer") == 8 * n / 8
+    assert b(z2, "mem_grads") == 4 * n / 8 and b(z3, "mem_weights") == 4 * n / 8
+    assert b(ddp, "mem_static") > b(z1, "mem_static") > b(z2, "mem_static") > b(z3, "mem_static")
+
+
+# --- nanochat: the recipes that make d32 fit a 12 GB card ------------------------------------
+
+
+def d32(**values):
+    return estimate("nanochat", preset="d32", hardware="rtx-4070",
+                    values={**NANOCHAT, "micro_batch": 1, **values})
+
+
+def test_nanochat_head_muon_step_is_the_peak_on_one_gpu():
+    """MuonAdamW stacks every Muon gradient and parameter before writing back: two more fp32
+    copies of the matrices at the optimizer step."""
+    r = d32()
+    matrices = r["n_params_matrices"].m_as("param")
+    assert b(r, "mem_optimizer_step") == pytest.approx(2 * 4 * matrices + matrices / 3 * (2 + 2 + 4))
+    assert r["peak_moment"].magnitude == 5
+
+
+@pytest.mark.parametrize("recipe,fits", [
+    ({}, False),
+    ({"precision": "bf16"}, False),
+    ({"optimizer": "adamw8bit"}, False),
+    ({"checkpointing": "full"}, False),
+    ({"weights": "nf4"}, True),
+    ({"optimizer": "adamw8bit", "checkpointing": "full", "weights": "nf4"}, True),
+])
+def test_nanochat_d32_on_one_rtx_4070(recipe, fits):
+    r = d32(**recipe)
+    assert bool(r["fits"].magnitude) is fits
+    assert (b(r, "mem_shortfall") == 0) is fits
+    assert b(r, "mem_free") - b(r, "mem_shortfall") == pytest.approx(b(r, "gpu_memory_usable") - b(r, "mem_peak"))
+
+
+def test_nanochat_v0_keeps_its_embedding_in_bf16():
+    r = d32(version="v0")
+    wte = r["n_params_wte"].m_as("param")
+    assert r["n_params_lowp"].m_as("param") == wte
+    assert b(r, "mem_weights") == 4 * (r["n_params"].m_as("param") - wte) + 2 * wte
+
+
+# --- the questions, by CLI -------------------------------------------------------------------
+
+
+MAX_BATCH = ["--maximize", "micro_batch", "--subject-to", "mem_peak <= gpu_memory_usable"]
+
+
+def test_cli_largest_micro_batch_for_gpt2(cli):
+    code, out, err = cli("solve", "nanogpt", "--preset", "gpt2", "-H", "rtx-4070", *MAX_BATCH, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    best = data["inputs"]["micro_batch"]["value"]
+    assert best == int(best) >= 1
+    assert data["results"]["fits"]["value"] == 1
+    over = estimate("nanogpt", preset="gpt2", hardware="rtx-4070", values={"micro_batch": best + 1})
+    assert over.results["fits"].magnitude == 0
+
+
+def test_cli_says_when_nothing_fits(cli):
+    code, out, err = cli("solve", "nanochat", "--preset", "d32", "-H", "rtx-4070", "--set", "layout=nanochat",
+                         "--set", "optimizer=muon", "--set", "n_gpus=1", *MAX_BATCH)
+    assert code == 1 and out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert "even at micro_batch = 1" in err and "needs mem_peak" in err
+
+
+def test_cli_recipes_make_d32_fit(cli):
+    sets = ["layout=nanochat", "n_gpus=1", "optimizer=adamw8bit", "checkpointing=full", "weights=nf4"]
+    args = [a for s in sets for a in ("--set", s)]
+    code, out, err = cli("solve", "nanochat", "--preset", "d32", "-H", "rtx-4070", *args, *MAX_BATCH, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["inputs"]["micro_batch"]["value"] >= 1
+    assert data["results"]["fits"]["value"] == 1 and data["results"]["mem_shortfall"]["value"] == 0
+
+
+def test_api_largest_micro_batch_any_family():
+    values = {k: v for k, v in SEED.items() if k != "micro_batch"}
+    r = solve("nanogpt", hardware="rtx-4070", maximize="micro_batch", values={**values, "compile": False},
+              subject_to=["mem_peak <= gpu_memory_usable"])
+    best = r.inputs["micro_batch"].magnitude
+    assert r.results["fits"].magnitude == 1 and best < 16  # eager: the users' 16 does not fit
+    with pytest.raises(UserError, match="no feasible micro_batch"):
+        solve("nanochat", preset="d32", hardware="rtx-4070", maximize="micro_batch", values=NANOCHAT,
+              subject_to=["mem_peak <= gpu_memory_usable"])
