@@ -8,7 +8,9 @@ For each claim `NAME=VALUE` about a scenario:
    as `mfu`), the solver finds the value of that assumption the claim implies (claimed iteration
    time -> implied mfu). Beyond the assumption's hard bound: **impossible** ("implies 2,531 % of
    the card's peak"); outside its documented range: **implausible**; inside: **consistent**.
-4. If NAME depends on no assumption, it is the scenario's own arithmetic (parameters, tokens,
+4. If NAME is itself a default rule of the model (an estimate such as the power draw), a claim
+   within its tolerance (25 % when none is declared) is **consistent**, else **implausible**.
+5. If NAME depends on no assumption, it is the scenario's own arithmetic (parameters, tokens,
    FLOPs): within the quantity's `tolerance` (1 % when none is declared) it is **consistent**,
    otherwise **impossible** for exact counts and **implausible** for modelled quantities.
 
@@ -23,9 +25,10 @@ from typing import Any
 import attrs
 
 from costmodel import units
-from costmodel.errors import UserError
+from costmodel.errors import OutOfRange, UserError
 
 EXACT_TOLERANCE = 0.01
+RULE_TOLERANCE = 0.25  # claims about a default rule's estimate (power, warm-up) within 25%
 
 
 @attrs.frozen(kw_only=True)
@@ -84,6 +87,14 @@ def _verdict(family, base, registry, name: str, text, kwargs) -> Verdict:
     if q.plausible is not None:
         return _against_range(verdict, name, q, claimed)
     scenario = base.evaluation.scenario
+    rule = scenario.formulas.get(name)
+    if rule is not None and rule.formula.overridable:
+        # a default rule of the model (power draw, compile warm-up, a price): an estimate itself
+        tolerance = q.tolerance if q.tolerance is not None else RULE_TOLERANCE
+        if abs(ratio - 1) <= tolerance:
+            return verdict("consistent", f"within {tolerance:.0%} of costmodel's estimate {show(value)}")
+        return verdict("implausible", f"costmodel estimates {show(value)} ({rule.formula.doc}; "
+                                      f"source: {rule.formula.source}): off by {_factor(ratio)}")
     assumption = _assumption_upstream(scenario, name)
     if assumption is not None:
         return _implied(verdict, family, kwargs, registry, name, text, assumption, ratio, show, value)
@@ -123,6 +134,11 @@ def _implied(verdict, family, kwargs, registry, name, text, assumption, ratio, s
     rest = {k: v for k, v in kwargs.items() if k != "values"}
     try:
         solved = api.solve(family, find=assumption, given={name: text}, values=values, **rest)
+    except OutOfRange as exc:
+        implied = {exc.name: exc.value}
+        return verdict("impossible", f"implies {exc.name} = {_percent(exc.value)}, more than "
+                                     f"{registry.quantities[exc.name].maximum:g}: costmodel gives "
+                                     f"{show(value)} (claim/costmodel = {ratio:.3g})", implied)
     except UserError as exc:
         message = str(exc)
         if "above its maximum" in message or "cannot reach" in message or "out of reach" in message:

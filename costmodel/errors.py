@@ -17,6 +17,15 @@ class UserError(CostModelError):
     """Something in the user's input: a name, a value, a file, a question with no answer."""
 
 
+class OutOfRange(UserError):
+    """A solved value beyond its quantity's bound; carries the value (claim checking reports it)."""
+
+    def __init__(self, message: str, name: str, value: float):
+        super().__init__(message)
+        self.name = name
+        self.value = value
+
+
 class PluginError(CostModelError):
     """A plugin that declares something broken (bad formula, dimension error, hook typo)."""
 

@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from costmodel import units
-from costmodel.errors import UserError
+from costmodel.errors import OutOfRange, UserError
 from costmodel.registry import CompiledFormula, symbol
 from costmodel.scenario import Scenario
 
@@ -126,10 +126,13 @@ def _show(scenario: Scenario, name: str, value: float) -> str:
 
 def evaluate(scenario: Scenario, targets: Sequence[str] = ()) -> Evaluation:
     """Forward evaluation, after meeting any constraints (user-given derived quantities)."""
+    plan = []
+    if scenario.constraints:
+        scenario, plan = plan_constraints(scenario)
     env = numeric_inputs(scenario)
     result = Evaluation(scenario=scenario, env=env, missing={})
-    if scenario.constraints:
-        _meet_constraints(scenario, env, result)
+    if plan:
+        _meet_constraints(scenario, env, result, plan)
     result.missing = forward(scenario, env)
     for t in targets:
         if t not in env:
@@ -160,11 +163,13 @@ def free_candidates(scenario: Scenario, targets: Sequence[str], exclude=()) -> l
     if not common - set(scenario.formulas):
         common = set().union(*distances)
     preference = scenario.family.free_order
+    rules = {n for n, f in scenario.formulas.items() if f.formula.overridable}
     candidates = [
         n
         for n in common
-        if n not in scenario.formulas
-        and n in scenario.values
+        if ((n not in scenario.formulas and n in scenario.values) or n in rules)
+        and n not in targets
+        and n not in scenario.constraints
         and n not in scenario.pinned
         and n not in exclude
         and q[n].kind in ("real", "integer")
@@ -175,14 +180,16 @@ def free_candidates(scenario: Scenario, targets: Sequence[str], exclude=()) -> l
         key=lambda n: (
             preference.index(n) if n in preference else len(preference),
             q[n].free_rank if q[n].free_rank is not None else 1_000,
+            0 if q[n].plausible is not None else 1,  # an assumption of the model before a fact of the run
             sum(d.get(n, 99) for d in distances),
             n,
         ),
     )
 
 
-def _meet_constraints(scenario: Scenario, env: dict[str, float], result: Evaluation) -> None:
-    """For each user-given derived quantity, free one input and solve for it."""
+def plan_constraints(scenario: Scenario) -> tuple[Scenario, list[tuple[str, str]]]:
+    """For each user-given derived quantity the input to free; a default rule chosen as that
+    input (nanochat's iters, the time model's mfu) is dropped and its value becomes the start."""
     used: set[str] = set()
     plan = []
     for target in sorted(scenario.constraints, key=lambda t: len(upstream(scenario, t))):
@@ -194,6 +201,31 @@ def _meet_constraints(scenario: Scenario, env: dict[str, float], result: Evaluat
             )
         used.add(options[0])
         plan.append((target, options[0]))
+    for _, leaf in plan:
+        if leaf in scenario.formulas:
+            scenario = as_input(scenario, leaf)
+    return scenario, plan
+
+
+def as_input(scenario: Scenario, name: str) -> Scenario:
+    """The scenario with the default rule for `name` dropped; its current value is the start."""
+    plain = attrs.evolve(scenario, constraints={})
+    env = numeric_inputs(plain)
+    forward(plain, env, only=needed(plain, [name]))
+    if name not in env:
+        _explain_missing(plain, name, forward(plain, dict(numeric_inputs(plain))))
+    formulas = {k: v for k, v in scenario.formulas.items() if k != name}
+    return attrs.evolve(
+        scenario,
+        formulas=formulas,
+        values={**scenario.values, name: env[name]},
+        origins={**scenario.origins, name: "default rule, freed"},
+    )
+
+
+def _meet_constraints(scenario: Scenario, env: dict[str, float], result: Evaluation,
+                      plan: list[tuple[str, str]]) -> None:
+    """Solve each planned input so that its user-given derived quantity holds."""
     for _ in range(50 if len(plan) > 1 else 1):
         for target, leaf in plan:
             solved = solve_for(scenario, env, leaf, target, scenario.constraints[target])
@@ -268,6 +300,13 @@ def solve_for(scenario: Scenario, env: dict, leaf: str, target: str, value: floa
         root = _round_feasible(fn, value, root, q, scenario, leaf, target)
         method += ", rounded so as not to exceed the given value"
         root = _valid_step(scenario, env, leaf, root, fn, value)
+    if q.maximum is not None and root > q.maximum * (1 + 1e-9):
+        raise OutOfRange(
+            f"{leaf} comes out as {_show(scenario, leaf, root)}, above its maximum {q.maximum:g}, "
+            f"to make {target} = {_show(scenario, target, value)}: that is more than is possible",
+            leaf,
+            root,
+        )
     achieved = fn(root)
     if q.kind != "integer" and not _close(achieved, value) and abs(achieved - value) > 1e-6 * abs(value):
         raise UserError(
@@ -462,12 +501,16 @@ def optimise(
             raise UserError(f"{objective} is given; it cannot also be optimised")
         leaf = objective
     else:
-        names = [objective] + [c.lhs for c in constraints if isinstance(c.lhs, str)]
         options = free_candidates(scenario, [objective])
         if not options:
             raise UserError(f"{objective} depends on no free input to vary")
         leaf = options[0]
-        del names
+        if leaf in scenario.formulas:
+            scenario = as_input(scenario, leaf)
+    plan = []
+    if scenario.constraints:
+        scenario, plan = plan_constraints(attrs.evolve(scenario, pinned=scenario.pinned | {leaf}))
+        scenario = attrs.evolve(scenario, pinned=scenario.pinned - {leaf})
     q = registry.quantities[leaf]
     env0 = numeric_inputs(scenario)
 
@@ -475,8 +518,8 @@ def optimise(
         env = dict(env0)
         env[leaf] = u
         result = Evaluation(scenario=scenario, env=env, missing={})
-        if scenario.constraints:
-            _meet_constraints(scenario, env, result)
+        if plan:
+            _meet_constraints(scenario, env, result, plan)
         missing = forward(scenario, env)
         for name in [objective] + [n for c in constraints for n in (c.lhs, c.rhs) if isinstance(n, str)]:
             if name not in env:
