@@ -126,3 +126,12 @@ def test_result_shows_as_table_in_a_notebook(toy):
     r = api.estimate("toy", plugins=[toy])
     assert "<table>" in r._repr_html_() and "n_params" in r._repr_html_()
     assert r._repr_markdown_().startswith("| quantity | value | meaning |")
+
+
+def test_cli_solve_explain_prints_the_derivation(toy, cli):
+    code, out, err = cli("solve", "toy", "--plugin", toy, "-H", "rtx-4070", "--find", "total_tokens",
+                         "--given", "wall_time=2 h", "--explain")
+    assert code == 0, err
+    iters = math.floor(7200 / ITER_TIME)
+    assert f"total_tokens = {iters * TOKENS_PER_ITER / 1e6:.1f}M token" in out  # 4 significant digits
+    assert "Derivation of total_tokens" in out and "[solved: wall_time = 2 h" in out

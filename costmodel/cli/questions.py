@@ -102,6 +102,7 @@ def solve(
     hardware: Hardware = None,
     plugin: Plugins = None,
     json_: Json = False,
+    explain_: Annotated[bool, typer.Option("--explain", help="also print the derivation of the answer")] = False,
 ) -> None:
     """Answer a question in any direction: find an unknown, or the best value under constraints.
 
@@ -114,6 +115,8 @@ def solve(
     result = api.solve(family, find=find, maximize=maximize, minimize=minimize,
                        subject_to=tuple(subject_to or ()), **kwargs)
     show(result, json_, focus=find or maximize or minimize)
+    if explain_ and not json_:
+        sys.stdout.write("\n" + result.explain(find or maximize or minimize))
 
 
 def explain(
