@@ -8,7 +8,7 @@ registered (`costmodel.registry`). Nothing here imports sympy or pint.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Union
+from typing import Union
 
 import attrs
 
@@ -162,8 +162,3 @@ class Hardware:
         from costmodel.toml_files import read_hardware
 
         return read_hardware(path)
-
-
-def describe(record: Any) -> dict[str, Any]:
-    """A record as plain data (for --json listings)."""
-    return attrs.asdict(record, filter=lambda a, v: a.name != "config_loader")

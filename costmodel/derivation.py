@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-import sympy as sp
 from sympy.printing.str import StrPrinter
 
 from costmodel import units

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 import sympy as sp
 
 from costmodel.errors import PluginError
-from costmodel.programs import Condition, ExpressionError, compile_program  # noqa: F401 - re-exported
+from costmodel.programs import ExpressionError, compile_program
 
 FUNCTIONS = {
     "floor": sp.floor,

@@ -34,7 +34,7 @@ class Condition:
         self.literals: dict[str, set[str]] = {}
         self._collect(self._tree)
 
-    def _collect(self, node, subject: str | None = None) -> None:
+    def _collect(self, node) -> None:
         if isinstance(node, ast.BoolOp):
             for v in node.values:
                 self._collect(v)

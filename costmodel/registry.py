@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -85,9 +84,6 @@ class CompiledFormula(_Picklable):
     def vector(self):
         """The same over numpy arrays (sweeps)."""
         return programs.compile_program(self.program, numpy=True)
-
-    def applies(self, choices: dict[str, Any]) -> bool:
-        return self.condition is None or self.condition.holds(choices)
 
 
 @attrs.frozen(kw_only=True, eq=False, slots=False)
@@ -445,8 +441,3 @@ def _alias_key(name: str) -> str:
 def _check_type(record: Any, kind: type) -> None:
     if not isinstance(record, kind):
         raise PluginError(f"expected a {kind.__name__}, got {type(record).__name__}")
-
-
-def iter_compiled(registry: Registry, family: str) -> Iterable[CompiledFormula]:
-    yield from registry.family_formulas.get(family, ())
-    yield from registry.formulas

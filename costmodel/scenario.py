@@ -18,7 +18,7 @@ import attrs
 
 from costmodel.declarations import Family, Hardware, Value
 from costmodel.errors import UserError
-from costmodel.registry import CompiledCheck, CompiledFormula, Registry, check_domain
+from costmodel.registry import CompiledCheck, CompiledFormula, Registry
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -215,7 +215,3 @@ def _unknown_input(registry: Registry, fam: Family, name: str, origin: str) -> U
 
     error = unknown("quantity", name, registry.quantities)
     return UserError(f"{origin}: {error}" if origin != "user" else str(error))
-
-
-def validate_value(registry: Registry, name: str, value: float) -> None:
-    check_domain(registry.quantities[name], value, name)

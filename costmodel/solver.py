@@ -7,7 +7,6 @@ step (a closed-form inverse) is solved once per scenario structure and cached.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -327,8 +326,6 @@ _CLOSED: dict = {}
 def _closed_form_cached(key, scenario: Scenario):
     if key in _CLOSED:
         return _CLOSED[key]
-    import sympy as sp
-
     composed = symbol(key[3])
     for _ in range(len(scenario.formulas) + 1):
         names = {s.name for s in composed.free_symbols} & set(scenario.formulas)
@@ -656,10 +653,6 @@ def sweep_numeric(scenario: Scenario, grid: dict[str, Sequence[float]]):
     size = mesh[0].size if mesh else 1
     for f in order(scenario):
         if all(n in env for n in f.inputs):
-            value = _vector(f)(env)
+            value = f.vector(env)
             env[f.target] = np.broadcast_to(np.asarray(value, dtype=float), (size,))
     return env, size
-
-
-def _vector(f: CompiledFormula):
-    return f.vector

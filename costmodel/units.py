@@ -157,11 +157,6 @@ def _finite(value: float, name: str, text: Any) -> None:
         raise UserError(f"{name}: {text!r} is not a finite number")
 
 
-def conversion_factor(from_unit, to_unit) -> float:
-    """Multiplier taking a magnitude in `from_unit` to `to_unit` (dimensions must agree)."""
-    return float(registry().Quantity(1.0, from_unit).to(to_unit).magnitude)
-
-
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
@@ -205,7 +200,7 @@ def format_quantity(value: float, unit_text: str, digits: int = 4) -> str:
     head, _, tail = u.partition("/")
     rest = f"/{tail}" if tail else ""
     if head in ("byte", "B"):
-        return _prefixed(value, _BINARY, "B" + rest, digits, binary=True)
+        return _prefixed(value, _BINARY, "B" + rest, digits)
     if head in ("FLOP", "W", "Wh", "J"):
         return _prefixed(value, _DECIMAL, head + rest, digits)
     if head in ("param", "token", "sequence", "iteration") and abs(value) >= 1e4:
@@ -216,7 +211,7 @@ def format_quantity(value: float, unit_text: str, digits: int = 4) -> str:
     return f"{text} {u}".rstrip()
 
 
-def _prefixed(value, table, unit_text, digits, binary=False, joiner=" "):
+def _prefixed(value, table, unit_text, digits, joiner=" "):
     for scale, prefix in table:
         if abs(value) >= scale:
             return f"{format_number(value / scale, digits)}{joiner}{prefix}{unit_text}".replace(

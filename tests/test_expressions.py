@@ -3,7 +3,7 @@
 import pytest
 import sympy as sp
 
-from costmodel import expressions
+from costmodel import expressions, programs
 from costmodel.declarations import Formula, Quantity
 from costmodel.errors import PluginError
 from costmodel.registry import Registry
@@ -69,12 +69,12 @@ def test_rejected_text_runs_nothing(tmp_path):
 
 
 def test_conditions_are_interpreted_not_executed():
-    c = expressions.Condition('attention == "eager" and not compile')
+    c = programs.Condition('attention == "eager" and not compile')
     assert c.holds({"attention": "eager", "compile": 0})
     assert not c.holds({"attention": "flash", "compile": 0})
-    assert expressions.Condition('precision in ("bf16", "amp-bf16")').holds({"precision": "bf16"})
+    assert programs.Condition('precision in ("bf16", "amp-bf16")').holds({"precision": "bf16"})
     with pytest.raises(expressions.ExpressionError):
-        expressions.Condition("__import__('os')")
+        programs.Condition("__import__('os')")
 
 
 def registry_with(*quantities):
