@@ -259,7 +259,7 @@ def _find(s: Scenario, target: str) -> Evaluation:
         result.solved.append(solver.solve_for(s, env, target, given, s.constraints[given]))
         env[target] = result.solved[-1].value
         result.missing = solver.forward(s, env)
-        solver.validate(s, env, result.warnings)
+        solver.validate(s, env)
         return result
     return solver.evaluate(s, [target])
 

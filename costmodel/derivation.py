@@ -36,9 +36,9 @@ def steps(evaluation: Evaluation, target: str) -> list[Step]:
     env = evaluation.env
     registry.quantity(target)
     if target not in env and target not in scenario.values:
-        from costmodel.solver import _explain_missing
+        from costmodel.solver import explain_missing
 
-        _explain_missing(scenario, target, evaluation.missing)
+        explain_missing(scenario, target, evaluation.missing)
     names = upstream(scenario, target)
     solved = {s.name: s for s in evaluation.solved}
     result: list[Step] = []

@@ -92,7 +92,7 @@ def needed(scenario: Scenario, targets: Sequence[str]) -> set[str]:
     return names
 
 
-def validate(scenario: Scenario, env: dict[str, float], warnings: list[str]) -> None:
+def validate(scenario: Scenario, env: dict[str, float]) -> None:
     """Family checks and the domains of derived results: a clear error, never a wrong number."""
     for check in scenario.checks:
         if all(n in env for n in check.inputs) and not bool(check.evaluate(env)):
@@ -135,12 +135,13 @@ def evaluate(scenario: Scenario, targets: Sequence[str] = ()) -> Evaluation:
     result.missing = forward(scenario, env)
     for t in targets:
         if t not in env:
-            _explain_missing(scenario, t, result.missing)
-    validate(scenario, env, result.warnings)
+            explain_missing(scenario, t, result.missing)
+    validate(scenario, env)
     return result
 
 
-def _explain_missing(scenario: Scenario, target: str, missing: dict) -> None:
+def explain_missing(scenario: Scenario, target: str, missing: dict) -> None:
+    """Raise the user's error for a target that could not be computed: which inputs it lacks."""
     registry = scenario.registry
     registry.quantity(target)
     if target in missing:
@@ -212,7 +213,7 @@ def as_input(scenario: Scenario, name: str) -> Scenario:
     env = numeric_inputs(plain)
     forward(plain, env, only=needed(plain, [name]))
     if name not in env:
-        _explain_missing(plain, name, forward(plain, dict(numeric_inputs(plain))))
+        explain_missing(plain, name, forward(plain, dict(numeric_inputs(plain))))
     formulas = {k: v for k, v in scenario.formulas.items() if k != name}
     return attrs.evolve(
         scenario,
@@ -248,8 +249,7 @@ def _value_of(scenario: Scenario, env: dict[str, float], target: str) -> float:
     trial.pop(target, None)
     missing = forward(scenario, trial, only=needed(scenario, [target]))
     if target not in trial:
-        names = ", ".join(missing.get(target, ()))
-        raise UserError(f"cannot compute {target}: no value for {names}")
+        explain_missing(scenario, target, missing)
     return trial[target]
 
 
@@ -520,7 +520,7 @@ def optimise(
         missing = forward(scenario, env)
         for name in [objective] + [n for c in constraints for n in (c.lhs, c.rhs) if isinstance(n, str)]:
             if name not in env:
-                _explain_missing(scenario, name, missing)
+                explain_missing(scenario, name, missing)
         violated = [c for c in constraints if not _holds(c, env)]
         return env, violated
 
@@ -541,7 +541,7 @@ def optimise(
     env, violated = state(best)
     if violated:
         raise UserError(_infeasible(scenario, leaf, best, env, violated[0]))
-    validate(scenario, env, [])
+    validate(scenario, env)
     result = Evaluation(scenario=scenario, env=env, missing={})
     result.missing = forward(scenario, env)
     word = "largest" if want_up else "smallest"
@@ -629,7 +629,7 @@ def _nearest_valid(scenario, state, best, up, leaf) -> float:
     for _ in range(10000):
         env, violated = state(best)
         try:
-            validate(scenario, env, [])
+            validate(scenario, env)
             return best
         except UserError:
             best = best - 1 if up else best + 1

@@ -134,13 +134,11 @@ def _scalar(value: Any, i: int) -> float:
 
 
 def _check_targets(scenario, targets: Sequence[str], env: Mapping[str, Any], missing: Mapping) -> None:
+    from costmodel import solver
+
     for t in targets:
-        if t in env:
-            continue
-        if t in missing:
-            raise UserError(f"cannot compute {t}: no value for {', '.join(missing[t])}; "
-                            "give it with --set NAME=VALUE")
-        raise UserError(f"{t} is not computed for family {scenario.family.name} in this scenario")
+        if t not in env:
+            solver.explain_missing(scenario, t, dict(missing))
 
 
 def _vectorised(scenario, numbers, parsed, targets):
@@ -157,7 +155,7 @@ def _vectorised(scenario, numbers, parsed, targets):
     for i in _suspect_points(scenario, env, size, np):
         point = {k: _scalar(v, i) for k, v in env.items()}
         try:
-            solver.validate(scenario, point, [])
+            solver.validate(scenario, point)
         except UserError as exc:
             notes[i] = str(exc)
     derived = [n for n in scenario.formulas if n in env]
