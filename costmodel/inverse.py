@@ -1,0 +1,323 @@
+"""Inverting a scenario for one unknown: which input to free, closed forms, numeric roots.
+
+The one symbolic step (a closed-form inverse) is solved once per composed equation and cached.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import attrs
+
+from costmodel import units
+from costmodel.errors import OutOfRange, UserError
+from costmodel.registry import symbol
+from costmodel.scenario import Scenario
+
+from costmodel.forward import (
+    MAX_VALUE, REL_TOL, Evaluation, Solved, _show, explain_missing, forward, needed, numeric_inputs,
+    order, upstream,
+)
+
+
+# --- freeing an input ---------------------------------------------------------------------------
+
+
+def free_candidates(scenario: Scenario, targets: Sequence[str], exclude=()) -> list[str]:
+    """Inputs the solver may free to meet `targets`, best first."""
+    q = scenario.registry.quantities
+    distances = [upstream(scenario, t) for t in targets]
+    common = set(distances[0])
+    for d in distances[1:]:
+        common &= set(d)
+    if not common - set(scenario.formulas):
+        common = set().union(*distances)
+    preference = scenario.family.free_order
+    rules = {n for n, f in scenario.formulas.items() if f.formula.overridable}
+    candidates = [
+        n
+        for n in common
+        if ((n not in scenario.formulas and n in scenario.values) or n in rules)
+        and n not in targets
+        and n not in scenario.constraints
+        and n not in scenario.pinned
+        and n not in exclude
+        and q[n].kind in ("real", "integer")
+        and not scenario.origins.get(n, "").startswith("hardware")
+    ]
+    return sorted(
+        candidates,
+        key=lambda n: (
+            preference.index(n) if n in preference else len(preference),
+            q[n].free_rank if q[n].free_rank is not None else 1_000,
+            0 if q[n].plausible is not None else 1,  # an assumption of the model before a fact of the run
+            sum(d.get(n, 99) for d in distances),
+            n,
+        ),
+    )
+
+
+def plan_constraints(scenario: Scenario) -> tuple[Scenario, list[tuple[str, str]]]:
+    """For each user-given derived quantity the input to free; a default rule chosen as that
+    input (nanochat's iters, the time model's mfu) is dropped and its value becomes the start."""
+    used: set[str] = set()
+    plan = []
+    for target in sorted(scenario.constraints, key=lambda t: len(upstream(scenario, t))):
+        options = free_candidates(scenario, [target], exclude=used)
+        if not options:
+            raise UserError(
+                f"{target} is computed from inputs you gave; to fix it to the value you gave, "
+                f"leave one of its inputs free"
+            )
+        used.add(options[0])
+        plan.append((target, options[0]))
+    for _, leaf in plan:
+        if leaf in scenario.formulas:
+            scenario = as_input(scenario, leaf)
+    return scenario, plan
+
+
+def as_input(scenario: Scenario, name: str) -> Scenario:
+    """The scenario with the default rule for `name` dropped; its current value is the start."""
+    plain = attrs.evolve(scenario, constraints={})
+    env = numeric_inputs(plain)
+    forward(plain, env, only=needed(plain, [name]))
+    if name not in env:
+        explain_missing(plain, name, forward(plain, dict(numeric_inputs(plain))))
+    formulas = {k: v for k, v in scenario.formulas.items() if k != name}
+    return attrs.evolve(
+        scenario,
+        formulas=formulas,
+        values={**scenario.values, name: env[name]},
+        origins={**scenario.origins, name: "default rule, freed"},
+    )
+
+
+def meet_constraints(scenario: Scenario, env: dict[str, float], result: Evaluation,
+                      plan: list[tuple[str, str]]) -> None:
+    """Solve each planned input so that its user-given derived quantity holds."""
+    for _ in range(50 if len(plan) > 1 else 1):
+        for target, leaf in plan:
+            solved = solve_for(scenario, env, leaf, target, scenario.constraints[target])
+            env[leaf] = solved.value
+            result.solved = [s for s in result.solved if s.name != leaf] + [solved]
+        if len(plan) == 1 or all(_close(_value_of(scenario, env, t), v)
+                                 for t, v in scenario.constraints.items()):
+            break
+    else:
+        raise UserError("the given values could not all be met at once; give fewer of them")
+    for target, value in scenario.constraints.items():
+        env.pop(target, None)
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1e-300)
+
+
+def _value_of(scenario: Scenario, env: dict[str, float], target: str) -> float:
+    trial = dict(env)
+    trial.pop(target, None)
+    missing = forward(scenario, trial, only=needed(scenario, [target]))
+    if target not in trial:
+        explain_missing(scenario, target, missing)
+    return trial[target]
+
+
+# --- one unknown --------------------------------------------------------------------------------
+
+
+def function_of(scenario: Scenario, env: dict[str, float], leaf: str, target: str) -> Callable:
+    """`u -> target` with every other input as in `env` (only the formulas on the path run)."""
+    path = [f for f in order(scenario) if f.target in needed(scenario, [target])]
+    base = {k: v for k, v in env.items() if k not in {f.target for f in path}}
+    for f in path:
+        for n in f.inputs:
+            if n not in base and n not in scenario.formulas and n != leaf:
+                raise UserError(f"cannot compute {target}: no value for {n}")
+
+    def fn(u: float) -> float:
+        local = dict(base)
+        local[leaf] = u
+        for f in path:
+            local[f.target] = f.evaluate(local)
+        return float(local[target])
+
+    return fn
+
+
+def solve_for(scenario: Scenario, env: dict, leaf: str, target: str, value: float) -> Solved:
+    """Choose `leaf` so that `target` equals `value` (integers: not exceeding it), re-verified."""
+    q = scenario.registry.quantities[leaf]
+    fn = function_of(scenario, env, leaf, target)
+    reason = f"{target} = {_show(scenario, target, value)}"
+    closed = _closed_form(scenario, leaf, target)
+    root, method, expr = None, "numeric root", None
+    if closed is not None:
+        local = dict(env)
+        local["__given__"] = value
+        for candidate, compiled in closed:
+            try:
+                r = float(compiled(local))
+            except (ValueError, ZeroDivisionError, OverflowError, KeyError, TypeError):
+                continue
+            if math.isfinite(r) and r > 0 and _close(fn(r), value):
+                root, method, expr = r, "closed form", candidate
+                break
+    if root is None:
+        root = _bracketed_root(fn, value, env.get(leaf, 1.0), q, scenario, leaf, target)
+    if q.kind == "integer":
+        root = _round_feasible(fn, value, root, q, scenario, leaf, target)
+        method += ", rounded so as not to exceed the given value"
+        root = _valid_step(scenario, env, leaf, root, fn, value)
+    if q.maximum is not None and root > q.maximum * (1 + 1e-9):
+        raise OutOfRange(
+            f"{leaf} comes out as {_show(scenario, leaf, root)}, above its maximum {q.maximum:g}, "
+            f"to make {target} = {_show(scenario, target, value)}: that is more than is possible",
+            leaf,
+            root,
+        )
+    achieved = fn(root)
+    if q.kind != "integer" and not _close(achieved, value) and abs(achieved - value) > 1e-6 * abs(value):
+        raise UserError(
+            f"no value of {leaf} gives {target} = {_show(scenario, target, value)}; the closest is "
+            f"{leaf} = {_show(scenario, leaf, root)} giving {_show(scenario, target, achieved)}"
+        )
+    return Solved(name=leaf, value=root, reason=reason, method=method, expr=expr)
+
+
+def _closed_form(scenario: Scenario, leaf: str, target: str):
+    key = (id(scenario.formulas.get(target)), tuple(sorted(needed(scenario, [target]))), leaf, target)
+    return _closed_form_cached(key, scenario)
+
+
+_CLOSED: dict = {}
+
+
+def _closed_form_cached(key, scenario: Scenario):
+    if key in _CLOSED:
+        return _CLOSED[key]
+    composed = symbol(key[3])
+    for _ in range(len(scenario.formulas) + 1):
+        names = {s.name for s in composed.free_symbols} & set(scenario.formulas)
+        if not names:
+            break
+        composed = composed.xreplace({symbol(n): scenario.formulas[n].numeric for n in names})
+    u = symbol(key[2])
+    solutions = _linear_or_quadratic(composed, u)
+    from costmodel.expressions import compile_numeric
+
+    _CLOSED[key] = [(e, compile_numeric(e)) for e in solutions] if solutions else None
+    return _CLOSED[key]
+
+
+def _linear_or_quadratic(composed, u):
+    """Roots of composed(u) = __given__ when the numerator is of degree 1 or 2 in u, else None.
+
+    Read off the polynomial's coefficients (sympy.solve on the same equation takes seconds)."""
+    import sympy as sp
+
+    from costmodel.expressions import floordiv
+
+    if u not in composed.free_symbols or composed.has(
+        sp.floor, sp.ceiling, sp.Piecewise, sp.Min, sp.Max, sp.Mod, sp.Abs, floordiv
+    ):
+        return None
+    given = sp.Symbol("__given__")
+    try:
+        numerator, _ = sp.fraction(sp.together(composed - given))
+        poly = sp.Poly(sp.expand(numerator), u)
+    except (sp.PolynomialError, NotImplementedError, TypeError, ValueError):
+        return None
+    coeffs = poly.all_coeffs()
+    if poly.degree() == 1:
+        a, b = coeffs
+        return [-b / a]
+    if poly.degree() == 2:
+        a, b, c = coeffs
+        root = sp.sqrt(b**2 - 4 * a * c)
+        return [(-b + root) / (2 * a), (-b - root) / (2 * a)]
+    return None
+
+
+def _bracketed_root(fn, value, start, q, scenario, leaf, target) -> float:
+    """Bracket the root by doubling/halving from `start`, then bisect (monotone `fn` assumed)."""
+    low_bound = 1.0 if q.kind == "integer" else (q.minimum or 0.0)
+    a = max(float(start) if start else 1.0, low_bound if low_bound > 0 else 1e-12)
+    ga = fn(a) - value
+    if ga == 0:
+        return a
+    b, direction = a, 0
+    for _ in range(60):
+        b *= 2
+        gb = fn(b) - value
+        if gb != ga:
+            direction = 1 if gb > ga else -1
+            break
+    if direction == 0:
+        raise UserError(f"{target} does not change with {leaf}: cannot solve for {leaf}")
+    up = (ga < 0) == (direction > 0)
+    lo, hi = a, a
+    for _ in range(200):
+        nxt = hi * 2 if up else lo / 2
+        if up and nxt > MAX_VALUE:
+            raise UserError(
+                f"{target} cannot reach {_show(scenario, target, value)}: even {leaf} = "
+                f"{units.format_number(hi)} gives {_show(scenario, target, fn(hi))}"
+            )
+        if not up and (nxt < max(low_bound, 1e-300) or (q.kind == "integer" and nxt < 1)):
+            floor_value = max(low_bound, 1.0 if q.kind == "integer" else 1e-300)
+            raise UserError(
+                f"{target} = {_show(scenario, target, value)} is out of reach: even at {leaf} = "
+                f"{units.format_number(floor_value)} it is {_show(scenario, target, fn(floor_value))}"
+            )
+        g = fn(nxt) - value
+        if up:
+            lo, hi = hi, nxt
+        else:
+            lo, hi = nxt, lo
+        if (g >= 0) == (direction > 0) if up else (g <= 0) == (direction > 0):
+            break
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if (fn(mid) - value) * direction < 0:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= REL_TOL * hi:
+            break
+    return 0.5 * (lo + hi)
+
+
+def _round_feasible(fn, value, root, q, scenario, leaf, target) -> float:
+    """The whole number nearest the root on the side where `target` does not exceed `value`."""
+    lower, upper = math.floor(root + 1e-9), math.ceil(root - 1e-9)
+    candidates = sorted({max(1, lower - 1), max(1, lower), max(1, upper), max(1, upper + 1)})
+    ok = [n for n in candidates if fn(n) <= value * (1 + 1e-12)]
+    if not ok:
+        raise UserError(
+            f"{target} = {_show(scenario, target, value)} is out of reach: even {leaf} = "
+            f"{candidates[0]} gives {_show(scenario, target, fn(candidates[0]))}"
+        )
+    increasing = fn(candidates[-1]) >= fn(candidates[0])
+    return float(max(ok) if increasing else min(ok))
+
+
+def _valid_step(scenario: Scenario, env: dict, leaf: str, u: float, fn, value: float) -> float:
+    """Step a whole-number answer on, in the direction that keeps the given value met, until the
+    family's rules hold (nanochat's vocabulary must split over n_gpus: 5 GPUs -> 8)."""
+    increasing = fn(u + 1) >= fn(u)
+    step = -1.0 if increasing else 1.0
+    for _ in range(100_000):
+        trial = dict(env)
+        trial[leaf] = u
+        forward(scenario, trial)
+        failed = [c for c in scenario.checks
+                  if all(n in trial for n in c.inputs) and not bool(c.evaluate(trial))]
+        if not failed:
+            return u
+        u += step
+        if u < 1:
+            break
+    raise UserError(f"no whole {leaf} meets the given value and the family's rules "
+                    f"({failed[0].check.message})")
