@@ -16,7 +16,7 @@ import attrs
 from costmodel import units
 from costmodel.declarations import Hardware, Value
 from costmodel.errors import UserError
-from costmodel.plugins import PluginInfo, load_registry
+from costmodel.loading import PluginInfo, load_registry
 from costmodel.registry import Registry
 from costmodel.scenario import Scenario, compose
 from costmodel.solver import Evaluation

@@ -43,7 +43,7 @@ def fingerprint(paths: Sequence[str], modules: Iterable[tuple[str, str]]) -> str
     digest.update(repr((FORMAT, sys.version, os.environ.get("COSTMODEL_PLUGINS"))).encode())
     for dist in ("sympy", "pint", "pluggy", "attrs"):
         digest.update(_version(dist).encode())
-    roots = [_package_dir("costmodel"), _package_dir("costmodel.hardware")]
+    roots = [_package_dir("costmodel"), _package_dir("costmodel.catalogue")]
     for name, value in modules:
         digest.update(f"{name}={value}".encode())
         roots.append(_package_dir(value.split(":")[0].split(".")[0]))

@@ -121,7 +121,7 @@ def _reparse(text: str, names: tuple[str, ...], unit_names: tuple[str, ...]):
 
 @attrs.define
 class Registry:
-    """What the plugins declared. Built by `costmodel.plugins.load_registry()`."""
+    """What the plugins declared. Built by `costmodel.loading.load_registry()`."""
 
     quantities: dict[str, Quantity] = attrs.Factory(dict)
     quantity_origin: dict[str, str] = attrs.Factory(dict)

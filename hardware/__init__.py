@@ -1,2 +1,2 @@
 """The GPU catalogue: one TOML file per card (schema in docs/hardware.md), shipped as package data
-`costmodel.hardware` and registered by the built-in plugin `costmodel_core`."""
+`costmodel.catalogue` and registered by the built-in plugin `costmodel_core`."""

@@ -122,3 +122,14 @@ def test_families_and_hardware_listings(cli, toy):
     assert cards["RTX 4070"]["values"]["gpu_memory"]["source"]
     code, out, err = cli("hardware", "rtx-4070")
     assert code == 0 and "58.30 TFLOP/s" in out
+
+
+def test_engine_modules_do_not_shadow_the_api_names():
+    """`costmodel.hardware()` and `costmodel.plugins()` are the API's listings; importing the
+    plugin loader and the card catalogue must not replace them with modules."""
+    import costmodel
+    import costmodel.catalogue  # noqa: F401
+    import costmodel.loading  # noqa: F401
+
+    assert callable(costmodel.hardware) and callable(costmodel.plugins)
+    assert "RTX 4070" in {card.name for card in costmodel.hardware()}

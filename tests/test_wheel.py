@@ -34,7 +34,7 @@ def test_wheel_contents(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert "costmodel/units.txt" in names
     assert "costmodel_core/__init__.py" in names
-    cards = [n for n in names if n.startswith("costmodel/hardware/") and n.endswith(".toml")]
+    cards = [n for n in names if n.startswith("costmodel/catalogue/") and n.endswith(".toml")]
     assert len(cards) >= 16
     entry_points = zipfile.ZipFile(wheel).read(
         next(n for n in names if n.endswith("entry_points.txt"))).decode()

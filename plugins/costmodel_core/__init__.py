@@ -3,7 +3,7 @@
 A built-in plugin loaded through the `costmodel` entry point like any other. It declares the
 names of ../shared/DESIGN.md's vocabulary (each with its canonical unit), the recipe options that
 every family meets (precision, attention, compile), the formulas of a training run that hold for
-any model, and registers every card of the `costmodel.hardware` catalogue.
+any model, and registers every card of the `costmodel.catalogue` catalogue.
 """
 
 from __future__ import annotations
@@ -193,7 +193,7 @@ def register_formulas(register):
 
 @hookimpl
 def register_hardware(register):
-    catalogue = resources.files("costmodel.hardware")
+    catalogue = resources.files("costmodel.catalogue")
     for entry in sorted(catalogue.iterdir(), key=lambda p: p.name):
         if entry.name.endswith(".toml"):
             with resources.as_file(entry) as path:
