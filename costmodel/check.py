@@ -169,10 +169,3 @@ def _factor(ratio: float) -> str:
     factor = ratio if ratio >= 1 else 1 / ratio
     direction = "too high" if ratio >= 1 else "too low"
     return f"a factor of {units.format_number(factor, 3)} ({direction})"
-
-
-def parse_claims(items: Sequence[str]) -> list[tuple[str, str]]:
-    """NAME=VALUE texts as pairs (the same name may be claimed twice)."""
-    from costmodel.cli.questions import parse_assignments
-
-    return [next(iter(parse_assignments([item], "--claim").items())) for item in items]

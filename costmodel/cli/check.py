@@ -8,7 +8,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from costmodel.cli.questions import EXTRA, Config, Family, Hardware, Json, Plugins, Preset, Sets, scenario_kwargs
+from costmodel.cli.questions import (
+    EXTRA, Config, Family, Hardware, Json, Plugins, Preset, Sets, parse_assignments, scenario_kwargs,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -32,10 +34,9 @@ def check(
     Example: costmodel check nanogpt --preset gpt2 -H rtx-4070 --claim iter_time="100 ms" --claim model_flops=2.55e15
     """
     from costmodel.check import check as run_check
-    from costmodel.check import parse_claims
 
     kwargs = scenario_kwargs(ctx, preset, config, set, hardware, plugin)
-    verdicts = run_check(family, parse_claims(claim or []), **kwargs)
+    verdicts = run_check(family, _claims(claim or []), **kwargs)
     if json_:
         sys.stdout.write(json.dumps([v.to_dict() for v in verdicts], indent=2) + "\n")
         return
@@ -46,3 +47,8 @@ def check(
         ours = units.format_quantity(v.value, v.unit)
         sys.stdout.write(f"{v.name}: claimed {claimed}, costmodel {ours}, ratio {v.ratio:.3g}\n"
                          f"  {v.verdict.upper()}: {v.reason}\n")
+
+
+def _claims(items: list[str]) -> list[tuple[str, str]]:
+    """NAME=VALUE texts as pairs (the same name may be claimed twice)."""
+    return [next(iter(parse_assignments([item], "--claim").items())) for item in items]
