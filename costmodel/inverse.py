@@ -5,6 +5,7 @@ The one symbolic step (a closed-form inverse) is solved once per composed equati
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 
@@ -187,28 +188,26 @@ def solve_for(scenario: Scenario, env: dict, leaf: str, target: str, value: floa
 
 
 def _closed_form(scenario: Scenario, leaf: str, target: str):
-    key = (id(scenario.formulas.get(target)), tuple(sorted(needed(scenario, [target]))), leaf, target)
-    return _closed_form_cached(key, scenario)
+    """The closed-form roots for `leaf`, cached by the equation system itself: the programs of
+    every formula `target` is composed of (two scenarios share a cached inverse only when they
+    compose the same equations)."""
+    system = tuple((n, scenario.formulas[n].program) for n in sorted(needed(scenario, [target])))
+    return _closed_form_of(system, leaf, target)
 
 
-_CLOSED: dict = {}
+@functools.lru_cache(maxsize=256)
+def _closed_form_of(system: tuple, leaf: str, target: str):
+    from costmodel.expressions import compile_numeric, to_sympy
 
-
-def _closed_form_cached(key, scenario: Scenario):
-    if key in _CLOSED:
-        return _CLOSED[key]
-    composed = symbol(key[3])
-    for _ in range(len(scenario.formulas) + 1):
-        names = {s.name for s in composed.free_symbols} & set(scenario.formulas)
+    numeric = {n: to_sympy(program) for n, program in system}
+    composed = symbol(target)
+    for _ in range(len(numeric) + 1):
+        names = {s.name for s in composed.free_symbols} & set(numeric)
         if not names:
             break
-        composed = composed.xreplace({symbol(n): scenario.formulas[n].numeric for n in names})
-    u = symbol(key[2])
-    solutions = _linear_or_quadratic(composed, u)
-    from costmodel.expressions import compile_numeric
-
-    _CLOSED[key] = [(e, compile_numeric(e)) for e in solutions] if solutions else None
-    return _CLOSED[key]
+        composed = composed.xreplace({symbol(n): numeric[n] for n in names})
+    solutions = _linear_or_quadratic(composed, symbol(leaf))
+    return tuple((e, compile_numeric(e)) for e in solutions) if solutions else None
 
 
 def _linear_or_quadratic(composed, u):
