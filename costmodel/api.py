@@ -145,7 +145,7 @@ def _result(evaluation: Evaluation) -> Result:
         input_numbers=inputs,
         numbers=results,
         units={name: q[name].unit for name in (*inputs, *results)},
-        origins={k: "solved" if k in solved else scenario.origins.get(k, "") for k in inputs},
+        origins={k: "solved" if k in solved else str(scenario.origins.get(k, "")) for k in inputs},
         warnings=tuple(warnings) + tuple(_plugin_warnings(scenario.registry)),
         evaluation=evaluation,
     )

@@ -50,7 +50,7 @@ def steps(evaluation: Evaluation, target: str) -> list[Step]:
                                solved=solved[name], doc=q.doc))
         else:
             result.append(Step(name=name, value=value, unit=q.unit, kind="input",
-                               origin=scenario.origins.get(name, ""), doc=q.doc))
+                               origin=str(scenario.origins.get(name, "")), doc=q.doc))
     for f in scenario.order:
         if f.target in names:
             result.append(Step(name=f.target, value=env[f.target], unit=registry.quantities[f.target].unit,

@@ -14,7 +14,7 @@ import attrs
 from costmodel import units
 from costmodel.errors import OutOfRange, UserError
 from costmodel.registry import symbol
-from costmodel.scenario import Scenario
+from costmodel.scenario import Origin, Scenario, Source
 
 from costmodel.forward import (
     MAX_VALUE, REL_TOL, Evaluation, Solved, _show, explain_missing, forward, needed, numeric_inputs,
@@ -45,7 +45,7 @@ def free_candidates(scenario: Scenario, targets: Sequence[str], exclude=()) -> l
         and n not in scenario.pinned
         and n not in exclude
         and q[n].kind in ("real", "integer")
-        and not scenario.origins.get(n, "").startswith("hardware")
+        and not (n in scenario.origins and scenario.origins[n].source is Source.HARDWARE)
     ]
     return sorted(
         candidates,
@@ -91,7 +91,7 @@ def as_input(scenario: Scenario, name: str) -> Scenario:
         scenario,
         formulas=formulas,
         values={**scenario.values, name: env[name]},
-        origins={**scenario.origins, name: "default rule, freed"},
+        origins={**scenario.origins, name: Origin(Source.FREED_RULE)},
     )
 
 

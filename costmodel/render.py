@@ -119,7 +119,7 @@ def _page(evaluation: Evaluation, target: str) -> _Page:
         if recipe is not None:
             choice = next((c for c in recipe.choices if c.name == value), None)
             meaning = f"{recipe.doc}: {choice.doc}" if choice is not None else recipe.doc
-        options.append(_Row(name=name, value=shown, origin=scenario.origins.get(name, ""),
+        options.append(_Row(name=name, value=shown, origin=str(scenario.origins.get(name, "")),
                             meaning=meaning, steps=", ".join(str(n) for n in used[name])))
 
     value = env.get(target, scenario.values.get(target))

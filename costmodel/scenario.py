@@ -9,6 +9,7 @@ solver meets by freeing an upstream input.
 
 from __future__ import annotations
 
+import enum
 import functools
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +22,35 @@ from costmodel.errors import UserError
 from costmodel.registry import CompiledCheck, CompiledFormula, Registry
 
 
+class Source(enum.Enum):
+    """Where an input's value came from, in the order the layers apply."""
+
+    DEFAULT = "default"  # the quantity's own default
+    RECIPE = "recipe default"
+    HARDWARE = "hardware"  # a card's datasheet value
+    FAMILY = "family default"
+    PRESET = "preset"
+    CONFIG = "config"
+    USER = "user"
+    FREED_RULE = "default rule, freed"  # a family rule the solver turned into an input
+
+
+@attrs.frozen
+class Origin:
+    """An input's provenance: the layer (`source`) and which one (`detail`: card, family, preset,
+    config file). `str()` is the text users see ("hardware RTX 4070", "preset small")."""
+
+    source: Source
+    detail: str = ""
+
+    def __str__(self) -> str:
+        if self.source is Source.FAMILY:
+            return f"{self.detail} default"
+        if self.source in (Source.HARDWARE, Source.PRESET, Source.CONFIG):
+            return f"{self.source.value} {self.detail}"
+        return self.source.value
+
+
 @attrs.frozen(kw_only=True, eq=False)
 class Scenario:
     registry: Registry = attrs.field(repr=False)
@@ -29,7 +59,7 @@ class Scenario:
     config: str | None
     hardware: Hardware | None
     values: dict[str, Any]  # inputs: float in canonical unit, or str for choices
-    origins: dict[str, str]
+    origins: dict[str, Origin]
     pinned: frozenset[str]  # given by the user (never freed by the solver)
     formulas: dict[str, CompiledFormula] = attrs.field(repr=False)
     checks: tuple[CompiledCheck, ...] = attrs.field(repr=False)
@@ -81,45 +111,46 @@ def compose(
 ) -> Scenario:
     fam = registry.family(family)
     layered: dict[str, Any] = {}
-    origins: dict[str, str] = {}
+    origins: dict[str, Origin] = {}
 
-    def put(name: str, value: Value, origin: str) -> None:
+    def put(name: str, value: Value, origin: Origin) -> None:
         if name not in registry.quantities:
             raise _unknown_input(registry, fam, name, origin)
-        layered[name] = registry.parse_value(name, value, where=origin if origin != "user" else "")
+        where = "" if origin.source is Source.USER else str(origin)
+        layered[name] = registry.parse_value(name, value, where=where)
         origins[name] = origin
 
     for q in registry.quantities.values():
         if q.default is not None:
-            put(q.name, q.default, "default")
+            put(q.name, q.default, Origin(Source.DEFAULT))
     for recipe in registry.recipes.values():
-        put(recipe.name, recipe.default, "recipe default")
+        put(recipe.name, recipe.default, Origin(Source.RECIPE))
     card = _card(registry, hardware)
     if card is not None:
         for name, value in card.values.items():
-            put(name, value, f"hardware {card.name}")
+            put(name, value, Origin(Source.HARDWARE, card.name))
     for name, value in fam.defaults.items():
-        put(name, value, f"{fam.name} default")
+        put(name, value, Origin(Source.FAMILY, fam.name))
     if preset is not None:
         if preset not in fam.presets:
             from costmodel.errors import unknown
 
             raise unknown(f"preset of {fam.name}", preset, fam.presets)
         for name, value in fam.presets[preset].items():
-            put(name, value, f"preset {preset}")
+            put(name, value, Origin(Source.PRESET, preset))
     if config is not None or config_overrides:
         if fam.config_loader is None:
             raise UserError(f"family {fam.name} reads no config files")
         for name, value in fam.config_loader(config, list(config_overrides)).items():
-            put(name, value, f"config {Path(config).name if config else 'override'}")
+            put(name, value, Origin(Source.CONFIG, Path(config).name if config else "override"))
     pinned = set()
     for name, value in (values or {}).items():
-        put(name, value, "user")
+        put(name, value, Origin(Source.USER))
         pinned.add(name)
 
     choices = {k: v for k, v in layered.items() if registry.quantities[k].kind in ("choice", "bool")}
     formulas = _select(registry, fam, choices)
-    for name in [n for n in layered if origins[n] == "default" and n in formulas]:
+    for name in [n for n in layered if origins[n].source is Source.DEFAULT and n in formulas]:
         del layered[name]  # a quantity's own default yields to any formula for it
     constraints = {}
     for name in list(formulas):
@@ -210,8 +241,8 @@ def _check_acyclic(formulas: dict[str, CompiledFormula]) -> None:
         visit(name, [])
 
 
-def _unknown_input(registry: Registry, fam: Family, name: str, origin: str) -> UserError:
+def _unknown_input(registry: Registry, fam: Family, name: str, origin: Origin) -> UserError:
     from costmodel.errors import unknown
 
     error = unknown("quantity", name, registry.quantities)
-    return UserError(f"{origin}: {error}" if origin != "user" else str(error))
+    return UserError(str(error) if origin.source is Source.USER else f"{origin}: {error}")

@@ -57,3 +57,15 @@ def test_closed_forms_are_cached_by_the_equations_not_by_identity(toy, tmp_path)
         solved = inverse.solve_for(scenario, numeric_inputs(scenario), "mfu", "wall_time", hour)
         assert solved.method == "closed form"
         assert solved.value == pytest.approx(per_param * n_params * tokens / (58.3e12 * hour), rel=1e-9)
+
+
+def test_an_inputs_provenance_is_data(toy):
+    from costmodel import api
+    from costmodel.scenario import Origin, Source
+
+    r = api.estimate("toy", plugins=[toy], preset="small", hardware="rtx-4070", values={"mfu": "0.3"})
+    origins = r.evaluation.scenario.origins
+    assert origins["peak_flops_bf16"] == Origin(Source.HARDWARE, "RTX 4070")
+    assert origins["n_layer"] == Origin(Source.PRESET, "small")
+    assert origins["mfu"].source is Source.USER
+    assert r.origins["peak_flops_bf16"] == "hardware RTX 4070" and r.origins["n_layer"] == "preset small"
