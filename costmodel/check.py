@@ -25,7 +25,7 @@ from typing import Any
 import attrs
 
 from costmodel import units
-from costmodel.errors import OutOfRange, UserError
+from costmodel.errors import OutOfRange, Unreachable, UserError
 
 EXACT_TOLERANCE = 0.01
 RULE_TOLERANCE = 0.25  # claims about a default rule's estimate (power, warm-up) within 25%
@@ -139,11 +139,8 @@ def _implied(verdict, family, kwargs, registry, name, text, assumption, ratio, s
         return verdict("impossible", f"implies {exc.name} = {_percent(exc.value)}, more than "
                                      f"{registry.quantities[exc.name].maximum:g}: costmodel gives "
                                      f"{show(value)} (claim/costmodel = {ratio:.3g})", implied)
-    except UserError as exc:
-        message = str(exc)
-        if "above its maximum" in message or "cannot reach" in message or "out of reach" in message:
-            return verdict("impossible", f"no {assumption} up to {a.maximum:g} gives it: {message}")
-        raise
+    except Unreachable as exc:
+        return verdict("impossible", f"no {assumption} up to {a.maximum:g} gives it: {exc}")
     implied = solved.input_numbers.get(assumption, solved.numbers.get(assumption))
     shown = f"{assumption} = {_percent(implied)}"
     context = f"costmodel gives {show(value)} (claim/costmodel = {ratio:.3g})"

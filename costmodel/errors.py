@@ -17,7 +17,12 @@ class UserError(CostModelError):
     """Something in the user's input: a name, a value, a file, a question with no answer."""
 
 
-class OutOfRange(UserError):
+class Unreachable(UserError):
+    """A question no value in range answers: a target out of reach of the freed input, or a result
+    above its quantity's hard bound. `check` judges a claim that leads here impossible."""
+
+
+class OutOfRange(Unreachable):
     """A solved value beyond its quantity's bound; carries the value (claim checking reports it)."""
 
     def __init__(self, message: str, name: str, value: float):

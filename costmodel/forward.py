@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 
 from costmodel import units
-from costmodel.errors import UserError
+from costmodel.errors import Unreachable, UserError
 from costmodel.registry import CompiledFormula
 from costmodel.scenario import Scenario
 
@@ -106,7 +106,7 @@ def validate(scenario: Scenario, env: dict[str, float]) -> None:
         if not math.isfinite(value):
             raise UserError(f"{name} is not finite for these inputs (formula {f.formula.expr!r})")
         if q.maximum is not None and value > q.maximum * (1 + 1e-9):
-            raise UserError(
+            raise Unreachable(
                 f"{name} comes out as {_show(scenario, name, value)}, above its maximum "
                 f"{q.maximum:g}: the inputs ask for more than is possible"
             )

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import attrs
 
 from costmodel import units
-from costmodel.errors import OutOfRange, UserError
+from costmodel.errors import OutOfRange, Unreachable, UserError
 from costmodel.registry import symbol
 from costmodel.scenario import Origin, Scenario, Source
 
@@ -260,13 +260,13 @@ def _bracketed_root(fn, value, start, q, scenario, leaf, target) -> float:
     for _ in range(200):
         nxt = hi * 2 if up else lo / 2
         if up and nxt > MAX_VALUE:
-            raise UserError(
+            raise Unreachable(
                 f"{target} cannot reach {_show(scenario, target, value)}: even {leaf} = "
                 f"{units.format_number(hi)} gives {_show(scenario, target, fn(hi))}"
             )
         if not up and (nxt < max(low_bound, 1e-300) or (q.kind == "integer" and nxt < 1)):
             floor_value = max(low_bound, 1.0 if q.kind == "integer" else 1e-300)
-            raise UserError(
+            raise Unreachable(
                 f"{target} = {_show(scenario, target, value)} is out of reach: even at {leaf} = "
                 f"{units.format_number(floor_value)} it is {_show(scenario, target, fn(floor_value))}"
             )
@@ -294,7 +294,7 @@ def _round_feasible(fn, value, root, q, scenario, leaf, target) -> float:
     candidates = sorted({max(1, lower - 1), max(1, lower), max(1, upper), max(1, upper + 1)})
     ok = [n for n in candidates if fn(n) <= value * (1 + 1e-12)]
     if not ok:
-        raise UserError(
+        raise Unreachable(
             f"{target} = {_show(scenario, target, value)} is out of reach: even {leaf} = "
             f"{candidates[0]} gives {_show(scenario, target, fn(candidates[0]))}"
         )

@@ -63,3 +63,26 @@ def test_estimate_plot_writes_the_memory_breakdown(tmp_path, cli):
     code, stdout, err = cli("estimate", "nanogpt", "--preset", "gpt2", "-H", "rtx-4070", "--plot", str(out))
     assert code == 0, err
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 5000
+
+
+def test_verdicts_come_from_the_solvers_reason_not_its_wording(monkeypatch):
+    """An `Unreachable` from the solver is an impossible claim whatever its text says; a plain
+    user error stays an error even when its text sounds like one ("cannot reach")."""
+    from costmodel import api
+    from costmodel.errors import Unreachable
+
+    scenario = dict(preset="gpt2", hardware="rtx-4070", values={"n_gpus": "1"})
+
+    def unreachable(*args, **kwargs):
+        raise Unreachable("some wording the check does not read")
+
+    monkeypatch.setattr(api, "solve", unreachable)
+    (verdict,) = check("nanogpt", [("iter_time", "1 ms")], **scenario)
+    assert verdict.verdict == "impossible" and "some wording the check does not read" in verdict.reason
+
+    def plain(*args, **kwargs):
+        raise UserError("iter_time cannot reach it (a plain error)")
+
+    monkeypatch.setattr(api, "solve", plain)
+    with pytest.raises(UserError, match="a plain error"):
+        check("nanogpt", [("iter_time", "1 ms")], **scenario)
