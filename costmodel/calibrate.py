@@ -205,24 +205,16 @@ class StepStats:
 
 def step_stats(seconds: Sequence[float]) -> StepStats:
     values = sorted(seconds)
+    # "inclusive": linear interpolation between closest ranks (numpy's default 'linear' method)
+    deciles = statistics.quantiles(values, n=10, method="inclusive") if len(values) > 1 else values * 9
     return StepStats(
         count=len(values),
         median=statistics.median(values),
         mean=statistics.fmean(values),
         stdev=statistics.stdev(values) if len(values) > 1 else 0.0,
-        p10=_quantile(values, 0.10),
-        p90=_quantile(values, 0.90),
+        p10=deciles[0],
+        p90=deciles[-1],
     )
-
-
-def _quantile(sorted_values: Sequence[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default 'linear' method)."""
-    if len(sorted_values) == 1:
-        return sorted_values[0]
-    pos = q * (len(sorted_values) - 1)
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(sorted_values) - 1)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
 
 
 @attrs.frozen(kw_only=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import graphlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -83,20 +84,7 @@ class Scenario:
     @functools.cached_property
     def order(self) -> list[CompiledFormula]:
         """The formulas in dependency order (inputs before what reads them)."""
-        result: list[CompiledFormula] = []
-        seen: set[str] = set()
-
-        def visit(name: str) -> None:
-            if name in seen or name not in self.formulas:
-                return
-            seen.add(name)
-            for dep in self.formulas[name].inputs:
-                visit(dep)
-            result.append(self.formulas[name])
-
-        for name in sorted(self.formulas):
-            visit(name)
-        return result
+        return [self.formulas[name] for name in _topological(self.formulas)]
 
 
 def compose(
@@ -223,22 +211,18 @@ def _select(registry: Registry, fam: Family, choices: dict[str, Any]) -> dict[st
     return chosen
 
 
+def _topological(formulas: dict[str, CompiledFormula]) -> list[str]:
+    """The targets of `formulas` with every formula after those it reads; a cycle is an error."""
+    graph = {name: [d for d in f.inputs if d in formulas] for name, f in sorted(formulas.items())}
+    try:
+        return list(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as exc:
+        cycle = list(reversed(exc.args[1]))
+        raise UserError(f"formulas form a cycle: {' -> '.join(cycle)}") from None
+
+
 def _check_acyclic(formulas: dict[str, CompiledFormula]) -> None:
-    state: dict[str, int] = {}
-
-    def visit(name: str, path: list[str]) -> None:
-        if state.get(name) == 2 or name not in formulas:
-            return
-        if state.get(name) == 1:
-            cycle = " -> ".join(path[path.index(name):] + [name])
-            raise UserError(f"formulas form a cycle: {cycle}")
-        state[name] = 1
-        for dep in formulas[name].inputs:
-            visit(dep, path + [name])
-        state[name] = 2
-
-    for name in formulas:
-        visit(name, [])
+    _topological(formulas)
 
 
 def _unknown_input(registry: Registry, fam: Family, name: str, origin: Origin) -> UserError:

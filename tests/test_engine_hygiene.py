@@ -69,3 +69,15 @@ def test_an_inputs_provenance_is_data(toy):
     assert origins["n_layer"] == Origin(Source.PRESET, "small")
     assert origins["mfu"].source is Source.USER
     assert r.origins["peak_flops_bf16"] == "hardware RTX 4070" and r.origins["n_layer"] == "preset small"
+
+
+def test_a_cycle_of_formulas_is_named(toy, tmp_path):
+    import pytest
+
+    from costmodel import api
+    from costmodel.errors import UserError
+
+    looped = tmp_path / "loop.toml"
+    looped.write_text(Path(toy).read_text().replace('expr = "peak_flops_bf16"', 'expr = "iter_time * FLOP/s/s * iteration"'))
+    with pytest.raises(UserError, match="cycle: (peak_flops -> iter_time -> peak_flops|iter_time -> peak_flops -> iter_time)$"):
+        api.estimate("toy", plugins=[str(looped)], hardware="rtx-4070")
