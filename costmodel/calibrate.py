@@ -1,27 +1,22 @@
 """Calibrate a scenario from a real training log: measured step time, true MFU, time left.
 
-Reads the step lines that nanoGPT's train.py and nanochat's scripts/base_train.py print:
+The engine knows no trainer: the families' plugins register the log formats they print
+(`register_log_formats`, each a `LogFormat` whose `read` turns the log's lines into a `LogReading`:
+the step lines, the lines that look like step lines but do not parse, the header lines that state
+the run's size, the trainer's own warm-up and what its printed MFU is relative to). Every format
+reads the log; the one that finds the most step lines wins (ties: by name), and the step lines of
+the others are noted.
 
-    iter 120: loss 3.2190, time 143.07ms, mfu 31.52%                       (nanoGPT)
-    step 00004/71680 (0.01%) | loss: 9.1 | lrm: 1.00 | dt: 1571.88ms | ...  (nanochat, every version)
-
-and a few header lines that state the run's size (tokens per step, parameters, FLOPs per token), to
-check them against the scenario. Lines that look like step lines but do not parse (cut off by a
-crash, garbled) are reported by number and skipped; everything else in the log is ignored.
-
-The statistics drop the warm-up (the first steps include torch.compile: nanoGPT itself waits 5
-steps before its MFU, nanochat 10 before its timing) and, for nanoGPT, the steps that follow an
-evaluation (their time includes it). The true MFU divides the scenario's model FLOPs per step by
-the median step time and by the peak of the named card, not nanoGPT's fixed A100 312e12 or
-nanochat v0's fixed H100 989e12.
+The statistics drop the warm-up (the format's rule, or `--warmup`) and the steps whose time includes
+an evaluation. The true MFU divides the scenario's model FLOPs per step by the median step time and
+by the peak of the named card; a printed MFU relative to a fixed peak is rebased to that card.
 """
 
 from __future__ import annotations
 
 import math
-import re
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,28 +24,9 @@ import attrs
 
 from costmodel.errors import UserError
 
-# nanoGPT train.py@3adf61e154c3 L327 and L265; model.py L301 (MFU relative to 312e12)
-_NANOGPT_ITER = re.compile(
-    r"\biter (?P<step>\d+): loss (?P<loss>\S+), time (?P<ms>[0-9.]+)ms, mfu (?P<mfu>-?[0-9.]+)%\s*$"
-)
-_NANOGPT_ITER_START = re.compile(r"\biter \d+:")
-_NANOGPT_EVAL = re.compile(r"\bstep (?P<step>\d+): train loss \S+, val loss \S+\s*$")
-# nanochat scripts/base_train.py: v0 (3a5e0bc L293) ... head (92d63d4 L567): fields joined by " | "
-_NANOCHAT_STEP_START = re.compile(r"\bstep (?P<step>\d+)/(?P<total>\d+) \((?P<pct>[0-9.]+)%\)")
-_NANOCHAT_FIELD = re.compile(r"^\s*(?P<key>[a-z0-9_/ ]+?):\s*(?P<value>.*?)\s*$")
-
-# header lines: nanoGPT train.py L102, model.py L148; nanochat base_train.py v0 L92-L106, head L255-L413
-_HEADERS = [
-    ("tokens_per_iter", re.compile(r"tokens per iteration will be: (?P<v>[0-9,]+)"), 1.0),
-    ("tokens_per_iter", re.compile(r"Total batch size (?P<v>[0-9,]+) => gradient accumulation"), 1.0),
-    ("n_params", re.compile(r"Number of parameters: (?P<v>[0-9,]+)"), 1.0),
-    ("n_params_reported", re.compile(r"number of parameters: (?P<v>[0-9.]+)M"), 1e6),
-    ("flops_per_token", re.compile(r"Estimated FLOPs per token: (?P<v>[0-9.eE+-]+)"), 1.0),
-]
-
-# what the MFU a log prints is relative to (FLOP/s per GPU), where it is fixed
-_LOG_MFU_PEAK = {"nanogpt": 312e12, "nanochat-v0": 989e12}
-_WARMUP = {"nanogpt": 5, "nanochat": 10}
+# header names a format may state, and the unit they are compared in
+HEADER_UNITS = {"tokens_per_iter": "token/iteration", "n_params": "param", "n_params_reported": "param",
+                "flops_per_token": "FLOP/token"}
 
 
 @attrs.frozen(kw_only=True)
@@ -61,136 +37,77 @@ class Step:
     step: int
     seconds: float
     loss: float | None
-    mfu_printed: float | None  # as printed, in percent (nanoGPT: -100 before its 5th step)
-    total: int | None = None  # nanochat prints the number of iterations
-    after_eval: bool = False  # nanoGPT: an evaluation ran inside this step's time
+    mfu_printed: float | None  # as printed, in percent (a value <= 0 means "not yet measured")
+    total: int | None = None  # the number of steps of the run, when the line states it
+    after_eval: bool = False  # an evaluation ran inside this step's time
+
+
+@attrs.frozen(kw_only=True)
+class LogReading:
+    """What one log format found in a log."""
+
+    format: str  # the name shown (a format may tell versions of its trainer apart)
+    steps: tuple[Step, ...]
+    problems: tuple[tuple[int, str], ...] = ()  # (line number, what is wrong)
+    header: dict[str, float] = attrs.field(factory=dict)  # HEADER_UNITS names, as the log states them
+    warmup: int = 0  # steps the trainer itself leaves out of its timing at the start
+    mfu_peak: float | None = None  # FLOP/s per GPU the printed MFU is relative to, when fixed
+
+
+@attrs.frozen(kw_only=True)
+class LogFormat:
+    """A trainer's log format, registered by a plugin through `register_log_formats`."""
+
+    name: str
+    doc: str
+    source: str  # where the format is printed (upstream file@commit and lines)
+    read: Callable[[Sequence[str]], LogReading]  # the log's lines (no line ends) -> what it found
 
 
 @attrs.frozen(kw_only=True)
 class ParsedLog:
-    format: str  # "nanogpt", "nanochat-v0" or "nanochat" (newer: bf16_mfu relative to its GPU table)
+    format: str
     steps: tuple[Step, ...]
     problems: tuple[tuple[int, str], ...]  # (line number, what is wrong)
     header: dict[str, float]  # tokens_per_iter, n_params, ... as the log states them
     lines: int
+    warmup: int = 0
+    mfu_peak: float | None = None
 
 
-def _number(text: str) -> float:
+def number(text: str) -> float:
+    """A number as logs print it ("1,879,048,192", "1.2e10"); ValueError if not finite."""
     value = float(text.replace(",", ""))
     if not math.isfinite(value):
         raise ValueError(text)
     return value
 
 
-def _loss(text: str) -> float | None:
+def loss(text: str) -> float | None:
     try:
         return float(text)
     except ValueError:
         return None
 
 
-def _nanochat_step(line: str, start: re.Match) -> tuple[Step | None, str | None, str]:
-    """A nanochat step line, or why it does not parse; and which MFU label it printed."""
-    rest = line[start.end():]
-    fields: dict[str, str] = {}
-    for part in rest.split("|")[1:]:
-        m = _NANOCHAT_FIELD.match(part)
-        if m is None:
-            if part.strip():
-                return None, f"unreadable field {part.strip()[:30]!r}", ""
-            continue
-        fields[m.group("key").strip()] = m.group("value")
-    if "total time" not in fields or not re.fullmatch(r"[0-9.]+m", fields["total time"]):
-        return None, "cut off (no 'total time' at the end)", ""
-    if "eta" in fields and not re.fullmatch(r"[0-9.]+m", fields["eta"]):
-        return None, "cut off in 'eta'", ""
-    dt = fields.get("dt", "")
-    if not re.fullmatch(r"[0-9.]+ms", dt):
-        return None, f"no step time (dt: {dt!r})", ""
-    label = "bf16_mfu" if "bf16_mfu" in fields else "mfu"
-    try:
-        seconds = _number(dt[:-2]) / 1000
-        mfu = _number(fields[label]) if label in fields else None
-    except ValueError:
-        return None, "a number does not parse", ""
-    step = Step(
-        line=0,
-        step=int(start.group("step")),
-        seconds=seconds,
-        loss=_loss(fields.get("loss", "")),
-        mfu_printed=mfu,
-        total=int(start.group("total")),
-    )
-    return step, None, label
+def parse_log(text: str, formats: Sequence[LogFormat] | None = None) -> ParsedLog:
+    """The log read by every format (default: every registered one); the best reading wins."""
+    if formats is None:
+        from costmodel import api
 
-
-def parse_log(text: str) -> ParsedLog:
-    """Every step line of a nanoGPT or nanochat log; problems noted by line number."""
-    nanogpt: list[Step] = []
-    nanochat: list[Step] = []
-    problems: list[tuple[int, str]] = []
-    header: dict[str, float] = {}
-    labels: set[str] = set()
-    pending_eval: int | None = None
-    lines = text.splitlines()
-    for number, raw in enumerate(lines, start=1):
-        line = raw.rstrip("\r\n")
-        if not line.strip():
-            continue
-        start = _NANOCHAT_STEP_START.search(line)
-        if start is not None:
-            step, problem, label = _nanochat_step(line, start)
-            if step is None:
-                problems.append((number, f"nanochat step line {problem}; skipped"))
-            elif step.seconds <= 0:
-                problems.append((number, "step time is 0; skipped"))
-            else:
-                nanochat.append(attrs.evolve(step, line=number))
-                labels.add(label)
-            continue
-        m = _NANOGPT_EVAL.search(line)
-        if m is not None:
-            pending_eval = int(m.group("step"))
-            continue
-        if _NANOGPT_ITER_START.search(line):
-            m = _NANOGPT_ITER.search(line)
-            if m is None:
-                problems.append((number, "nanoGPT iteration line cut off or garbled; skipped"))
-                continue
-            step_no = int(m.group("step"))
-            seconds = float(m.group("ms")) / 1000
-            if seconds <= 0:
-                problems.append((number, "step time is 0; skipped"))
-                continue
-            nanogpt.append(
-                Step(
-                    line=number,
-                    step=step_no,
-                    seconds=seconds,
-                    loss=_loss(m.group("loss")),
-                    mfu_printed=float(m.group("mfu")),
-                    after_eval=pending_eval == step_no,
-                )
-            )
-            pending_eval = None
-            continue
-        for name, pattern, scale in _HEADERS:
-            h = pattern.search(line)
-            if h is not None:
-                try:
-                    header[name] = _number(h.group("v")) * scale
-                except ValueError:
-                    problems.append((number, f"header line for {name} does not parse; ignored"))
-    if nanogpt and nanochat:
-        keep_nanochat = len(nanochat) >= len(nanogpt)
-        other = nanogpt if keep_nanochat else nanochat
-        problems.append((other[0].line, f"{len(other)} step lines of the other trainer's format ignored"))
-    if nanochat and (not nanogpt or len(nanochat) >= len(nanogpt)):
-        fmt = "nanochat" if "bf16_mfu" in labels else "nanochat-v0"
-        steps = nanochat
-    else:
-        fmt, steps = "nanogpt", nanogpt
-    return ParsedLog(format=fmt, steps=tuple(steps), problems=tuple(problems), header=header, lines=len(lines))
+        formats = list(api.registry(()).log_formats.values())
+    lines = [raw.rstrip("\r\n") for raw in text.splitlines()]
+    readings = sorted((f.read(lines) for f in formats), key=lambda r: (-len(r.steps), r.format))
+    if not readings:
+        return ParsedLog(format="", steps=(), problems=(), header={}, lines=len(lines))
+    best = readings[0]
+    problems = list(best.problems)
+    for other in readings[1:]:
+        if other.steps:
+            problems.append((other.steps[0].line,
+                             f"{len(other.steps)} step lines of the {other.format} format ignored"))
+    return ParsedLog(format=best.format, steps=best.steps, problems=tuple(sorted(problems)),
+                     header=dict(best.header), lines=len(lines), warmup=best.warmup, mfu_peak=best.mfu_peak)
 
 
 @attrs.frozen(kw_only=True)
@@ -258,11 +175,15 @@ def calibrate(family: str, log: str | Path, *, warmup: int | None = None, text: 
             text = Path(log).read_text(encoding="utf-8", errors="replace")
         except OSError as exc:
             raise UserError(f"cannot read log {log}: {exc.strerror}") from None
-    parsed = parse_log(text)
+    from costmodel import api
+
+    formats = api.registry(tuple(scenario.get("plugins") or ())).log_formats
+    parsed = parse_log(text, list(formats.values()))
     if not parsed.steps:
-        raise UserError(f"{log}: no nanoGPT or nanochat step lines found ({parsed.lines} lines read)")
+        known = ", ".join(sorted(formats)) or "none registered"
+        raise UserError(f"{log}: no step lines of a known log format ({known}) found ({parsed.lines} lines read)")
     if warmup is None:
-        warmup = _WARMUP["nanogpt" if parsed.format == "nanogpt" else "nanochat"]
+        warmup = parsed.warmup
     if warmup < 0:
         raise UserError("--warmup must be 0 or more")
     first = parsed.steps[0]
@@ -330,8 +251,7 @@ def _against_scenario(family, parsed, stats, used, first, dropped_eval, scenario
     peak = get("peak_flops", "FLOP/s")
     iters = get("iters", "iteration")
     predicted = get("iter_time", "s/iteration")
-    for name, unit in (("tokens_per_iter", "token/iteration"), ("n_params", "param"),
-                       ("n_params_reported", "param"), ("flops_per_token", "FLOP/token")):
+    for name, unit in HEADER_UNITS.items():
         stated = parsed.header.get(name)
         ours = get(name, unit)
         if stated is not None and ours is not None and abs(ours / stated - 1) > 0.01:
@@ -350,7 +270,7 @@ def _against_scenario(family, parsed, stats, used, first, dropped_eval, scenario
         if values["hfu"] > 1:
             notes.append(f"an HFU of {values['hfu']:.0%} is above the card's peak: the scenario does more work "
                          "per step than the logged run (batch, GPU count, card or model differ)")
-        log_peak = _LOG_MFU_PEAK.get(parsed.format)
+        log_peak = parsed.mfu_peak
         printed = [s.mfu_printed for s in used if s.mfu_printed is not None and s.mfu_printed > 0]
         if printed:
             values["mfu_printed"] = statistics.median(printed) / 100
@@ -374,9 +294,9 @@ def _against_scenario(family, parsed, stats, used, first, dropped_eval, scenario
     last = parsed.steps[-1]
     total = last.total
     if total is not None:
-        last_training_step = total - 1  # nanochat trains steps 0 .. num_iterations-1
+        last_training_step = total - 1  # the log states the run's steps: 0 .. total-1
     elif iters is not None:
-        last_training_step = int(round(iters)) - 1  # nanoGPT: iterations 0 .. max_iters
+        last_training_step = int(round(iters)) - 1  # the scenario's steps: 0 .. iters-1
     else:
         last_training_step = None
     if last_training_step is not None:

@@ -1,4 +1,4 @@
-"""The whole plugin API of costmodel: five registrar hooks.
+"""The whole plugin API of costmodel: six registrar hooks.
 
 Each hook receives a `register` callback and calls it once per record; the engine handles
 duplicates, parsing and the dimension checks. Implement them with `@costmodel.hookimpl`.
@@ -34,3 +34,8 @@ def register_families(register):
 @hookspec
 def register_hardware(register):
     """Declare accelerators: call `register(Hardware(...))` (or `Hardware.from_toml(path)`)."""
+
+
+@hookspec
+def register_log_formats(register):
+    """Declare training-log formats for `costmodel calibrate`: call `register(LogFormat(...))`."""

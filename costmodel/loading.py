@@ -30,6 +30,7 @@ HOOKS = (
     "register_families",
     "register_hardware",
     "register_formulas",
+    "register_log_formats",
 )
 
 
@@ -213,6 +214,8 @@ def _collect(pm, registry, infos, declarative) -> list[tuple[str, str]]:
                     families.append((plugin, record))
                 elif hook == "register_hardware":
                     registry.add_hardware(record, plugin)
+                elif hook == "register_log_formats":
+                    registry.add_log_format(record, plugin)
                 else:
                     pending_formulas.append((plugin, record))
             except CostModelError as exc:

@@ -135,6 +135,7 @@ class Registry:
     hardware: dict[str, Hardware] = attrs.Factory(dict)
     hardware_values: dict[str, dict[str, float]] = attrs.Factory(dict)
     hardware_aliases: dict[str, str] = attrs.Factory(dict)
+    log_formats: dict[str, Any] = attrs.Factory(dict)  # name -> costmodel.calibrate.LogFormat
     failures: list[tuple[str, str]] = attrs.Factory(list)
     notes: list[tuple[str, str]] = attrs.Factory(list)  # harmless oddities, shown by `plugins`
     unit_names: set[str] = attrs.Factory(set)  # unit names met in formulas
@@ -256,6 +257,14 @@ class Registry:
         self.hardware_values[key] = values
         for alias in (card.name, *card.aliases):
             self.hardware_aliases[_alias_key(alias)] = key
+
+    def add_log_format(self, log_format, plugin: str) -> None:
+        from costmodel.calibrate import LogFormat
+
+        _check_type(log_format, LogFormat)
+        if log_format.name in self.log_formats:
+            raise PluginError(f"log format {log_format.name!r} is already declared")
+        self.log_formats[log_format.name] = log_format
 
     def add_formula(self, formula: Formula, plugin: str) -> None:
         self.formulas.append(self.compile(formula, plugin, None))

@@ -190,7 +190,7 @@ def test_warmup_option():
 def test_no_usable_lines_is_an_error(tmp_path):
     path = tmp_path / "empty.log"
     path.write_text("hello\nnothing to see\n")
-    with pytest.raises(UserError, match="no nanoGPT or nanochat step lines"):
+    with pytest.raises(UserError, match="no step lines of a known log format"):
         cal.calibrate("nanogpt", path, **NANOGPT_SCENARIO)
     with pytest.raises(UserError, match="cannot read"):
         cal.calibrate("nanogpt", tmp_path / "missing.log", **NANOGPT_SCENARIO)

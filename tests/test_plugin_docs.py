@@ -427,7 +427,7 @@ def documented_hooks() -> dict[str, str]:
 def test_every_hook_is_documented_with_its_exact_signature():
     hooks = spec_hooks()
     assert set(hooks) == {"register_quantities", "register_recipes", "register_formulas",
-                          "register_families", "register_hardware"}
+                          "register_families", "register_hardware", "register_log_formats"}
     documented = documented_hooks()
     for name, fn in hooks.items():
         assert name in documented, f"hook {name} is not documented in docs/plugins.md"
@@ -506,6 +506,24 @@ def test_hook_register_hardware(folder):
                      plugins=[write_block(folder, "tinylm.py"), extras])
     assert r.hardware == "Round GPU"
     assert r["wall_time"].m_as("s") == pytest.approx(WALL_TIME, rel=1e-12)
+
+
+def test_hook_register_log_formats(folder):
+    """A third party's log format: calibrate reads its lines, drops its warm-up, and the
+    built-in formats find nothing in it. Step times by hand: median of 2.0, 2.2, 2.1 = 2.1 s."""
+    from costmodel.calibrate import calibrate
+
+    extras = write_snippets(folder, "register_log_formats")
+    (row,) = [p for p in api.plugins([extras]) if p.name == "extras"]
+    assert row.hooks == ("register_log_formats",) and row.error is None
+    log = folder / "run.log"
+    log.write_text("round step 0 took 30.0 s\nround step 1 took 2.0 s\nround step 2 took 2.2 s\n"
+                   "round step 3 took 2\nround step 4 took 2.1 s\n")
+    c = calibrate("tinylm", log, plugins=[write_block(folder, "tinylm.py"), extras])
+    assert c.log.format == "round" and c.warmup == 1
+    assert [s.step for s in c.used] == [1, 2, 4]
+    assert c.log.problems == ((4, "round step line cut off; skipped"),)
+    assert c.values["iter_time"] == pytest.approx(2.1)
 
 
 def test_the_testing_example_passes(folder):

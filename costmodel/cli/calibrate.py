@@ -11,10 +11,10 @@ import typer
 
 from costmodel.cli.questions import EXTRA, Config, Family, Hardware, Json, Plugins, Preset, Sets, scenario_kwargs
 
-Log = Annotated[Path, typer.Option("--log", "-l", help="the training log (nanoGPT train.py or nanochat base_train.py output)")]
+Log = Annotated[Path, typer.Option("--log", "-l", help="the training log, in a format a plugin registers (see `costmodel plugins`)")]
 Warmup = Annotated[
     Optional[int],
-    typer.Option("--warmup", help="steps to drop at the start (default: nanoGPT 5, nanochat 10, as they do themselves)"),
+    typer.Option("--warmup", help="steps to drop at the start (default: the log format's own warm-up)"),
 ]
 
 

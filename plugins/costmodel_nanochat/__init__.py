@@ -67,3 +67,11 @@ NANOCHAT = Family(
 def register_families(register):
     """nanochat, both versions in one family (choose with `version`)."""
     register(NANOCHAT)
+
+
+@hookimpl
+def register_log_formats(register):
+    """base_train.py's log, every version, for `costmodel calibrate` (costmodel_nanochat.logs)."""
+    from .logs import NANOCHAT_LOG
+
+    register(NANOCHAT_LOG)

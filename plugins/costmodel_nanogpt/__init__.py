@@ -263,3 +263,11 @@ NANOGPT = Family(
 def register_families(register):
     """The nanoGPT family."""
     register(NANOGPT)
+
+
+@hookimpl
+def register_log_formats(register):
+    """train.py's log, for `costmodel calibrate` (costmodel_nanogpt.logs)."""
+    from costmodel_nanogpt.logs import NANOGPT_LOG
+
+    register(NANOGPT_LOG)

@@ -1,0 +1,99 @@
+"""nanochat's training log, for `costmodel calibrate`: what scripts/base_train.py prints.
+
+    step 00004/71680 (0.01%) | loss: 9.1 | lrm: 1.00 | dt: 1571.88ms | tok/sec: 83,385 | mfu: 50.92 | total time: 0.00m
+
+Every version joins its fields with " | " (v0 base_train.py L293; head L567); head prints
+`bf16_mfu`, relative to its own table of GPU peaks, and may add fields (epoch, eta, grad norm).
+v0's `mfu` is relative to an H100's dense bf16 peak, 989e12 FLOP/s per GPU (base_train.py L289
+`promised_flops_per_sec_h100`), on any GPU. Both leave the first 10 steps out of their total
+training time (v0 L291, head L555: `if step > 10`). Header lines (v0 L92-L106, head L255-L413) state the total
+batch size, the parameters and the FLOPs per token.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import attrs
+
+from costmodel.calibrate import LogFormat, LogReading, Step, loss, number
+
+from .sources import head, v0
+
+H100_BF16_PEAK = 989e12  # FLOP/s: v0's promised_flops_per_sec_h100
+WARMUP = 10
+
+_STEP_START = re.compile(r"\bstep (?P<step>\d+)/(?P<total>\d+) \((?P<pct>[0-9.]+)%\)")
+_FIELD = re.compile(r"^\s*(?P<key>[a-z0-9_/ ]+?):\s*(?P<value>.*?)\s*$")
+_HEADERS = (
+    ("tokens_per_iter", re.compile(r"Total batch size (?P<v>[0-9,]+) => gradient accumulation")),
+    ("n_params", re.compile(r"Number of parameters: (?P<v>[0-9,]+)")),
+    ("flops_per_token", re.compile(r"Estimated FLOPs per token: (?P<v>[0-9.eE+-]+)")),
+)
+
+
+def _step(line: str, start: re.Match) -> tuple[Step | None, str | None, str]:
+    """A step line, or why it does not parse; and which MFU label it printed."""
+    fields: dict[str, str] = {}
+    for part in line[start.end():].split("|")[1:]:
+        m = _FIELD.match(part)
+        if m is None:
+            if part.strip():
+                return None, f"unreadable field {part.strip()[:30]!r}", ""
+            continue
+        fields[m.group("key").strip()] = m.group("value")
+    if "total time" not in fields or not re.fullmatch(r"[0-9.]+m", fields["total time"]):
+        return None, "cut off (no 'total time' at the end)", ""
+    if "eta" in fields and not re.fullmatch(r"[0-9.]+m", fields["eta"]):
+        return None, "cut off in 'eta'", ""
+    dt = fields.get("dt", "")
+    if not re.fullmatch(r"[0-9.]+ms", dt):
+        return None, f"no step time (dt: {dt!r})", ""
+    label = "bf16_mfu" if "bf16_mfu" in fields else "mfu"
+    try:
+        seconds = number(dt[:-2]) / 1000
+        mfu = number(fields[label]) if label in fields else None
+    except ValueError:
+        return None, "a number does not parse", ""
+    step = Step(line=0, step=int(start.group("step")), seconds=seconds, loss=loss(fields.get("loss", "")),
+                mfu_printed=mfu, total=int(start.group("total")))
+    return step, None, label
+
+
+def read(lines: Sequence[str]) -> LogReading:
+    steps: list[Step] = []
+    problems: list[tuple[int, str]] = []
+    header: dict[str, float] = {}
+    labels: set[str] = set()
+    for at, line in enumerate(lines, start=1):
+        start = _STEP_START.search(line)
+        if start is not None:
+            step, problem, label = _step(line, start)
+            if step is None:
+                problems.append((at, f"nanochat step line {problem}; skipped"))
+            elif step.seconds <= 0:
+                problems.append((at, "step time is 0; skipped"))
+            else:
+                steps.append(attrs.evolve(step, line=at))
+                labels.add(label)
+            continue
+        for name, pattern in _HEADERS:
+            h = pattern.search(line)
+            if h is not None:
+                try:
+                    header[name] = number(h.group("v"))
+                except ValueError:
+                    problems.append((at, f"header line for {name} does not parse; ignored"))
+    newer = "bf16_mfu" in labels  # head: relative to its own table of peaks, not a fixed one
+    return LogReading(format="nanochat" if newer else "nanochat-v0", steps=tuple(steps),
+                      problems=tuple(problems), header=header, warmup=WARMUP,
+                      mfu_peak=None if newer else H100_BF16_PEAK)
+
+
+NANOCHAT_LOG = LogFormat(
+    name="nanochat",
+    doc="karpathy/nanochat scripts/base_train.py: 'step N/T (P%) | loss: L | ... | dt: Tms | ...'",
+    source=v0("scripts/base_train.py", "289-293") + "; " + head("scripts/base_train.py", "555-567"),
+    read=read,
+)
