@@ -68,6 +68,12 @@ class Quantity:
         metadata={"help": "when a result is given, inputs with a lower rank are freed first "
                           "(iters 0: a given wall time means fewer or more steps)"},
     )
+    groups: tuple[str, ...] = attrs.field(
+        default=(), converter=tuple,
+        metadata={"help": "the standard views that show it, in declaration order: 'memory part' (a "
+                          "slice of the memory bars), 'memory limit' (the line over them), 'time and "
+                          "cost' (a panel across cards), 'card summary' (a column of `costmodel hardware`)"},
+    )
 
 
 @attrs.frozen(kw_only=True)

@@ -23,18 +23,13 @@ from costmodel.errors import UserError
 
 INSTALL = "pip install 'costmodel[plot]'"
 
-MEMORY_PARTS = ("mem_weights", "mem_grads", "mem_optimizer", "mem_activations", "mem_logits", "mem_overhead")
-MEMORY_LIMIT = "gpu_memory_usable"
-TIME_AND_COST = ("wall_time", "cloud_cost", "energy_cost")
+# What a plot shows is quantity metadata (`Quantity.groups`), never a list of names here.
+MEMORY_PARTS = "memory part"  # the slices of the memory bars, in declaration order
+MEMORY_LIMIT = "memory limit"  # the line over them (the first of the group the results have)
+TIME_AND_COST = "time and cost"  # one panel each across cards
 
-_COLOURS = {  # colour-blind friendly (Okabe-Ito)
-    "mem_weights": "#0072B2",
-    "mem_grads": "#56B4E9",
-    "mem_optimizer": "#009E73",
-    "mem_activations": "#E69F00",
-    "mem_logits": "#D55E00",
-    "mem_overhead": "#999999",
-}
+# colour-blind friendly (Okabe-Ito), one per memory part in order, then repeating
+_PALETTE = ("#0072B2", "#56B4E9", "#009E73", "#E69F00", "#D55E00", "#999999", "#CC79A7", "#F0E442")
 
 
 def require():
@@ -84,6 +79,10 @@ def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def _registry(results: Mapping[str, Any]):
+    return next(iter(results.values())).evaluation.scenario.registry
 
 
 def _value(result, name: str) -> float | None:
@@ -156,12 +155,18 @@ def memory_breakdown(results: Mapping[str, Any], path=None, *, title: str | None
     if not results:
         raise UserError("nothing to plot: no results")
     labels = list(results)
-    parts = [p for p in MEMORY_PARTS if any(_value(r, p) is not None for r in results.values())]
+    registry = _registry(results)
+    every_part = registry.group(MEMORY_PARTS)
+    colours = dict(zip(every_part, _PALETTE * (1 + len(every_part) // len(_PALETTE))))
+    parts = [p for p in every_part if any(_value(r, p) is not None for r in results.values())]
     if not parts:
-        raise UserError("no memory parts to plot: " + ", ".join(MEMORY_PARTS) + " are not computed")
+        raise UserError("no memory parts to plot: " + (", ".join(every_part) or "none declared")
+                        + " are not computed")
     data = {p: [(_value(results[k], p) or 0.0) for k in labels] for p in parts}
-    if limit is None:
-        limits = {_value(r, MEMORY_LIMIT) for r in results.values()} - {None}
+    limit_name = next((n for n in registry.group(MEMORY_LIMIT)
+                       if any(_value(r, n) is not None for r in results.values())), None)
+    if limit is None and limit_name is not None:
+        limits = {_value(r, limit_name) for r in results.values()} - {None}
         limit = min(limits) if limits else None
     scale, unit = 2.0**30, "GiB"
 
@@ -171,14 +176,14 @@ def memory_breakdown(results: Mapping[str, Any], path=None, *, title: str | None
     x = list(range(len(labels)))
     for p in parts:
         heights = [v / scale for v in data[p]]
-        ax.bar(x, heights, bottom=bottom, label=p, color=_COLOURS.get(p), width=0.6)
+        ax.bar(x, heights, bottom=bottom, label=p, color=colours[p], width=0.6)
         bottom = [b + h for b, h in zip(bottom, heights)]
     for xi, total in zip(x, bottom):
         ax.annotate(f"{total:.2f}", (xi, total), ha="center", va="bottom", fontsize=8,
                     xytext=(0, 2), textcoords="offset points")
     if limit is not None:
         ax.axhline(limit / scale, color="#CC0000", linestyle="--", linewidth=1.5,
-                   label=f"{MEMORY_LIMIT} = {limit / scale:.2f} {unit}")
+                   label=f"{limit_name or 'limit'} = {limit / scale:.2f} {unit}")
     ax.set_xticks(x)
     ax.set_xticklabels([label.replace(", ", "\n") for label in labels], fontsize=8)
     ax.set_ylim(0, max(bottom + ([limit / scale] if limit is not None else [])) * 1.12)
@@ -192,9 +197,9 @@ def memory_breakdown(results: Mapping[str, Any], path=None, *, title: str | None
 # --- time and cost across hardware ---------------------------------------------------------------
 
 
-def time_and_cost(results: Mapping[str, Any], path=None, *, quantities: Sequence[str] = TIME_AND_COST,
+def time_and_cost(results: Mapping[str, Any], path=None, *, quantities: Sequence[str] | None = None,
                   title: str | None = None):
-    """One bar chart per quantity (wall time, cloud cost, energy cost), one bar per card.
+    """One bar chart per quantity (default: the "time and cost" group), one bar per card.
 
     `results` maps a label (a card's name) to a `costmodel.api.Result`; quantities no result
     computes are left out.
@@ -203,6 +208,8 @@ def time_and_cost(results: Mapping[str, Any], path=None, *, quantities: Sequence
     if not results:
         raise UserError("nothing to plot: no results")
     labels = list(results)
+    if quantities is None:
+        quantities = _registry(results).group(TIME_AND_COST)
     shown = [q for q in quantities if any(_value(r, q) is not None for r in results.values())]
     if not shown:
         raise UserError("none of " + ", ".join(quantities) + " is computed for these results")

@@ -154,6 +154,10 @@ class Registry:
             raise unknown("hardware", name, self.hardware)
         return self.hardware[key]
 
+    def group(self, group: str) -> list[str]:
+        """The quantities in a view (`Quantity.groups`), in declaration order."""
+        return [name for name, q in self.quantities.items() if group in q.groups]
+
     def quantity(self, name: str) -> Quantity:
         if name not in self.quantities:
             raise unknown("quantity", name, self.quantities)
@@ -179,6 +183,9 @@ class Registry:
             if q.kind == "choice" and set(q.choices) - set(existing.choices):
                 merged = existing.choices + tuple(c for c in q.choices if c not in existing.choices)
                 self.quantities[q.name] = attrs.evolve(existing, choices=merged)
+            if set(q.groups) - set(existing.groups):  # a plugin may show a shared name in a view
+                groups = existing.groups + tuple(g for g in q.groups if g not in existing.groups)
+                self.quantities[q.name] = attrs.evolve(self.quantities[q.name], groups=groups)
             return
         self.quantities[q.name] = q
         self.quantity_origin[q.name] = plugin

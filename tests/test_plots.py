@@ -174,9 +174,10 @@ def test_memory_breakdown_stacks_the_parts(by_recipe, tmp_path):
     assert (tmp_path / "memory.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     ax = fig.axes[0]
     bars = {c.get_label(): [p.get_height() for p in c.patches] for c in ax.containers}
-    assert list(bars) == list(plots.MEMORY_PARTS)
+    memory_parts = ["mem_weights", "mem_grads", "mem_optimizer", "mem_activations", "mem_logits", "mem_overhead"]
+    assert list(bars) == memory_parts  # the "memory part" group of the core vocabulary, in order
     for i, parts in enumerate(PARTS.values()):
-        for name, expected in zip(plots.MEMORY_PARTS, parts):
+        for name, expected in zip(memory_parts, parts):
             assert bars[name][i] == pytest.approx(expected / GIB, rel=1e-12), (name, i)
     # bars stack: each part starts where the one below ends
     first = [c.patches[0] for c in ax.containers]
@@ -276,3 +277,24 @@ def test_without_matplotlib_the_error_names_the_extra(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_matplotlib)
     with pytest.raises(UserError, match=r"pip install 'costmodel\[plot\]'"):
         plots.sweep_line([{"a": 1, "t": 1.0, "note": ""}], "a", "t")
+
+
+def test_a_plugins_quantity_joins_a_plot_through_its_group(tmp_path):
+    """Plots read quantity metadata: a third party's `mem_lora` in the "memory part" group is a
+    slice of the memory bars, with no name listed in costmodel.plots."""
+    from costmodel import api
+
+    extra = tmp_path / "lora.py"
+    extra.write_text(
+        "from costmodel import hookimpl\n"
+        "from costmodel.declarations import Formula, Quantity\n\n\n"
+        "@hookimpl\n"
+        "def register_quantities(register):\n"
+        "    register(Quantity(name='mem_lora', doc='adapter buffers', unit='byte', groups=('memory part',)))\n\n\n"
+        "@hookimpl\n"
+        "def register_formulas(register):\n"
+        "    register(Formula(target='mem_lora', expr='3 * GiB', doc='made up', source='this test'))\n")
+    result = api.estimate("nanogpt", preset="gpt2", hardware="rtx-4070", plugins=[str(extra)])
+    fig = plots.memory_breakdown({"gpt2": result})
+    bars = {c.get_label(): c.patches[0].get_height() for c in fig.axes[0].containers}
+    assert list(bars)[-1] == "mem_lora" and bars["mem_lora"] == pytest.approx(3.0)

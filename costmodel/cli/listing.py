@@ -72,15 +72,13 @@ def hardware(
         for note in card.notes:
             sys.stdout.write(f"  note: {note}\n")
         return
-    sys.stdout.write(f"{'name':<18} {'memory':>10} {'bf16 dense':>14} {'bandwidth':>12} {'power':>8}\n")
-    for card in cards:
-        v = reg.hardware_values[card.name]
-
-        def cell(key):
-            return units.format_quantity(v[key], reg.quantities[key].unit, 4) if key in v else "-"
-
-        sys.stdout.write(f"{card.name:<18} {cell('gpu_memory'):>10} {cell('peak_flops_bf16'):>14} "
-                         f"{cell('mem_bandwidth'):>12} {cell('board_power'):>8}\n")
+    columns = reg.group("card summary")  # quantity metadata, declared by the plugins
+    cells = [[units.format_quantity(v[k], reg.quantities[k].unit, 4) if k in v else "-" for k in columns]
+             for v in (reg.hardware_values[card.name] for card in cards)]
+    widths = [max([len(k)] + [len(row[i]) for row in cells]) for i, k in enumerate(columns)]
+    sys.stdout.write(f"{'name':<18}" + "".join(f" {k:>{w}}" for k, w in zip(columns, widths)) + "\n")
+    for card, row in zip(cards, cells):
+        sys.stdout.write(f"{card.name:<18}" + "".join(f" {c:>{w}}" for c, w in zip(row, widths)) + "\n")
 
 
 def plugins(plugin: Plugins = None, json_: Json = False) -> None:

@@ -25,6 +25,10 @@ def _q(name: str, unit: str, doc: str, kind: str = "real", **kw) -> Quantity:
 # above 65 % no PyTorch run has been published.
 MFU_PLAUSIBLE = (0.03, 0.65)
 
+# the views that show a quantity (Quantity.groups; plots and listings read them, docs/engine-api.md)
+MEMORY_PART, MEMORY_LIMIT = ("memory part",), ("memory limit",)
+TIME_AND_COST, CARD = ("time and cost",), ("card summary",)
+
 VOCABULARY = [
     # the run
     _q("micro_batch", "sequence", "sequences per forward/backward pass on each GPU", "integer", positive=True),
@@ -53,24 +57,24 @@ VOCABULARY = [
     _q("hardware_flops", "FLOP", "FLOPs the hardware executes over the run, recomputation included"),
     _q("recompute_flops_per_token", "FLOP/token", "FLOPs per token recomputed by activation checkpointing"),
     # memory
-    _q("mem_weights", "byte", "memory for the weights (and master copies)"),
-    _q("mem_grads", "byte", "memory for the gradients"),
-    _q("mem_optimizer", "byte", "memory for optimizer states"),
-    _q("mem_activations", "byte", "activations saved for the backward pass"),
-    _q("mem_logits", "byte", "logits, log-softmax and loss temporaries"),
-    _q("mem_overhead", "byte", "CUDA context, library workspaces and allocator slack"),
+    _q("mem_weights", "byte", "memory for the weights (and master copies)", groups=MEMORY_PART),
+    _q("mem_grads", "byte", "memory for the gradients", groups=MEMORY_PART),
+    _q("mem_optimizer", "byte", "memory for optimizer states", groups=MEMORY_PART),
+    _q("mem_activations", "byte", "activations saved for the backward pass", groups=MEMORY_PART),
+    _q("mem_logits", "byte", "logits, log-softmax and loss temporaries", groups=MEMORY_PART),
+    _q("mem_overhead", "byte", "CUDA context, library workspaces and allocator slack", groups=MEMORY_PART),
     _q("mem_peak", "byte", "peak memory of one training step on one GPU", tolerance=0.25),
     # hardware (values come from hardware/*.toml)
-    _q("gpu_memory", "byte", "GPU memory as sold (binary units: 12 GB = 12 GiB)", positive=True),
-    _q("gpu_memory_usable", "byte", "GPU memory the driver reports as total (nvidia-smi)", positive=True),
-    _q("mem_bandwidth", "byte/s", "GPU memory bandwidth", positive=True),
+    _q("gpu_memory", "byte", "GPU memory as sold (binary units: 12 GB = 12 GiB)", positive=True, groups=CARD),
+    _q("gpu_memory_usable", "byte", "GPU memory the driver reports as total (nvidia-smi)", positive=True, groups=MEMORY_LIMIT),
+    _q("mem_bandwidth", "byte/s", "GPU memory bandwidth", positive=True, groups=CARD),
     _q("peak_flops_fp32", "FLOP/s", "dense FP32 peak (non-tensor)", positive=True),
     _q("peak_flops_tf32", "FLOP/s", "dense TF32 tensor peak", positive=True),
-    _q("peak_flops_bf16", "FLOP/s", "dense BF16 tensor peak with FP32 accumulate", positive=True),
+    _q("peak_flops_bf16", "FLOP/s", "dense BF16 tensor peak with FP32 accumulate", positive=True, groups=CARD),
     _q("peak_flops_fp16", "FLOP/s", "dense FP16 tensor peak with FP32 accumulate", positive=True),
     _q("peak_flops_fp16_acc16", "FLOP/s", "dense FP16 tensor peak with FP16 accumulate", positive=True),
     _q("peak_flops_fp8", "FLOP/s", "dense FP8 tensor peak", positive=True),
-    _q("board_power", "W", "board power limit (TGP/TDP)", positive=True),
+    _q("board_power", "W", "board power limit (TGP/TDP)", positive=True, groups=CARD),
     _q("interconnect_bandwidth", "byte/s", "GPU-to-GPU bandwidth per direction", positive=True),
     # time
     _q("peak_flops", "FLOP/s", "dense peak per GPU for the precision used", positive=True),
@@ -79,14 +83,14 @@ VOCABULARY = [
     _q("achieved_flops", "FLOP/s", "model FLOP/s achieved per GPU"),
     _q("tokens_per_second", "token/s", "training throughput, all GPUs together"),
     _q("iter_time", "s/iteration", "wall time of one optimizer step"),
-    _q("wall_time", "s", "wall time of the run"),
+    _q("wall_time", "s", "wall time of the run", groups=TIME_AND_COST),
     # energy and money
     _q("gpu_power", "W", "average electrical power per GPU while training"),
     _q("energy", "kWh", "electrical energy of the run"),
     _q("electricity_price", "USD/kWh", "price of electricity"),
-    _q("energy_cost", "USD", "cost of the run's electricity"),
+    _q("energy_cost", "USD", "cost of the run's electricity", groups=TIME_AND_COST),
     _q("gpu_hour_price", "USD/h", "rental price of one GPU for one hour"),
-    _q("cloud_cost", "USD", "rental cost of the run's GPU-hours"),
+    _q("cloud_cost", "USD", "rental cost of the run's GPU-hours", groups=TIME_AND_COST),
 ]
 
 RECIPES = [
