@@ -95,7 +95,7 @@ def validate(scenario: Scenario, env: dict[str, float]) -> None:
     """Family checks and the domains of derived results: a clear error, never a wrong number."""
     for check in scenario.checks:
         if all(n in env for n in check.inputs) and not bool(check.evaluate(env)):
-            shown = ", ".join(f"{n}={_show(scenario, n, env[n])}" for n in check.inputs)
+            shown = ", ".join(f"{n}={show(scenario, n, env[n])}" for n in check.inputs)
             raise UserError(f"{check.check.message} ({shown}; source: {check.check.source})")
     quantities = scenario.registry.quantities
     for name, f in scenario.formulas.items():
@@ -107,18 +107,18 @@ def validate(scenario: Scenario, env: dict[str, float]) -> None:
             raise UserError(f"{name} is not finite for these inputs (formula {f.formula.expr!r})")
         if q.maximum is not None and value > q.maximum * (1 + 1e-9):
             raise Unreachable(
-                f"{name} comes out as {_show(scenario, name, value)}, above its maximum "
+                f"{name} comes out as {show(scenario, name, value)}, above its maximum "
                 f"{q.maximum:g}: the inputs ask for more than is possible"
             )
         if q.minimum is not None and value < q.minimum - 1e-9 * max(1.0, abs(q.minimum)):
-            inputs = ", ".join(f"{n}={_show(scenario, n, env[n])}" for n in f.inputs if n in env)
+            inputs = ", ".join(f"{n}={show(scenario, n, env[n])}" for n in f.inputs if n in env)
             raise UserError(
-                f"{name} comes out as {_show(scenario, name, value)}, below its minimum "
+                f"{name} comes out as {show(scenario, name, value)}, below its minimum "
                 f"{q.minimum:g}, for {inputs}: these inputs are outside the formula's range"
             )
 
 
-def _show(scenario: Scenario, name: str, value: float) -> str:
+def show(scenario: Scenario, name: str, value: float) -> str:
     return units.format_quantity(value, scenario.unit(name))
 
 

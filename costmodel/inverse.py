@@ -13,13 +13,12 @@ import attrs
 
 from costmodel import units
 from costmodel.errors import OutOfRange, Unreachable, UserError
-from costmodel.registry import symbol
-from costmodel.scenario import Origin, Scenario, Source
-
 from costmodel.forward import (
-    MAX_VALUE, REL_TOL, Evaluation, Solved, _show, explain_missing, forward, needed, numeric_inputs,
+    MAX_VALUE, REL_TOL, Evaluation, Solved, show, explain_missing, forward, needed, numeric_inputs,
     order, upstream,
 )
+from costmodel.registry import symbol
+from costmodel.scenario import Origin, Scenario, Source
 
 
 # --- freeing an input ---------------------------------------------------------------------------
@@ -151,7 +150,7 @@ def solve_for(scenario: Scenario, env: dict, leaf: str, target: str, value: floa
     """Choose `leaf` so that `target` equals `value` (integers: not exceeding it), re-verified."""
     q = scenario.registry.quantities[leaf]
     fn = function_of(scenario, env, leaf, target)
-    reason = f"{target} = {_show(scenario, target, value)}"
+    reason = f"{target} = {show(scenario, target, value)}"
     closed = _closed_form(scenario, leaf, target)
     root, method, expr = None, "numeric root", None
     if closed is not None:
@@ -173,16 +172,16 @@ def solve_for(scenario: Scenario, env: dict, leaf: str, target: str, value: floa
         root = _valid_step(scenario, env, leaf, root, fn, value)
     if q.maximum is not None and root > q.maximum * (1 + 1e-9):
         raise OutOfRange(
-            f"{leaf} comes out as {_show(scenario, leaf, root)}, above its maximum {q.maximum:g}, "
-            f"to make {target} = {_show(scenario, target, value)}: that is more than is possible",
+            f"{leaf} comes out as {show(scenario, leaf, root)}, above its maximum {q.maximum:g}, "
+            f"to make {target} = {show(scenario, target, value)}: that is more than is possible",
             leaf,
             root,
         )
     achieved = fn(root)
     if q.kind != "integer" and not _close(achieved, value) and abs(achieved - value) > 1e-6 * abs(value):
         raise UserError(
-            f"no value of {leaf} gives {target} = {_show(scenario, target, value)}; the closest is "
-            f"{leaf} = {_show(scenario, leaf, root)} giving {_show(scenario, target, achieved)}"
+            f"no value of {leaf} gives {target} = {show(scenario, target, value)}; the closest is "
+            f"{leaf} = {show(scenario, leaf, root)} giving {show(scenario, target, achieved)}"
         )
     return Solved(name=leaf, value=root, reason=reason, method=method, expr=expr)
 
@@ -261,14 +260,14 @@ def _bracketed_root(fn, value, start, q, scenario, leaf, target) -> float:
         nxt = hi * 2 if up else lo / 2
         if up and nxt > MAX_VALUE:
             raise Unreachable(
-                f"{target} cannot reach {_show(scenario, target, value)}: even {leaf} = "
-                f"{units.format_number(hi)} gives {_show(scenario, target, fn(hi))}"
+                f"{target} cannot reach {show(scenario, target, value)}: even {leaf} = "
+                f"{units.format_number(hi)} gives {show(scenario, target, fn(hi))}"
             )
         if not up and (nxt < max(low_bound, 1e-300) or (q.kind == "integer" and nxt < 1)):
             floor_value = max(low_bound, 1.0 if q.kind == "integer" else 1e-300)
             raise Unreachable(
-                f"{target} = {_show(scenario, target, value)} is out of reach: even at {leaf} = "
-                f"{units.format_number(floor_value)} it is {_show(scenario, target, fn(floor_value))}"
+                f"{target} = {show(scenario, target, value)} is out of reach: even at {leaf} = "
+                f"{units.format_number(floor_value)} it is {show(scenario, target, fn(floor_value))}"
             )
         g = fn(nxt) - value
         if up:
@@ -295,8 +294,8 @@ def _round_feasible(fn, value, root, q, scenario, leaf, target) -> float:
     ok = [n for n in candidates if fn(n) <= value * (1 + 1e-12)]
     if not ok:
         raise Unreachable(
-            f"{target} = {_show(scenario, target, value)} is out of reach: even {leaf} = "
-            f"{candidates[0]} gives {_show(scenario, target, fn(candidates[0]))}"
+            f"{target} = {show(scenario, target, value)} is out of reach: even {leaf} = "
+            f"{candidates[0]} gives {show(scenario, target, fn(candidates[0]))}"
         )
     increasing = fn(candidates[-1]) >= fn(candidates[0])
     return float(max(ok) if increasing else min(ok))

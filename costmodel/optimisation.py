@@ -9,12 +9,11 @@ import attrs
 
 from costmodel import units
 from costmodel.errors import UserError
-from costmodel.scenario import Scenario
-
 from costmodel.forward import (
     MAX_VALUE, REL_TOL, Evaluation, Solved, explain_missing, forward, numeric_inputs, validate,
 )
 from costmodel.inverse import as_input, free_candidates, meet_constraints, plan_constraints
+from costmodel.scenario import Scenario
 
 
 # --- optimisation -------------------------------------------------------------------------------
