@@ -14,8 +14,8 @@ import attrs
 from costmodel import units
 from costmodel.errors import OutOfRange, Unreachable, UserError
 from costmodel.forward import (
-    MAX_VALUE, REL_TOL, Evaluation, Solved, show, explain_missing, forward, needed, numeric_inputs,
-    order, upstream,
+    MAX_VALUE, REL_TOL, Evaluation, Solved, explain_missing, forward, needed, numeric_inputs, order,
+    show, upstream,
 )
 from costmodel.registry import symbol
 from costmodel.scenario import Origin, Scenario, Source
