@@ -74,6 +74,11 @@ class Quantity:
                           "slice of the memory bars), 'memory limit' (the line over them), 'time and "
                           "cost' (a panel across cards), 'card summary' (a column of `costmodel hardware`)"},
     )
+    feature: bool = attrs.field(
+        default=False,
+        metadata={"help": "an architecture feature (docs/plugins.md): a family declares it, and a "
+                          "missing one is named when the memory or time model needs it"},
+    )
 
 
 @attrs.frozen(kw_only=True)

@@ -19,8 +19,8 @@ GiB = 2**30
 # 50304, 1024 tokens, micro-batch 16, 32 accumulation steps, on an RTX 4070
 SEED = {"n_layer": 12, "n_embd": 384, "n_head": 6, "vocab_size": 50304, "seq_len": 1024, "micro_batch": 16,
         "gradient_accumulation_steps": 32, "grad_accum": 32}
-# nanochat as its scripts train it, on one GPU (the family does not set layout and optimizer yet)
-NANOCHAT = {"layout": "nanochat", "optimizer": "muon", "n_gpus": 1}
+# nanochat as its scripts train it, on one GPU
+NANOCHAT = {"optimizer": "muon", "n_gpus": 1}
 
 
 def seed(**values):
@@ -172,7 +172,7 @@ def test_cli_largest_micro_batch_for_gpt2(cli):
 
 
 def test_cli_says_when_nothing_fits(cli):
-    code, out, err = cli("solve", "nanochat", "--preset", "d32", "-H", "rtx-4070", "--set", "layout=nanochat",
+    code, out, err = cli("solve", "nanochat", "--preset", "d32", "-H", "rtx-4070",
                          "--set", "optimizer=muon", "--set", "n_gpus=1", *MAX_BATCH)
     assert code == 1 and out == ""
     assert len(err.strip().splitlines()) == 1
@@ -180,7 +180,7 @@ def test_cli_says_when_nothing_fits(cli):
 
 
 def test_cli_recipes_make_d32_fit(cli):
-    sets = ["layout=nanochat", "n_gpus=1", "optimizer=adamw8bit", "checkpointing=full", "weights=nf4"]
+    sets = ["n_gpus=1", "optimizer=adamw8bit", "checkpointing=full", "weights=nf4"]
     args = [a for s in sets for a in ("--set", s)]
     code, out, err = cli("solve", "nanochat", "--preset", "d32", "-H", "rtx-4070", *args, *MAX_BATCH, "--json")
     assert code == 0, err

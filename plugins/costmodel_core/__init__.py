@@ -3,7 +3,9 @@
 A built-in plugin loaded through the `costmodel` entry point like any other. It declares the
 names of ../shared/DESIGN.md's vocabulary (each with its canonical unit), the recipe options that
 every family meets (precision, attention, compile), the formulas of a training run that hold for
-any model, and registers every card of the `costmodel.catalogue` catalogue.
+any model, the architecture features (features.py: what a family is made of, and the parameter
+groups and FLOPs that follow from them), and registers every card of the `costmodel.catalogue`
+catalogue.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from importlib import resources
 
 from costmodel import hookimpl
 from costmodel.declarations import Choice, Formula, Hardware, Quantity, Recipe
+
+from . import features
 
 
 def _q(name: str, unit: str, doc: str, kind: str = "real", **kw) -> Quantity:
@@ -179,7 +183,7 @@ FORMULAS = [
 
 @hookimpl
 def register_quantities(register):
-    for q in VOCABULARY + SWITCHES:
+    for q in VOCABULARY + SWITCHES + features.FEATURES + features.GROUPS:
         register(q)
 
 
@@ -191,7 +195,7 @@ def register_recipes(register):
 
 @hookimpl
 def register_formulas(register):
-    for f in FORMULAS:
+    for f in FORMULAS + features.FORMULAS:
         register(f)
 
 

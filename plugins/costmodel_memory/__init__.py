@@ -1,11 +1,12 @@
 """The memory model: what one GPU must hold at the peak of a training step, for any family.
 
 Generic formulas over the shared names (n_layer, d_model, n_head, head_dim, vocab_size,
-micro_batch, seq_len, n_gpus, grad_accum, n_params) and recipes:
+micro_batch, seq_len, n_gpus, grad_accum), the parameter groups, the architecture features and
+recipes. A family refines one by a formula of its own for the same target:
 
   precision      (core)  element sizes: compute dtype, master dtype, 16-bit weight copies
-  layout         (here)  which tensors the family's code saves: "gpt2" (nanoGPT) or "nanochat"
-                         (per its `version`); a family sets it in its defaults
+  features       (core)  what the model is made of (mlp, norm, positions, tied_embeddings, ...):
+                         the only thing the formulas know of a family (docs/plugins.md)
   attention      (core)  flash keeps a logsumexp, eager the T x T softmax (and its cast)
   checkpointing  (core)  none / selective (attention recomputed) / full (block inputs only)
   compile        (core)  inductor fuses the loss: the fp32 log-softmax disappears
@@ -37,7 +38,7 @@ def register_quantities(register):
 
 @hookimpl
 def register_recipes(register):
-    """layout, optimizer, weights, lora_targets, parallelism."""
+    """optimizer, weights, lora_targets, parallelism."""
     for r in RECIPES:
         register(r)
 

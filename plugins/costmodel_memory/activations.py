@@ -24,33 +24,33 @@ nanochat head block (gpt.py@92d63d4 L84-L153), everything in the compute dtype: 
 
 from __future__ import annotations
 
-from costmodel.declarations import Formula
-
 from . import sources as S
-from .weights import AMP, GPT2, HEAD, NANOCHAT, T, V0, _f
+from .weights import T, _f
 
 DROP = "(1 if dropout > 0 else 0)"
 FLASH = 'attention == "flash"'
 EAGER = 'attention == "eager"'
-NOT_V0_AMP = f'{NANOCHAT} and not (version == "v0" and {AMP})'
-V0_AMP = f"{V0} and {AMP}"
-GPT2_SRC = S.nanogpt("model.py", "52-104") + "; " + S.MEASURED
-# v0 under autocast, bytes per token of one block: eager keeps three 16-bit casts of the normed input
-# (one per Linear) and fp32 q, k for QK norm; compiled, inductor casts once and keeps q, k in bf16
-V0_BLOCK = ("(32 - 4 * compile) * d_model + (8 - 2 * compile) * n_head * head_dim"
-            " + (8 - 2 * compile) * n_kv_head * head_dim")
+Q = "n_head * head_dim"
+KV = "n_kv_head * head_dim"
+CAST = "autocast * (1 - compile)"  # 1 where autocast's fp32 outputs are cast anew by each consumer
+SOURCES = (S.nanogpt("model.py", "52-104") + "; " + S.v0("nanochat/gpt.py", "79-151") + "; "
+           + S.head("nanochat/gpt.py", "84-153") + "; " + S.MEASURED)
 
 RESIDUAL = (
-    _f("autocast", "amp", "nanoGPT and nanochat v0 run amp as torch.autocast", S.nanogpt("train.py", "112") + "; "
-       + S.v0("scripts/base_train.py", "62"), f"{GPT2} or {V0}"),
-    _f("autocast", "0", "nanochat head casts the weights itself and runs no autocast",
-       S.head("nanochat/common.py", "14-15") + "; " + S.head("nanochat/gpt.py", "45-50"), HEAD),
-    _f("bytes_residual", "bytes_param", "the residual stream is the sum of the embeddings: the master dtype",
-       S.nanogpt("model.py", "177-181"), GPT2),
-    _f("bytes_residual", "4 * byte", "rms_norm is on CUDA autocast's fp32 list: the stream after the first "
-       "norm is fp32", S.AUTOCAST + "; " + S.v0("nanochat/gpt.py", "271-274"), V0_AMP),
-    _f("bytes_residual", "bytes_act", "no autocast: activations stay in the compute dtype",
-       S.head("nanochat/gpt.py", "470-473"), NOT_V0_AMP),
+    _f("bytes_residual",
+       "autocast * (embed_norm * 4 * byte + (1 - embed_norm) * bytes_embedding) + (1 - autocast) * bytes_act",
+       "under autocast the stream keeps the embeddings' dtype, or fp32 when a norm (on autocast's fp32 list) "
+       "makes it from the embedding; without autocast, the compute dtype",
+       S.AUTOCAST + "; " + S.nanogpt("model.py", "177-181") + "; " + S.v0("nanochat/gpt.py", "271-274")),
+    _f("norm_stat_bytes", "(8 - 4 * compile) * byte", "LayerNorm saves an fp32 mean and rstd per row (compiled: "
+       "only the rstd)", S.TORCH.format(path="aten/src/ATen/native/cuda/layer_norm_kernel.cu") + "; " + S.COMPILED,
+       'norm == "layernorm"'),
+    _f("norm_stat_bytes", "4 * byte", "RMSNorm saves an fp32 rstd per row",
+       S.TORCH.format(path="aten/src/ATen/native/layer_norm.cpp (rms_norm)"), 'norm == "rmsnorm"'),
+    _f("mlp_saved", "2", "the up projection's output (the activation's input) and the activation's output",
+       S.nanogpt("model.py", "82-91") + "; " + S.v0("nanochat/gpt.py", "132-138"), 'mlp in ("gelu", "relu2")'),
+    _f("mlp_saved", "4", "gate and up outputs, the activation of the gate, and their product (the down "
+       "projection's input)", S.SHAZEER, 'mlp in ("swiglu", "geglu")'),
 )
 
 ATTENTION_MATRIX = (
@@ -64,38 +64,25 @@ ATTENTION_MATRIX = (
        S.nanogpt("model.py", "67-71") + "; " + S.AUTOCAST + "; " + S.KORTHIKANTI, EAGER),
 )
 
+# one pre-norm block, per token: the two norms' inputs (the residual) and statistics; the normed input
+# as each Linear reads it (under autocast an fp32 norm output is cast anew by every consumer: 3 for
+# separate q, k, v, 2 for a gated MLP); q/k norm inputs and statistics; SDPA's q, k, v and output;
+# the MLP's d_ff-wide tensors; dropout masks; the logsumexp (flash) or the T x T tensors (eager)
+BLOCK = (
+    "2 * bytes_residual * d_model"
+    f" + bytes_act * d_model * (2 + {CAST} * (2 - 2 * qkv_fused + mlp_matrices - 2))"
+    f" + qk_norm * ((4 * byte * {CAST} + (1 - {CAST}) * bytes_act) * ({Q} + {KV}) + 4 * byte * (n_head + n_kv_head))"
+    f" + bytes_act * (2 * {Q} + 2 * {KV}) + mlp_saved * bytes_act * d_ff"
+    f" + 2 * norm_stat_bytes + 2 * byte * {DROP} * d_model"
+)
+
 LAYER = (
-    _f("act_layer",
-       f"((2 * bytes_residual + 14 * bytes_act + 2 * byte * {DROP}) * d_model + (16 - 8 * compile) * byte"
-       " + 4 * byte * n_head) / token + act_lora",
-       "GPT-2 block with SDPA: 2 r d + 14 a d + 2 LayerNorm x 8 bytes (compiled: only rstd, 4) + logsumexp "
-       "4 H (+ dropout masks)",
-       GPT2_SRC, f"{GPT2} and {FLASH}"),
-    _f("act_layer",
-       f"((2 * bytes_residual + 14 * bytes_act + 2 * byte * {DROP}) * d_model + (16 - 8 * compile) * byte)"
-       " / token + act_attention_matrix + act_lora",
-       "GPT-2 block written out: the same, q, k, v as copies for the batched matmuls, plus the T x T tensors",
-       GPT2_SRC, f"{GPT2} and {EAGER}"),
-    _f("act_layer",
-       f"({V0_BLOCK}) * byte / token + 4 * byte * (2 + 2 * n_head + n_kv_head) / token + act_lora",
-       "nanochat v0 under autocast with SDPA: 32 d + 8 q + 8 k bytes (compiled: 28 d + 6 q + 6 k), rstd of "
-       "2 + H + Hkv norms, logsumexp 4 H", S.v0("nanochat/gpt.py", "79-151") + "; " + S.MEASURED,
-       f"{V0_AMP} and {FLASH}"),
-    _f("act_layer",
-       f"({V0_BLOCK}) * byte / token + 4 * byte * (2 + n_head + n_kv_head) / token + act_attention_matrix"
-       " + act_lora",
-       "nanochat v0 under autocast, attention written out: as SDPA less the logsumexp, plus T x T tensors",
-       S.v0("nanochat/gpt.py", "79-151") + "; " + S.MEASURED, f"{V0_AMP} and {EAGER}"),
-    _f("act_layer",
-       "bytes_act * (12 * d_model + 3 * n_head * head_dim + 3 * n_kv_head * head_dim) / token"
-       " + 4 * byte * (2 + 2 * n_head + n_kv_head) / token + act_lora",
-       "nanochat block in the compute dtype with SDPA: a (12 d + 3 q + 3 k), rstd of 2 + H + Hkv norms, "
-       "logsumexp 4 H", S.head("nanochat/gpt.py", "84-153") + "; " + S.MEASURED, f"{NOT_V0_AMP} and {FLASH}"),
-    _f("act_layer",
-       "bytes_act * (12 * d_model + 3 * n_head * head_dim + 3 * n_kv_head * head_dim) / token"
-       " + 4 * byte * (2 + n_head + n_kv_head) / token + act_attention_matrix + act_lora",
-       "nanochat block in the compute dtype, attention written out: less the logsumexp, plus T x T tensors",
-       S.head("nanochat/gpt.py", "84-153") + "; " + S.MEASURED, f"{NOT_V0_AMP} and {EAGER}"),
+    _f("act_layer", f"({BLOCK} + 4 * byte * n_head) / token + act_lora",
+       "a pre-norm block with SDPA: residual 2 r d, normed inputs, q/k norms, q k v and output, the MLP, "
+       "2 norms' statistics, logsumexp 4 H (+ dropout masks)", SOURCES, FLASH),
+    _f("act_layer", f"({BLOCK}) / token + act_attention_matrix + act_lora",
+       "a pre-norm block with attention written out: the same less the logsumexp, plus the T x T tensors",
+       SOURCES, EAGER),
     _f("act_lora", "0 * byte/token", "no adapters", "definition", 'weights == "full"'),
     _f("act_lora", "n_lora_adapters * lora_rank * bytes_act / token",
        "each adapter keeps its r-wide intermediate (x A) for the gradient of B; x itself is kept anyway",
@@ -103,41 +90,29 @@ LAYER = (
        assumptions=("a frozen matrix without adapter still counted as keeping its input",)),
 )
 
+# the final norm's input: under autocast and compile, inductor does not keep an RMSNorm's fp32 input
+FINAL_IN = {"layernorm": "bytes_residual", "rmsnorm": "bytes_residual * (1 - autocast * compile)"}
+
 OUTSIDE = (
+    _f("act_position_ids", "8 * byte * sequence / (micro_batch * token)",
+       "the int64 position ids, once per micro-batch", S.nanogpt("model.py", "176"), 'positions == "learned"'),
+    _f("act_position_ids", "0 * byte/token", "rotary tables are buffers, indexed without ids",
+       S.v0("nanochat/gpt.py", "268-270"), 'positions == "rotary"'),
+    *(
+        _f("act_final", f"(({final_in} + bytes_act) * d_model + norm_stat_bytes + 8 * byte) / token",
+           "the final norm's input and statistics, lm_head's input; the targets",
+           S.nanogpt("model.py", "183-187") + "; " + S.v0("nanochat/gpt.py", "275-285") + "; " + S.MEASURED,
+           f'norm == "{norm}"')
+        for norm, final_in in FINAL_IN.items()
+    ),
     _f("act_outside",
-       f"((24 - 4 * compile) * byte + (bytes_residual + bytes_act + byte * {DROP}) * d_model) / token"
-       " + 8 * byte * sequence / (micro_batch * token)",
-       "token ids (8) and targets (8); ln_f's input (r d), mean and rstd (8) and output (a d); the "
-       "embedding dropout mask; the position ids (8 bytes per position, once per micro-batch)", GPT2_SRC, GPT2),
-    _f("act_outside", "(24 * byte + (10 - 6 * compile) * byte * d_model) / token",
-       "ids, targets; the embedding's fp32 upcast into the first norm (4 d) and rstd; the final norm's fp32 "
-       "input (4 d) and rstd; lm_head's 16-bit input (2 d). Compiled: the bf16 embedding (2 d) and the "
-       "final norm's bf16 output (2 d)", S.v0("nanochat/gpt.py", "259-285") + "; " + S.MEASURED + "; " + S.COMPILED,
-       V0_AMP),
-    _f("act_outside", "(24 * byte + (bytes_lowp + 2 * bytes_act) * d_model) / token",
-       "ids, targets; the bf16 embedding into the first norm and rstd; the final norm's input, rstd and output",
-       S.v0("nanochat/gpt.py", "259-285"), f"{V0} and not {AMP}"),
-    _f("act_outside",
-       f"(24 * byte + (5 - 3 * compile) * bytes_act * d_model + 26 * bytes_act * ({T} - 1) / {T}"
-       " + n_value_embeds * bytes_act * ((1 - compile) * n_kv_head * head_dim + 2 * n_kv_head)) / token",
-       "ids, targets; embedding into the first norm, its output (read by the smear) and x0; the smear gate's "
-       "24-wide input, sigmoid and gate on T - 1 positions; the final norm's input and output; per value-"
-       "embedding layer the looked-up values (k) and two gate tensors (2 Hkv). Compiled: three of the five "
-       "d-wide tensors and the looked-up values are recomputed in the backward",
-       S.head("nanochat/gpt.py", "459-521") + "; " + S.MEASURED + "; " + S.COMPILED, HEAD),
-    _f("act_final", "((bytes_residual + bytes_act) * d_model + 16 * byte) / token",
-       "ln_f's input, output, mean and rstd; the targets", GPT2_SRC, GPT2),
-    _f("act_final", "((6 - 4 * compile) * byte * d_model + 12 * byte) / token",
-       "the final norm's fp32 input and rstd, lm_head's 16-bit input (compiled: only the latter); the targets",
-       S.v0("nanochat/gpt.py", "275-285"), V0_AMP),
-    _f("act_final", "(2 * bytes_act * d_model + 12 * byte) / token",
-       "the final norm's input, rstd and output; the targets", S.head("nanochat/gpt.py", "505-520"), NOT_V0_AMP),
+       f"(8 * byte + embed_norm * ((4 * byte * {CAST} + (1 - {CAST}) * bytes_embedding) * d_model + norm_stat_bytes)"
+       f" + byte * {DROP} * d_model) / token + act_position_ids + act_final",
+       "token ids (8); a norm on the embedding keeps its input (fp32 upcast under autocast) and statistics; "
+       "the embedding dropout mask; the position ids; the final norm, lm_head's input and the targets",
+       S.nanogpt("model.py", "170-187") + "; " + S.v0("nanochat/gpt.py", "259-285") + "; " + S.MEASURED),
     _f("act_block_out", "0 * byte/token", "blocks' outputs are kept only as the next block's norm input",
-       S.nanogpt("model.py", "180-181"), f'{GPT2} or {V0}'),
-    _f("act_block_out", "bytes_act * d_model * (n_layer - 1 + (1 if n_layer <= 2 else 0)) / token",
-       "x = resid_lambdas[i] * x + ...: each multiply keeps the previous block's output; the backout "
-       "layer's output too (kept separately when it is the last block)", S.head("nanochat/gpt.py", "499-507"),
-       HEAD),
+       S.nanogpt("model.py", "180-181")),
 )
 
 KEPT = (

@@ -21,11 +21,12 @@ our Muon on a GPT-2 layout) orthogonalises one matrix at a time in bf16.
 from __future__ import annotations
 
 from . import sources as S
-from .weights import FROZEN, FULL, HEAD, NANOCHAT, _f
+from .weights import FROZEN, FULL, _f
 
 STORED = "((n_params - n_params_lowp) * bytes_param + n_params_lowp * bytes_lowp) / param"
 ADAM8 = "(2 + 8/256) * byte"
-NOT_HEAD = 'not (layout == "nanochat" and version == "head")'
+MUON_FULL = f'optimizer == "muon" and {FULL}'
+REST = "(2 * n_params_lowp * bytes_lowp + 2 * (n_params - n_params_matrices - n_params_lowp) * bytes_param)"
 
 STATES = (
     _f("mem_optimizer", f"2 * {STORED} / shard_states",
@@ -42,19 +43,13 @@ STATES = (
        "8-bit states of the adapters (an adapter of r x d elements under 4096 keeps fp32 states)",
        S.bnb("bitsandbytes/optim/optimizer.py", "502-529"), f'optimizer == "adamw8bit" and {FROZEN}'),
     _f("mem_optimizer",
-       "(n_params_matrices * bytes_param + 2 * n_params_lowp * bytes_lowp"
-       " + 2 * (n_params - n_params_matrices - n_params_lowp) * bytes_param) / param / shard_states",
-       "Muon: one momentum buffer per block matrix; AdamW: two states for everything else",
-       S.MUON + "; " + S.v0("nanochat/muon.py", "77-79, 171-173") + "; " + S.v0("nanochat/adamw.py", "52-55"),
-       f'optimizer == "muon" and {FULL} and {NOT_HEAD}'),
-    _f("mem_optimizer",
-       "(n_params_matrices * bytes_param + 12 * n_layer * d_model * param * bytes_param"
-       " + 2 * n_params_lowp * bytes_lowp"
-       " + 2 * (n_params - n_params_matrices - n_params_lowp) * bytes_param) / param / shard_states",
-       "MuonAdamW: a momentum buffer per matrix and a factored second moment of max(rows, cols) per matrix "
-       "(12 d per block); AdamW states in each parameter's dtype",
-       S.head("nanochat/optim.py", "337-341, 376-382"), f'optimizer == "muon" and {FULL} and {HEAD}',
-       assumptions=("q and kv widths equal to d_model in the second-moment count",)),
+       f"(n_params_matrices * bytes_param + muon_stacked * n_layer * (4 * d_model + mlp_matrices * d_ff) * param"
+       f" * bytes_param + {REST}) / param / shard_states",
+       "Muon: one momentum buffer per block matrix (stacked, as MuonAdamW: also a factored second moment of "
+       "max(rows, cols) per matrix); AdamW: two states for everything else, in each parameter's dtype",
+       S.MUON + "; " + S.v0("nanochat/muon.py", "77-79, 171-173") + "; " + S.v0("nanochat/adamw.py", "52-55")
+       + "; " + S.head("nanochat/optim.py", "337-341, 376-382"), MUON_FULL,
+       assumptions=("q and kv widths at most d_model, d_ff at least d_model, in the second-moment count",)),
     _f("mem_optimizer", "n_params_lora * bytes_param / param / shard_states",
        "one momentum buffer per adapter matrix", S.MUON, f'optimizer == "muon" and {FROZEN}'),
     _f("mem_optimizer", f"{STORED} / shard_states", "one momentum buffer per parameter",
@@ -68,22 +63,17 @@ STEP = (
        S.ADAMW_TORCH + " (fused=True); " + S.bnb("bitsandbytes/optim/optimizer.py", "569-590"),
        'optimizer in ("adamw", "adamw8bit", "sgd") or weights != "full"'),
     _f("mem_optimizer_step",
-       "18 * d_model**2 * bytes_lowp"
-       " + (2 * n_params_lowp * bytes_lowp / param + 2 * (n_params - n_params_matrices - n_params_lowp) * bytes_param"
-       " / param) / n_gpus * (1 if n_gpus > 1 else 0)",
-       "Newton-Schulz of the largest (4d x d) matrix in bf16: the iterate X, B X, a X and their sum (4 x 8 d^2 "
-       "bytes) with the d x d products A and B (2 x 2 d^2); distributed (v0): DistAdamW's gradient slices",
-       S.v0("nanochat/muon.py", "9-36, 69-83") + "; " + S.v0("nanochat/adamw.py", "26-35"),
-       f'optimizer == "muon" and {FULL} and {NOT_HEAD}',
-       assumptions=("measured on an eager step; upstream compiles the iteration, which can only need less",)),
-    _f("mem_optimizer_step",
-       "n_params_matrices * bytes_param / param * (2 if n_gpus == 1 else 1 + 3 / n_gpus)"
-       " + n_params_matrices / 3 * (2 * bytes_lowp + bytes_param) / param / n_gpus",
-       "MuonAdamW: one GPU stacks all Muon gradients and all owned parameters before writing back (2 fp32 "
-       "copies); distributed: the padded gradient stack, its chunk, the owned stack and the gather input; "
-       "plus, for the largest shape group (a third of the matrices), two bf16 iterates and the result cast "
-       "back to fp32",
-       S.head("nanochat/optim.py", "295-318, 385-417, 438-459"), f'optimizer == "muon" and {FULL} and {HEAD}',
+       "(1 - muon_stacked) * ((4 * max(d_ff, d_model) * d_model + 2 * d_model**2) * bytes_lowp"
+       f" + {REST} / param / n_gpus * (1 if n_gpus > 1 else 0))"
+       " + muon_stacked * (n_params_matrices * bytes_param / param * (2 if n_gpus == 1 else 1 + 3 / n_gpus)"
+       " + n_params_matrices / 3 * (2 * bytes_lowp + bytes_param) / param / n_gpus)",
+       "one matrix at a time: Newton-Schulz of the largest (d_ff x d) matrix in bf16, the iterate X, B X, a X "
+       "and their sum with the d x d products A and B, and distributed the AdamW gradient slices; stacked "
+       "(MuonAdamW): one GPU holds all Muon gradients and owned parameters before writing back (2 fp32 copies), "
+       "distributed the padded gradient stack, its chunk, the owned stack and the gather input, plus, for the "
+       "largest shape group (a third of the matrices), two bf16 iterates and the result cast back to fp32",
+       S.v0("nanochat/muon.py", "9-36, 69-83") + "; " + S.v0("nanochat/adamw.py", "26-35") + "; "
+       + S.head("nanochat/optim.py", "295-318, 385-417, 438-459"), MUON_FULL,
        assumptions=("the step's own temporaries as measured on an eager step (upstream compiles it)",)),
 )
 

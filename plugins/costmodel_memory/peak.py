@@ -25,10 +25,9 @@ slack as a fraction of the tensor peak.
 from __future__ import annotations
 
 from . import sources as S
-from .weights import GPT2, NANOCHAT, _f
+from .weights import _f
 
 SHARD_ALL = 'parallelism in ("zero1", "zero2", "zero3")'
-NANOCHAT_MUON = f'{NANOCHAT} and optimizer == "muon"'
 LAYER_WEIGHTS = "n_params_matrices / n_layer * bytes_param / param"
 
 DEFAULTS = (
@@ -47,22 +46,26 @@ DEFAULTS = (
 
 PARALLEL = (
     _f("shard_states", "1", "every GPU keeps all optimizer states", S.DDP_BUCKETS,
-       f'parallelism == "ddp" and not ({NANOCHAT_MUON})'),
-    _f("shard_states", "n_gpus", "optimizer states partitioned over the GPUs (ZeRO stage 1 and up; nanochat's "
-       "DistMuon/DistAdamW and MuonAdamW shard them whenever it runs distributed)",
-       S.ZERO + "; " + S.v0("nanochat/adamw.py", "10-13, 52-55") + "; " + S.head("nanochat/optim.py", "203-244"),
-       f"{SHARD_ALL} or ({NANOCHAT_MUON})"),
+       'parallelism == "ddp" and optimizer != "muon"'),
+    _f("shard_states", "1 + sharded_optimizer * (n_gpus - 1)",
+       "Muon and AdamW states replicated, or sharded by the family's own distributed optimizers (feature "
+       "sharded_optimizer: nanochat's DistMuon/DistAdamW and MuonAdamW shard whenever distributed)",
+       S.v0("nanochat/adamw.py", "10-13, 52-55") + "; " + S.head("nanochat/optim.py", "203-244"),
+       'parallelism == "ddp" and optimizer == "muon"'),
+    _f("shard_states", "n_gpus", "optimizer states partitioned over the GPUs (ZeRO stage 1 and up)", S.ZERO,
+       SHARD_ALL),
     _f("shard_grads", "1", "gradients whole on every GPU", S.ZERO, 'parallelism in ("ddp", "zero1")'),
     _f("shard_grads", "n_gpus", "gradients reduce-scattered to their owner", S.ZERO,
        'parallelism in ("zero2", "zero3")'),
     _f("shard_weights", "1", "weights replicated", S.ZERO, 'parallelism in ("ddp", "zero1", "zero2")'),
     _f("shard_weights", "n_gpus", "weights partitioned (FSDP full shard)", S.FSDP, 'parallelism == "zero3"'),
-    _f("mem_grad_buckets", "(mem_grads if n_gpus > 1 else 0 * byte)",
-       "DDP (used by nanoGPT under torchrun) allocates buckets that hold a second copy of the gradients",
-       S.DDP_BUCKETS + "; " + S.nanogpt("train.py", "211-212"), f'{GPT2} and parallelism in ("ddp", "zero1")'),
-    _f("mem_grad_buckets", "0 * byte", "no DDP: nanochat reduces gradients inside its optimizers; ZeRO-2/3 "
-       "reduce-scatter per layer", S.head("nanochat/optim.py", "203-207") + "; " + S.FSDP,
-       f'{NANOCHAT} or parallelism in ("zero2", "zero3")'),
+    _f("mem_grad_buckets", "ddp_buckets * (mem_grads if n_gpus > 1 else 0 * byte)",
+       "DDP allocates buckets that hold a second copy of the gradients (feature ddp_buckets; a family that "
+       "reduces gradients inside its optimizer has none)",
+       S.DDP_BUCKETS + "; " + S.nanogpt("train.py", "211-212") + "; " + S.head("nanochat/optim.py", "203-207"),
+       'parallelism in ("ddp", "zero1")'),
+    _f("mem_grad_buckets", "0 * byte", "ZeRO-2/3 reduce-scatter per layer", S.FSDP,
+       'parallelism in ("zero2", "zero3")'),
     _f("mem_gathered", "0 * byte", "nothing gathered", "definition", 'parallelism in ("ddp", "zero1")'),
     _f("mem_gathered", f"{LAYER_WEIGHTS} * (1 if n_gpus > 1 else 0)",
        "ZeRO-2: one block's whole gradients before they are reduce-scattered", S.ZERO, 'parallelism == "zero2"'),
@@ -72,8 +75,8 @@ PARALLEL = (
 )
 
 MOMENTS = (
-    _f("mem_backward_temps", "micro_tokens * (bytes_residual + 8 * bytes_act) * d_model / token",
-       "the residual's gradient and the gradients of the 4d-wide MLP tensors of the running block",
+    _f("mem_backward_temps", "micro_tokens * (bytes_residual * d_model + mlp_saved * bytes_act * d_ff) / token",
+       "the residual's gradient and the gradients of the d_ff-wide MLP tensors of the running block",
        S.KORTHIKANTI, assumptions=("one block's widest gradients alive at once",)),
     _f("mem_static", "mem_weights + mem_buffers + mem_optimizer + mem_grad_buckets",
        "held from one step to the next", "definition"),
@@ -88,25 +91,22 @@ MOMENTS = (
        "backward of the loss of a later micro-step: all activations, the logits and the loss's gradients, "
        "with the gradients of the earlier micro-steps", S.MEASURED),
     _f("mem_moment_backward",
-       "mem_static + (mem_grads if grad_accum > 1 else (vocab_size + 4 * d_model) * d_model * bytes_param)"
+       "mem_static + (mem_grads if grad_accum > 1 else (vocab_size + d_ff) * d_model * bytes_param)"
        " + mem_gathered"
        " + mem_activations - micro_tokens * act_final - amp * bytes_lowp * vocab_size * d_model"
        " + mem_logits_held + mem_recompute + mem_backward_temps",
        "backward of the last block: the loss, the final norm and lm_head are done (their saved tensors and "
        "lm_head's weight copy freed), every block's activations are still there, the gradients are "
-       "complete (with grad_accum = 1 only lm_head's and the block's first, its MLP output's 4 d^2); under "
+       "complete (with grad_accum = 1 only lm_head's and the block's first, its MLP down projection's); under "
        "full checkpointing the block is recomputed first", S.MEASURED + "; " + S.CHEN),
-    _f("mem_embedding_grad_temps", "(3 if grad_accum > 1 else 2) * vocab_size * d_model * bytes_param",
-       "tied wte/lm_head: lm_head's gradient and the embedding's dense gradient are summed out of place "
-       "(three V x d tensors) before they are added to wte.grad", S.nanogpt("model.py", "138") + "; " + S.MEASURED,
-       GPT2),
-    _f("mem_embedding_grad_temps", "(n_params_wte * bytes_lowp / param if grad_accum > 1 else 0 * byte)",
-       "the embedding's dense gradient in wte's 16-bit dtype, added in place to wte.grad",
-       S.v0("nanochat/gpt.py", "173") + "; " + S.head("nanochat/gpt.py", "266"),
-       f'{NANOCHAT} and (version == "v0" or precision in ("amp-bf16", "bf16"))'),
-    _f("mem_embedding_grad_temps", "(n_params_wte * bytes_param / param if grad_accum > 1 else 0 * byte)",
-       "the embedding's dense gradient, added in place to wte.grad", S.head("nanochat/gpt.py", "262-268"),
-       f'{NANOCHAT} and version == "head" and precision in ("amp-fp16", "fp32")'),
+    _f("mem_embedding_grad_temps",
+       "tied_embeddings * (3 if grad_accum > 1 else 2) * vocab_size_padded * d_model * bytes_param"
+       " + (1 - tied_embeddings) * (vocab_size_padded * d_model * bytes_embedding if grad_accum > 1 else 0 * byte)",
+       "tied: lm_head's gradient and the embedding's dense gradient are summed out of place (three V x d "
+       "tensors) before they are added to the weight's grad; untied: the embedding's dense gradient in its dtype, "
+       "added in place to the grad of an earlier micro-step",
+       S.nanogpt("model.py", "138") + "; " + S.v0("nanochat/gpt.py", "173") + "; "
+       + S.head("nanochat/gpt.py", "262-268") + "; " + S.MEASURED),
     _f("mem_moment_end", "mem_static + mem_grads + mem_gathered + mem_logits_held + mem_embedding_grad_temps",
        "end of backward: activations freed, the embedding's gradients being summed", S.MEASURED),
     _f("mem_moment_step", "mem_static + mem_grads + mem_optimizer_step + mem_logits_held",

@@ -2,7 +2,8 @@
 
 Byte sizes per element (`bytes_*`) are in byte; per-token sizes in byte/token; counts in param.
 The recipes `precision`, `attention`, `checkpointing` and the switch `compile` belong to
-costmodel_core; this plugin adds `layout`, `optimizer`, `weights`, `lora_targets`, `parallelism`.
+costmodel_core; this plugin adds `optimizer`, `weights`, `lora_targets`, `parallelism`. The
+architecture features it reads (mlp, norm, tied_embeddings, ...) are costmodel_core's too.
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ QUANTITIES = (
     _q("autocast", "1", "1 when the forward runs under torch.autocast (its fp32 op list applies), else 0"),
     _q("amp", "1", "1 when matmuls run in 16 bit on fp32 weights (autocast or cast-in-forward), else 0"),
     # --- parameter groups ------------------------------------------------------------------
-    _params("n_params_matrices", "weights of the hidden (block) matrices: what Muon and 4/8-bit quantisation take"),
-    _params("n_params_matmul_weights", "weights used in matmuls (cast to 16 bit under amp: one copy each is saved)"),
-    _params("n_params_lowp", "parameters the model stores in 16 bit whatever the master dtype (nanochat's embeddings)"),
+    _q("bytes_embedding", "byte", "bytes per element of the embedding tables as stored"),
+    _q("mlp_matrices", "1", "matrices of one MLP: 2 (gelu, relu2) or 3 (gated)"),
+    _params("n_params_lowp", "parameters stored in 16 bit whatever the master dtype (feature embedding_lowp)"),
     _params("n_params_small", "parameters in tensors under 4096 elements (kept in 32 bit by 8-bit optimizers)"),
     _params("n_params_lora", "LoRA adapter parameters (A and B of every targeted matrix)"),
     _params("n_params_trainable", "parameters that get gradients and optimizer states"),
@@ -46,13 +47,17 @@ QUANTITIES = (
     _q("matrix_rows", "1", "output rows of the hidden matrices of one layer (int8 keeps one fp32 scale per row)"),
     # --- activations ---------------------------------------------------------------------------
     _q("micro_tokens", "token", "tokens of one micro-batch on one GPU (micro_batch x seq_len)"),
+    _q("norm_stat_bytes", "byte", "statistics one norm saves per row (LayerNorm mean and rstd, RMSNorm rstd)"),
+    _q("mlp_saved", "1", "d_ff-wide tensors one MLP saves for backward"),
+    _q("act_position_ids", "byte/token", "position ids saved by a learned position table, per token"),
+    _q("mem_rotary_cache", "byte", "rotary cos and sin tables (buffers)"),
     _q("act_layer", "byte/token", "bytes one block saves for backward, per token (no checkpointing)"),
     _q("act_layer_kept", "byte/token", "bytes one block keeps per token under the checkpointing recipe"),
     _q("act_attention_matrix", "byte/token", "bytes of the T x T attention tensors one block saves, per token (eager)"),
     _q("act_lora", "byte/token", "bytes the LoRA adapters of one block save per token"),
     _q("act_outside", "byte/token", "bytes saved per token outside the blocks (embedding, final norm, loss inputs)"),
     _q("act_final", "byte/token", "of act_outside, what the final norm and the loss keep (freed after their backward)"),
-    _q("act_block_out", "byte/token", "block outputs kept by the next block's input scaling, per token (head)"),
+    _q("act_block_out", "byte/token", "block outputs kept by a family's own input scaling of the next block, per token"),
     _q("mem_mask", "byte", "causal masks built per layer in eager attention (T x T bool each)"),
     _q("mem_weight_copies", "byte", "16-bit copies of the weights made for the matmuls and saved for backward"),
     _q("mem_autocast_cache", "byte", "weight casts autocast holds until the forward ends that nothing saves"),
@@ -89,19 +94,6 @@ QUANTITIES = (
 
 
 RECIPES = (
-    Recipe(
-        name="layout",
-        doc="which tensors the model's code creates and saves (the family's architecture as written)",
-        default="gpt2",
-        choices=(
-            Choice(name="gpt2", doc="GPT-2 blocks as nanoGPT writes them: LayerNorm, GELU MLP, tied embeddings, "
-                   "all weights in the master dtype, train.py holds the logits",
-                   source=S.nanogpt("model.py", "18-193") + "; " + S.nanogpt("train.py", "290-314")),
-            Choice(name="nanochat", doc="nanochat blocks: weightless RMSNorm, rotary, QK norm, relu^2, untied "
-                   "head, softcapped fp32 logits, 16-bit embeddings (per `version`)",
-                   source=S.v0("nanochat/gpt.py", "1-291") + "; " + S.head("nanochat/gpt.py", "1-524")),
-        ),
-    ),
     Recipe(
         name="optimizer",
         doc="optimizer and the states it keeps per parameter",

@@ -56,3 +56,8 @@ def head(path: str, lines: str) -> str:
 
 def bnb(path: str, lines: str) -> str:
     return BNB.format(path=path, lines=lines)
+
+VASWANI = "Vaswani et al. 2017, Attention Is All You Need (arXiv:1706.03762) section 3.3 (two-matrix MLP)"
+SHAZEER = "Shazeer 2020, GLU Variants Improve Transformer (arXiv:2002.05202) section 2 (gate, up, down)"
+EMBEDDING_LOWP = ("feature embedding_lowp, e.g. karpathy/nanochat nanochat/gpt.py@fae3aca9519a L172-L173 (wte cast to "
+                  "bf16) and @92d63d4e8bb4 L262-L268 (embeddings in COMPUTE_DTYPE)")

@@ -17,11 +17,9 @@ from costmodel.declarations import Formula
 
 from . import sources as S
 
-GPT2 = 'layout == "gpt2"'
-NANOCHAT = 'layout == "nanochat"'
-V0 = 'layout == "nanochat" and version == "v0"'
-HEAD = 'layout == "nanochat" and version == "head"'
 AMP = 'precision in ("amp-bf16", "amp-fp16")'
+GATED = 'mlp in ("swiglu", "geglu")'
+PLAIN = 'mlp in ("gelu", "relu2")'
 FULL = 'weights == "full"'
 FROZEN = 'weights in ("lora", "int8", "nf4")'
 T = "(seq_len * sequence/token)"  # positions of a sequence, as a plain number
@@ -44,59 +42,37 @@ PRECISION = (
     _f("amp", "1", "16-bit matmuls on fp32 weights: each weight is cast per use", S.AUTOCAST, AMP),
     _f("amp", "0", "the weights are already in the compute dtype", "definition",
        'precision in ("bf16", "fp32")'),
+    _f("autocast", "amp_autocast * amp", "amp runs as torch.autocast unless the model casts its weights itself "
+       "(feature amp_autocast)", S.AUTOCAST),
+    _f("bytes_embedding", "embedding_lowp * bytes_lowp + (1 - embedding_lowp) * bytes_param",
+       "the embedding tables' dtype: 16 bit (feature embedding_lowp) or the master dtype", "definition"),
 )
 
+ATTN_ROWS = "(2 + 2 * (1 - qkv_fused)) * d_model + 2 * n_head * head_dim + 2 * n_kv_head * head_dim"
 GROUPS = (
-    _f("n_params_matrices", "12 * n_layer * d_model**2 * param",
-       "GPT-2 block: c_attn 3d^2 + c_proj d^2 + c_fc 4d^2 + c_proj 4d^2", S.nanogpt("model.py", "35-37, 82-84"),
-       GPT2),
-    _f("n_params_matrices", "n_params_transformer_matrices",
-       "every parameter inside nanochat's blocks (Muon's group)", S.v0("nanochat/gpt.py", "232") + "; "
-       + S.head("nanochat/gpt.py", "423"), NANOCHAT),
-    _f("n_params_matmul_weights", "(12 * n_layer * d_model**2 + vocab_size * d_model) * param",
-       "block matrices and the lm_head (the tied wte: the embedding lookup reads fp32, lm_head casts)",
-       S.nanogpt("model.py", "138, 186"), GPT2),
-    _f("n_params_matmul_weights", "n_params_matmul",
-       "every Linear weight: blocks, lm_head (and head's smear gate)", S.head("nanochat/gpt.py", "341-349"),
-       NANOCHAT),
-    _f("n_params_lowp", "0 * param", "nanoGPT keeps every parameter in the master dtype",
-       S.nanogpt("model.py", "118-140"), GPT2),
-    _f("n_params_lowp", "n_params_wte", "v0 casts wte to bf16 in GPT.__init__, on every device",
-       S.v0("nanochat/gpt.py", "172-173"), V0),
-    _f("n_params_lowp", "n_params_adamw_embedding", "head stores wte and the value embeddings in COMPUTE_DTYPE (bf16)",
-       S.head("nanochat/gpt.py", "262-268"), HEAD + ' and precision in ("amp-bf16", "bf16")'),
-    _f("n_params_lowp", "0 * param", "head keeps fp32 embeddings for fp16 (GradScaler) and fp32 compute",
-       S.head("nanochat/gpt.py", "262-268"), HEAD + ' and precision in ("amp-fp16", "fp32")'),
-    _f("n_params_small",
-       f"(n_params - (12 * n_layer * d_model**2 + (vocab_size + {T}) * d_model) * param)"
-       " if d_model < 4096 else 0 * param",
-       "LayerNorm weights and biases (vectors of d, 3d, 4d): under 4096 elements when d < 4096",
-       S.bnb("bitsandbytes/optim/optimizer.py", "502"),
-       GPT2, assumptions=("3d- and 4d-long biases counted as small even when 3d or 4d reaches 4096",)),
-    _f("n_params_small", "n_params_scalars + n_value_embeds * 12 * n_kv_head * param",
-       "per-layer lambdas, smear gate and value-embedding gates (head; none in v0)",
-       S.head("nanochat/gpt.py", "82, 182-188"), NANOCHAT),
-    _f("n_lora_adapters", "4", "c_attn, c_proj, c_fc, c_proj", S.QLORA, GPT2 + ' and lora_targets == "all-linear"'),
-    _f("n_lora_adapters", "2", "c_attn, c_proj", S.LORA, GPT2 + ' and lora_targets == "attention"'),
-    _f("n_lora_adapters", "6", "c_q, c_k, c_v, c_proj, c_fc, c_proj", S.QLORA,
-       NANOCHAT + ' and lora_targets == "all-linear"'),
-    _f("n_lora_adapters", "4", "c_q, c_k, c_v, c_proj", S.LORA, NANOCHAT + ' and lora_targets == "attention"'),
-    _f("lora_rows", "16 * d_model", "(d+3d) + (d+d) + (d+4d) + (4d+d)", S.LORA,
-       GPT2 + ' and lora_targets == "all-linear"'),
-    _f("lora_rows", "6 * d_model", "(d+3d) + (d+d)", S.LORA, GPT2 + ' and lora_targets == "attention"'),
-    _f("lora_rows", "14 * d_model + 2 * n_head * head_dim + 2 * n_kv_head * head_dim",
-       "c_q d+q, c_k and c_v d+k each, c_proj q+d, c_fc 5d, c_proj 5d", S.LORA,
-       NANOCHAT + ' and lora_targets == "all-linear"'),
-    _f("lora_rows", "4 * d_model + 2 * n_head * head_dim + 2 * n_kv_head * head_dim",
-       "c_q d+q, c_k and c_v d+k each, c_proj q+d", S.LORA, NANOCHAT + ' and lora_targets == "attention"'),
+    _f("mlp_matrices", "2", "up and down", S.VASWANI, PLAIN),
+    _f("mlp_matrices", "3", "gate, up and down", S.SHAZEER, GATED),
+    _f("n_params_lowp", "embedding_lowp * n_params_embeddings",
+       "the embedding tables when the family stores them in 16 bit (feature embedding_lowp)", S.EMBEDDING_LOWP),
+    _f("n_params_small", "(n_params_vectors if d_model < 4096 else 0 * param)",
+       "norm weights and biases, Linear biases, scalars: vectors of d (or q, kv, d_ff), under 4096 elements "
+       "when d < 4096", S.bnb("bitsandbytes/optim/optimizer.py", "502"),
+       assumptions=("biases of widths q + 2 kv or d_ff counted as small even when they reach 4096",)),
+    _f("n_lora_adapters", "4 - 2 * qkv_fused + mlp_matrices",
+       "every matrix of the block: q, k, v (one fused Linear or three), the output, and the MLP's",
+       S.QLORA, 'lora_targets == "all-linear"'),
+    _f("n_lora_adapters", "4 - 2 * qkv_fused", "q, k, v (fused or not) and the output", S.LORA,
+       'lora_targets == "attention"'),
+    _f("lora_rows", f"{ATTN_ROWS} + mlp_matrices * (d_model + d_ff)",
+       "input + output widths: q, k, v (d + q + 2 kv fused, else three times d), the output (q + d), each MLP "
+       "matrix (d + d_ff)", S.LORA, 'lora_targets == "all-linear"'),
+    _f("lora_rows", ATTN_ROWS, "input + output widths of q, k, v and the output", S.LORA,
+       'lora_targets == "attention"'),
     _f("lora_rank", "8", "huggingface/peft LoraConfig default rank", S.LORA, overridable=True),
     _f("n_params_lora", "lora_rank * lora_rows * n_layer * param",
        "an adapter on a d_in x d_out matrix is A (r x d_in) and B (d_out x r)", S.LORA),
-    _f("matrix_rows", "9 * d_model", "output rows: c_attn 3d, c_proj d, c_fc 4d, c_proj d",
-       S.nanogpt("model.py", "35-37, 82-84"), GPT2),
-    _f("matrix_rows", "n_head * head_dim + 2 * n_kv_head * head_dim + 6 * d_model",
-       "output rows: c_q q, c_k and c_v k, c_proj d, c_fc 4d, c_proj d", S.v0("nanochat/gpt.py", "74-77, 132-133"),
-       NANOCHAT),
+    _f("matrix_rows", "n_head * head_dim + 2 * n_kv_head * head_dim + d_model + (mlp_matrices - 1) * d_ff + d_model",
+       "output rows: q, k, v, the output (d), the MLP's up (and gate) d_ff each and down d", S.VASWANI),
     _f("n_params_trainable", "n_params", "every parameter is trained", "definition", FULL),
     _f("n_params_trainable", "n_params_lora", "only the adapters are trained", S.LORA, FROZEN),
 )
@@ -123,9 +99,8 @@ WEIGHTS = (
                     "per-tensor offsets (4 bytes) and the shared code books (1 KiB) left out")),
     _f("mem_weights",
        "((n_params - n_params_lowp) * bytes_param + n_params_lowp * bytes_lowp) / param / shard_weights",
-       "every parameter in its stored dtype (master dtype; nanochat's 16-bit embeddings), sharded under zero3",
-       S.nanogpt("model.py", "118-140") + "; " + S.v0("nanochat/gpt.py", "172-173") + "; "
-       + S.head("nanochat/gpt.py", "262-268"), FULL),
+       "every parameter in its stored dtype (the master dtype; 16-bit embedding tables), sharded under zero3",
+       S.nanogpt("model.py", "118-140") + "; " + S.EMBEDDING_LOWP, FULL),
     _f("mem_weights", "(mem_frozen + n_params_lora * bytes_param / param) / shard_weights",
        "frozen base + trainable adapters in the master dtype", S.QLORA, FROZEN),
     _f("mem_grads",
@@ -161,16 +136,17 @@ WEIGHTS = (
 )
 
 BUFFERS = (
-    _f("mem_buffers", "0 * byte", "SDPA needs no mask buffer", S.nanogpt("model.py", "45-50"),
-       GPT2 + ' and attention == "flash"'),
-    _f("mem_buffers", f"4 * byte * n_layer * {T}**2",
-       "nanoGPT's slow path registers a (1, 1, T, T) fp32 causal mask `bias` in every layer",
-       S.nanogpt("model.py", "46-50"), GPT2 + ' and attention == "eager"'),
-    _f("mem_buffers", f"10 * {T} * head_dim * bytes_lowp",
-       "rotary cos and sin of (1, 10 T, 1, head_dim/2) in bf16", S.v0("nanochat/gpt.py", "167-171, 213"), V0),
-    _f("mem_buffers", f"10 * {T} * head_dim * bytes_act",
-       "rotary cos and sin of (1, 10 T, 1, head_dim/2) in COMPUTE_DTYPE", S.head("nanochat/gpt.py", "197-201, 283"),
-       HEAD),
+    _f("mem_rotary_cache", "n_positions * head_dim * (embedding_lowp * bytes_lowp + (1 - embedding_lowp) * bytes_act)",
+       "rotary cos and sin tables of (n_positions, head_dim / 2) each, in the embeddings' 16-bit dtype or the "
+       "compute dtype", S.v0("nanochat/gpt.py", "167-171, 213") + "; " + S.head("nanochat/gpt.py", "197-201, 283"),
+       'positions == "rotary"'),
+    _f("mem_rotary_cache", "0 * byte", "learned positions are a parameter, not a buffer", "definition",
+       'positions == "learned"'),
+    _f("mem_buffers", "mem_rotary_cache", "SDPA needs no mask buffer", S.nanogpt("model.py", "45-50"),
+       'attention == "flash"'),
+    _f("mem_buffers", f"mem_rotary_cache + causal_mask_buffer * 4 * byte * n_layer * {T}**2",
+       "a (1, 1, T, T) fp32 causal mask registered per layer (feature causal_mask_buffer: nanoGPT's slow path)",
+       S.nanogpt("model.py", "46-50"), 'attention == "eager"'),
 )
 
 FORMULAS = PRECISION + GROUPS + WEIGHTS + BUFFERS

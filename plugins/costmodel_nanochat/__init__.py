@@ -7,7 +7,8 @@ Two versions, each the code of one upstream commit (see `sources.py`):
         automatic total batch size.
 
 Modules: quantities (names), architecture (shapes, parameter counts, optimizer groups), compute
-(FLOPs per token), training (batch, horizon, checks). The derivations are in
+(FLOPs per token), training (batch, horizon, checks), memory (the features that differ between
+versions, and head's tensors outside the blocks that no other family has). The derivations are in
 docs/families/nanochat.md.
 """
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 from costmodel import hookimpl
 from costmodel.declarations import Family
 
-from . import architecture, compute, training
+from . import architecture, compute, memory, training
 from .quantities import QUANTITIES
 from .sources import HEAD, V0, head, v0
 
@@ -35,8 +36,19 @@ DEFAULTS = {
     "precision": "amp-bf16",  # v0: autocast to bf16; head: bf16 compute over fp32 master weights
     "attention": "flash",   # v0: SDPA (flash backend); head: Flash Attention 3
     "compile": True,        # torch.compile(model, dynamic=False)
-    "layout": "nanochat",   # costmodel_memory: which tensors nanochat's code creates and keeps
     "optimizer": "muon",    # Muon for the block matrices, AdamW for embeddings, lm_head, scalars
+    # architecture features (docs/plugins.md), the same in both versions (gpt.py of each)
+    "mlp": "relu2",         # c_fc d->4d, relu(x).square(), c_proj 4d->d
+    "norm": "rmsnorm",      # F.rms_norm without weights
+    "norm_weight": False,
+    "positions": "rotary",  # cos/sin tables precomputed for 10 x seq_len positions
+    "tied_embeddings": False,
+    "qk_norm": True,        # q, k = norm(q), norm(k) after rotary
+    "embed_norm": True,     # x = norm(wte(idx))
+    "logit_softcap": True,  # 15 * tanh(logits / 15)
+    "logits_fp32": True,    # logits.float() before the loss
+    "ddp_buckets": False,   # no DDP: the optimizers reduce the gradients themselves
+    "sharded_optimizer": True,  # DistMuon/DistAdamW (v0), MuonAdamW (head) shard when distributed
 }
 
 # Model sizes people train; the rest of each run follows from the version's rules. Device batch
@@ -54,10 +66,10 @@ NANOCHAT = Family(
     doc="karpathy/nanochat GPT (rotary, QK norm, relu^2 MLP, untied head, Muon + AdamW); "
     f"version v0 = {V0}, head = {HEAD}",
     source=v0("nanochat/gpt.py", "1-12") + "; " + head("nanochat/gpt.py", "1-13"),
-    quantities=QUANTITIES,
+    quantities=QUANTITIES + memory.QUANTITIES,
     defaults=DEFAULTS,
     presets=PRESETS,
-    formulas=architecture.FORMULAS + compute.FORMULAS + training.FORMULAS,
+    formulas=architecture.FORMULAS + compute.FORMULAS + training.FORMULAS + memory.FORMULAS,
     checks=training.CHECKS,
     free_order=("iters", "depth"),
 )

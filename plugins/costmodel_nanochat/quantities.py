@@ -2,7 +2,8 @@
 
 Architecture names `n_layer`, `d_model`, `n_head`, `n_kv_head`, `head_dim`, `vocab_size` are the
 shared ones that the memory model composes with; the others are nanochat's own knobs and counts.
-Parameter dtypes (needed for memory): see docs/families/nanochat.md, "Parameter groups".
+The architecture features (vocab_size_padded, n_value_embeds, n_scalars, n_params_lm_head, ...) are
+costmodel_core's. Parameter dtypes (needed for memory): docs/families/nanochat.md, "Parameter groups".
 """
 
 from __future__ import annotations
@@ -55,18 +56,12 @@ QUANTITIES = (
     _int("n_kv_head", "key/value heads per layer (= n_head in base_train; fewer is GQA)"),
     _int("head_dim", "channels per attention head (n_embd // n_head)"),
     _int("vocab_size", "tokenizer vocabulary incl. special tokens (v0 65536 = 2**16, head 32768 = 2**15)"),
-    _int("vocab_size_padded", "rows of wte and lm_head (head pads vocab_size up to a multiple of 64)"),
-    _int("n_value_embeds", "layers with a value embedding (head: alternating, last one included)",
-         positive=False),
-    _int("n_scalars", "scalar-like parameters: lambdas, smear gate, smear/backout lambdas (head)",
-         positive=False),
     _int("n_short_layers", "layers with the short sliding window (head's window_pattern)", positive=False),
     _int("n_long_layers", "layers attending over the full context"),
     _int("short_window", "left window of an S layer, in keys (head)", unit="token/sequence"),
     # --- parameter counts ------------------------------------------------------------------------
     _params("n_params_wte", "token embedding wte (stored bf16 on CUDA)"),
     _params("n_params_value_embeds", "value embeddings (head; stored bf16 on CUDA)"),
-    _params("n_params_lm_head", "untied unembedding lm_head (fp32 master weights)"),
     _params("n_params_transformer_matrices", "all parameters inside the blocks (fp32): Muon's matrices"),
     _params("n_params_scalars", "per-layer lambdas, smear gate and smear/backout lambdas (head; fp32)"),
     _params("n_params_matmul", "weights that multiply the token stream: 2 FLOP per token forward"),

@@ -38,6 +38,14 @@ DEFAULTS = {
     "compile": True,  # L74
     "attention": "flash",  # F.scaled_dot_product_attention on PyTorch >= 2.0 (model.py L45)
     "flops_promised": 312e12,  # FLOP/s: estimate_mfu's A100 bf16 peak (model.py L301), on any GPU
+    # architecture features (docs/plugins.md), read from model.py and train.py
+    "mlp": "gelu",  # c_fc d->4d, GELU, c_proj 4d->d (model.py L78-L91)
+    "norm": "layernorm",  # LayerNorm with an optional bias (model.py L18-L27)
+    "positions": "learned",  # wpe, block_size x d (model.py L126)
+    "tied_embeddings": True,  # wte.weight = lm_head.weight (model.py L138)
+    "qkv_fused": True,  # one c_attn d->3d (model.py L35)
+    "logits_held": True,  # train.py keeps `logits, loss = model(X, Y)` (train.py L300)
+    "causal_mask_buffer": True,  # the slow path's registered `bias` mask (model.py L46-L50)
 }
 
 # --- presets: applied over the defaults ---------------------------------------------------------
@@ -150,6 +158,20 @@ FORMULAS = (
         expr="n_head",
         doc="k and v are split into as many heads as q: plain multi-head attention",
         source=src("model.py", "L56-L59"),
+    ),
+    Formula(
+        target="d_ff",
+        expr="4 * n_embd",
+        doc="the MLP is four times as wide as the residual stream",
+        source=src("model.py", "L82-L84"),
+    ),
+    *(
+        Formula(target=name, expr="bias", doc=f"`bias` puts biases in {what}", source=src("model.py", lines))
+        for name, what, lines in (
+            ("norm_bias", "every LayerNorm", "L18-L27"),
+            ("qkv_bias", "c_attn", "L35"),
+            ("proj_bias", "both c_proj and c_fc", "L37, L82-L84"),
+        )
     ),
     Formula(
         target="n_params",

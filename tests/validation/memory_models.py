@@ -78,7 +78,7 @@ def nanogpt_values(n_layer, n_head, n_embd, vocab_size, seq_len, micro_batch, *,
         "n_layer": n_layer, "n_head": n_head, "n_embd": n_embd, "vocab_size": vocab_size,
         "seq_len": seq_len, "micro_batch": micro_batch, "bias": bias, "attention": attention,
         "precision": precision, "dropout": dropout, "compile": False, "n_gpus": 1,
-        "gradient_accumulation_steps": grad_accum, "grad_accum": grad_accum, "layout": "gpt2",
+        "gradient_accumulation_steps": grad_accum, "grad_accum": grad_accum,
     }
 
 
@@ -134,7 +134,7 @@ def nanochat_values(version, depth, *, aspect_ratio, head_dim, vocab_size, seq_l
     return {
         "version": version, "depth": depth, "aspect_ratio": aspect_ratio, "target_head_dim": head_dim,
         "vocab_size": vocab_size, "seq_len": seq_len, "micro_batch": micro_batch, "attention": attention,
-        "precision": precision, "compile": False, "n_gpus": 1, "window_pattern": "L", "layout": "nanochat",
+        "precision": precision, "compile": False, "n_gpus": 1, "window_pattern": "L",
         "total_batch_size": micro_batch * seq_len * grad_accum,
     }
 
