@@ -146,13 +146,32 @@ def _result(evaluation: Evaluation) -> Result:
         numbers=results,
         units={name: q[name].unit for name in (*inputs, *results)},
         origins={k: "solved" if k in solved else str(scenario.origins.get(k, "")) for k in inputs},
-        warnings=tuple(warnings) + tuple(_plugin_warnings(scenario.registry)),
+        warnings=tuple(warnings) + tuple(_missing_features(evaluation)) + tuple(_plugin_warnings(scenario.registry)),
         evaluation=evaluation,
     )
 
 
+def _missing_features(evaluation: Evaluation) -> list[str]:
+    """One line naming the architecture features (Quantity.feature) that a generic formula needs and
+    the family does not declare: without them its results are left out, never guessed."""
+    scenario = evaluation.scenario
+    q = scenario.registry.quantities
+    given = set(scenario.values) | set(scenario.formulas)
+    needed = {n for names in evaluation.missing.values() for n in names}
+    for f in scenario.registry.formulas:  # a choice nobody gave selects no formula
+        if f.target not in scenario.formulas and f.condition is not None:
+            needed |= f.condition.names
+    absent = sorted(n for n in needed if n in q and q[n].feature and n not in given)
+    if not absent:
+        return []
+    return [f"family {scenario.family.name} does not declare the architecture feature(s) {', '.join(absent)}: "
+            "the memory and time results that need them are left out (declare them in its defaults; "
+            "docs/plugins.md, Architecture features)"]
+
+
 def _plugin_warnings(reg: Registry) -> list[str]:
-    return [f"plugin {name} is broken: {message}" for name, message in reg.failures]
+    return ([f"plugin {name} is broken: {message}" for name, message in reg.failures]
+            + [f"plugin {name}: {message}" for name, message in reg.notes])
 
 
 def scenario(

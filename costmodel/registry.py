@@ -8,6 +8,8 @@ plugin's other records and the other plugins still load.
 
 from __future__ import annotations
 
+import difflib
+
 import functools
 import math
 from typing import Any
@@ -228,12 +230,12 @@ class Registry:
             self.add_quantity(q, plugin)
         compiled = [self.compile(f, plugin, family.name) for f in family.formulas]
         checks = [self.compile_check(c, plugin) for c in family.checks]
-        absent = sorted(n for n in family.defaults if n not in self.quantities)
-        if absent:  # e.g. a recipe of a plugin that is not loaded: the family still works
-            self.notes.append((plugin, f"family {family.name!r}: defaults for {', '.join(absent)} "
-                                       "ignored (no loaded plugin declares them)"))
-            family = attrs.evolve(family, defaults={k: v for k, v in family.defaults.items()
-                                                    if k not in absent})
+        family = attrs.evolve(
+            family,
+            defaults=self._known(family.defaults, f"family {family.name!r} defaults", plugin),
+            presets={preset: self._known(values, f"family {family.name!r} preset {preset!r}", plugin)
+                     for preset, values in family.presets.items()},
+        )
         for name, value in family.defaults.items():
             self.parse_value(name, value, where=f"family {family.name!r} defaults")
         for preset, values in family.presets.items():
@@ -245,6 +247,20 @@ class Registry:
         self.family_checks[family.name] = checks
         for alias in (family.name, *family.aliases):
             self.family_aliases[alias.lower()] = family.name
+
+    def _known(self, values: dict, where: str, plugin: str) -> dict:
+        """`values` without the names no loaded plugin declares. A name close to a declared one is
+        a misspelling (an error naming the closest names); any other is a recipe or feature of a
+        plugin that is not loaded: dropped, with a note the user sees."""
+        absent = sorted(n for n in values if n not in self.quantities)
+        for name in absent:
+            close = difflib.get_close_matches(name, list(self.quantities), n=3, cutoff=0.8)
+            if close:
+                raise PluginError(f"{where}: unknown quantity {name!r}; did you mean: {', '.join(close)}")
+        if absent:
+            self.notes.append((plugin, f"{where}: {', '.join(absent)} ignored (no loaded plugin declares "
+                                       f"{'it' if len(absent) == 1 else 'them'})"))
+        return {k: v for k, v in values.items() if k not in absent}
 
     def add_hardware(self, card: Hardware, plugin: str) -> None:
         _check_type(card, Hardware)

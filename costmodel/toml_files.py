@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import sys
 from pathlib import Path
 from typing import Any
+
+import attrs
 
 from costmodel.declarations import Check, Family, Formula, Hardware, Quantity
 from costmodel.errors import UserError
@@ -102,6 +105,10 @@ def _build(cls, where: str, **fields):
         return cls(**fields)
     except TypeError as exc:
         message = str(exc).split(".__init__()")[-1].strip()
+        unexpected = [n for n in fields if n not in {f.name for f in attrs.fields(cls)}]
+        if unexpected:
+            message = (f"has no field {', '.join(map(repr, unexpected))}; "
+                       f"{_closest(unexpected, [f.name for f in attrs.fields(cls)])}")
         raise UserError(f"{where}: {cls.__name__} {message}") from None
     except ValueError as exc:
         raise UserError(f"{where}: {exc}") from None
@@ -110,7 +117,12 @@ def _build(cls, where: str, **fields):
 def _only(data: dict, allowed: set[str], path: str) -> None:
     extra = sorted(set(data) - allowed)
     if extra:
-        raise UserError(f"{path}: unknown key(s) {', '.join(extra)}; allowed: {', '.join(sorted(allowed))}")
+        raise UserError(f"{path}: unknown key(s) {', '.join(extra)}; {_closest(extra, allowed)}")
+
+
+def _closest(names: list[str], allowed) -> str:
+    close = sorted({c for n in names for c in difflib.get_close_matches(n, sorted(allowed), n=3, cutoff=0.6)})
+    return f"did you mean: {', '.join(close)}" if close else f"allowed: {', '.join(sorted(allowed))}"
 
 
 def _table(data: dict, key: str, path: str, required: bool = True) -> dict:
