@@ -254,7 +254,7 @@ class Registry:
         plugin that is not loaded: dropped, with a note the user sees."""
         absent = sorted(n for n in values if n not in self.quantities)
         for name in absent:
-            close = difflib.get_close_matches(name, list(self.quantities), n=3, cutoff=0.8)
+            close = difflib.get_close_matches(name, list(self.quantities), n=3, cutoff=0.85)
             if close:
                 raise PluginError(f"{where}: unknown quantity {name!r}; did you mean: {', '.join(close)}")
         if absent:
