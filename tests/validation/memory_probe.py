@@ -42,30 +42,38 @@ _FP32_DTYPE_ARG = {F.softmax, torch.softmax, torch.Tensor.softmax,
 
 
 class _FusedRmsNorm(torch.autograd.Function):
-    """CUDA's aten::_fused_rms_norm as autograd sees it: saves the input (in its dtype) and the
-    fp32 rstd (derivatives.yaml: _fused_rms_norm_backward(grad, input, normalized_shape, rstd, ...)).
-    The CPU build decomposes rms_norm instead and saves an fp32 upcast of a bf16 input."""
+    """CUDA's aten::_fused_rms_norm as autograd sees it: saves the input (in its dtype), the weight if
+    any (a parameter) and the fp32 rstd (derivatives.yaml: _fused_rms_norm_backward(grad, input,
+    normalized_shape, rstd, weight, ...)). The CPU build decomposes rms_norm instead and saves an
+    fp32 upcast of a bf16 input."""
 
     @staticmethod
-    def forward(ctx, x, eps):
+    def forward(ctx, x, weight, eps):
         x32 = x.float()
         rstd = torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + eps)
-        ctx.save_for_backward(x, rstd)
-        return (x32 * rstd).to(x.dtype)
+        ctx.save_for_backward(x, weight, rstd)
+        y = x32 * rstd
+        if weight is not None:
+            y = y * weight.float()
+        return y.to(x.dtype)
 
     @staticmethod
     def backward(ctx, grad):
-        x, rstd = ctx.saved_tensors
+        x, weight, rstd = ctx.saved_tensors
         x_hat = x.float() * rstd
         g = grad.float()
+        dw = None
+        if weight is not None:
+            dw = (g * x_hat).reshape(-1, x.shape[-1]).sum(0).to(weight.dtype)
+            g = g * weight.float()
         dx = (g - x_hat * (g * x_hat).mean(-1, keepdim=True)) * rstd
-        return dx.to(x.dtype), None
+        return dx.to(x.dtype), dw, None
 
 
 def _rms_norm(x, normalized_shape, weight=None, eps=None):
-    if weight is not None or len(normalized_shape) != 1:
-        raise NotImplementedError("only weightless rms_norm over the last dimension")
-    return _FusedRmsNorm.apply(x, torch.finfo(x.dtype).eps if eps is None else eps)
+    if len(normalized_shape) != 1:
+        raise NotImplementedError("only rms_norm over the last dimension")
+    return _FusedRmsNorm.apply(x, weight, torch.finfo(x.dtype).eps if eps is None else eps)
 
 
 class _LayerNorm16(torch.autograd.Function):
