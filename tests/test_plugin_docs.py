@@ -152,7 +152,7 @@ def test_the_hand_arithmetic():
 
 def test_tutorial_blocks_are_there_and_short():
     blocks = doc_blocks("tutorial")
-    assert set(blocks) == {"tinylm.py", "pyproject.toml", "tinylm.toml"}
+    assert set(blocks) == {"tinylm.py", "pyproject.toml", "tinylm.toml", "minillama.toml"}
     assert blocks["tinylm.py"][0] == "python" and blocks["tinylm.toml"][0] == "toml"
     for name, (_, code) in blocks.items():
         lines = code.rstrip("\n").splitlines()
@@ -279,6 +279,85 @@ def test_explain_cites_the_sources(folder, card):
     text = api.explain("tinylm", target="wall_time", hardware=card,
                        plugins=[plugin])
     assert "Kaplan et al. 2020" in text and "Chowdhery et al. 2022" in text
+
+
+# --- the Llama-shaped family: memory and time from features alone --------------------------------
+# By hand from the definitions (docs/plugins.md walks through it): d 256, 8 query heads and 2 kv
+# heads of 32, d_ff 768 (SwiGLU: gate, up, down), V 32000, 4 layers, untied, RMSNorm with weights.
+D, Q, KV, FF, V, L, T, B = 256, 8 * 32, 2 * 32, 768, 32000, 4, 512, 8
+LLAMA_MATRICES = L * (2 * D * Q + 2 * D * KV + 3 * D * FF)
+LLAMA_PARAMS = LLAMA_MATRICES + 2 * V * D + L * 2 * D + D
+LLAMA_FLOPS = 6 * (LLAMA_MATRICES + V * D) + 12 * L * Q * T  # PaLM's convention
+# amp-bf16 under autocast: r = 4 (the fp32 residual stream), a = 2
+LLAMA_LAYER = 2 * 4 * D + 5 * 2 * D + 2 * (2 * Q + 2 * KV) + 4 * 2 * FF + 2 * 4 + 4 * 8
+LLAMA_OUTSIDE = 8 + 8 + 4 * D + 4 + 2 * D  # ids, targets; final norm input and rstd; lm_head input
+LLAMA_ACTIVATIONS = B * T * (L * LLAMA_LAYER + LLAMA_OUTSIDE) + 2 * (LLAMA_MATRICES + V * D)
+LLAMA_LOSS = B * T * V * 4 * 3  # fp32 log-softmax saved, and its two gradients in the backward
+LLAMA_TENSORS = 12 * LLAMA_PARAMS + T * 32 * 2 + LLAMA_ACTIVATIONS + LLAMA_LOSS
+LLAMA_PEAK = 1.05 * LLAMA_TENSORS + 287_047_680 + 8_519_680 + 1_048_576  # docs/memory.md: overhead
+
+
+def test_the_llama_hand_arithmetic():
+    assert LLAMA_PARAMS == 19_400_960 and LLAMA_FLOPS == 73_531_392
+    assert LLAMA_LAYER == 12_072 and LLAMA_OUTSIDE == 1_556
+    assert LLAMA_ACTIVATIONS == 226_574_336 and LLAMA_TENSORS == 2_032_282_624
+    assert round(LLAMA_PEAK) == 2_430_512_691
+
+
+def test_llama_from_features_alone(folder, capsys):
+    plugin = write_block(folder, "minillama.toml")
+    assert "[[formulas]]" not in (folder / "minillama.toml").read_text()
+    data = cli_json(capsys, "estimate", "minillama", "--plugin", plugin, "-H", "rtx-4070")
+    assert value(data, "n_params") == LLAMA_PARAMS
+    assert value(data, "flops_per_token") == LLAMA_FLOPS
+    assert value(data, "act_layer") == LLAMA_LAYER and value(data, "act_outside") == LLAMA_OUTSIDE
+    assert value(data, "mem_activations") == LLAMA_ACTIVATIONS
+    assert value(data, "mem_weights") == 4 * LLAMA_PARAMS and value(data, "mem_optimizer") == 8 * LLAMA_PARAMS
+    assert value(data, "mem_moment_loss") == LLAMA_TENSORS == value(data, "mem_tensors_peak")
+    assert value(data, "mem_peak") == pytest.approx(LLAMA_PEAK, rel=1e-12)
+    step = LLAMA_FLOPS * B * T / (0.4 * 58.3e12)  # the RTX 4070's dense bf16 peak (docs/hardware.md)
+    assert value(data, "iter_time") == pytest.approx(step, rel=1e-12)
+    assert value(data, "wall_time") == pytest.approx(5000 * step, rel=1e-12)
+    assert data["warnings"] == []
+    text = DOC.read_text(encoding="utf-8")
+    assert "2.264 GiB" in text and f"{step * 1e3:.2f} ms" in text and f"{5000 * step:.2f} s" in text
+
+
+def test_llama_without_a_feature_says_which(folder, capsys):
+    code = write_block(folder, "minillama.toml")
+    text = (folder / "minillama.toml").read_text()
+    (folder / "minillama.toml").write_text(text.replace('mlp = "swiglu"\n', ""))
+    data = cli_json(capsys, "estimate", "minillama", "--plugin", code, "-H", "rtx-4070")
+    assert not {"mem_peak", "n_params", "act_layer"} & set(data["results"])  # left out, never guessed
+    assert value(data, "mem_buffers") == T * 32 * 2  # what does not depend on the MLP is still there
+    (note,) = [w for w in data["warnings"] if "architecture feature" in w]
+    assert "does not declare the architecture feature(s) mlp:" in note
+
+
+def test_llama_misspelled_feature_is_an_error(folder, capsys, tmp_path, monkeypatch):
+    code = write_block(folder, "minillama.toml")
+    text = (folder / "minillama.toml").read_text()
+    (folder / "minillama.toml").write_text(text.replace("tied_embeddings = false", "tied_embedding = false"))
+    assert main(["estimate", "minillama", "--plugin", code]) == 1
+    err = capsys.readouterr().err
+    assert "unknown quantity 'tied_embedding'; did you mean: tied_embeddings" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_the_features_table_lists_every_feature():
+    """The table of docs/plugins.md has one row per feature the registry declares, with its default."""
+    text = DOC.read_text(encoding="utf-8")
+    table = text.split("<!-- features table -->", 1)[1].split("\n\n", 1)[0]
+    rows = {m[0]: m[1] for m in re.findall(r"^\| `(\w+)` \| [^|]+ \| ([^|]+) \|", table, re.M)}
+    quantities = api.registry().quantities
+    features = {n for n, q in quantities.items() if q.feature}
+    assert set(rows) == features
+    for name in features:
+        default = quantities[name].default
+        if default is not None and quantities[name].kind == "bool":
+            assert rows[name].strip() == str(default).lower(), name
+        elif default is not None:
+            assert rows[name].strip() == str(default), name
 
 
 # --- discovery -----------------------------------------------------------------------------------
