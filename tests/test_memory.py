@@ -198,3 +198,67 @@ def test_api_largest_micro_batch_any_family():
     with pytest.raises(UserError, match="no feasible micro_batch"):
         solve("nanochat", preset="d32", hardware="rtx-4070", maximize="micro_batch", values=NANOCHAT,
               subject_to=["mem_peak <= gpu_memory_usable"])
+
+
+# --- the features: the families' declarations agree with their own counts --------------------
+
+
+@pytest.mark.parametrize("family,values", [
+    ("nanogpt", {}), ("nanogpt", {"bias": True, "n_layer": 3, "n_embd": 96, "n_head": 4, "vocab_size": 65}),
+    ("nanochat", {"version": "v0"}), ("nanochat", {"version": "head"}), ("nanochat", {"version": "head", "depth": 7, "n_gpus": 1}),
+])
+def test_parameter_groups_of_the_features_add_up_to_the_familys_count(family, values):
+    """The core plugin's groups, from the features the family declares, against the family's own
+    n_params (validated exactly against PyTorch in tests/validation)."""
+    r = estimate(family, values=values).results
+    groups = sum(r[g].m_as("param") for g in ("n_params_matrices", "n_params_embeddings", "n_params_lm_head",
+                                              "n_params_positions", "n_params_vectors"))
+    assert groups == r["n_params"].m_as("param")
+
+
+def test_flops_of_the_features_match_nanogpts_exact_count():
+    """6 per matmul weight and token + 14 L H hd T (SDPA) is nanoGPT's FlopCounterMode count."""
+    r = estimate("nanogpt", preset="gpt2").results
+    d, n_layer, vocab, t = 768, 12, 50257, 1024
+    assert r["n_params_matmul_weights"].m_as("param") == 12 * n_layer * d**2 + vocab * d
+    assert r["flops_per_token_exact"].m_as("FLOP/token") == 6 * (12 * n_layer * d**2 + vocab * d) + 14 * n_layer * d * t
+
+
+TINYLLAMA = """
+[family]
+name = "tinyllama-shape"
+doc = "TinyLlama 1.1B's shape"
+source = "TinyLlama/TinyLlama-1.1B-Chat-v1.0 config.json (hidden_size 2048, intermediate_size 5632, 22 layers, 32 heads, 4 key/value heads, vocab 32000)"
+[defaults]
+n_layer = 22
+d_model = 2048
+n_head = 32
+n_kv_head = 4
+head_dim = 64
+d_ff = 5632
+vocab_size = 32000
+mlp = "swiglu"
+norm = "rmsnorm"
+positions = "rotary"
+tied_embeddings = false
+seq_len = 2048
+micro_batch = 1
+iters = 1000
+"""
+
+
+def test_tinyllama_shape_declared_in_toml(tmp_path, cli):
+    """The shape that once made a GPT-2 formula negative: declared, every count is the model's."""
+    path = tmp_path / "tinyllama.toml"
+    path.write_text(TINYLLAMA)
+    r = estimate("tinyllama-shape", hardware="rtx-4090", plugins=[str(path)])
+    block = 2 * 2048 * 2048 + 2 * 2048 * 256 + 3 * 2048 * 5632
+    n = 22 * block + 2 * 32000 * 2048 + 22 * 2 * 2048 + 2048
+    assert n == 1_100_048_384  # the 1.1B of the model card
+    assert r["n_params"].m_as("param") == n
+    assert r["n_params_small"].m_as("param") == 22 * 2 * 2048 + 2048 >= 0
+    assert r["mem_peak"].m_as("byte") > r["mem_weights"].m_as("byte") == 4 * n
+    assert not r.warnings
+    code, out, err = cli("explain", "tinyllama-shape", "--plugin", str(path), "-H", "rtx-4090", "--target", "wall_time")
+    assert code == 0, err
+    assert "wall_time" in out
