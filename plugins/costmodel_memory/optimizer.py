@@ -15,7 +15,7 @@ sgd        one momentum buffer in the parameter's dtype.
 The step's temporaries: nanochat head's MuonAdamW stacks every Muon gradient (phase 1) and every
 owned parameter (phase 2) before it writes anything back, so on one GPU the step holds two more
 fp32 copies of the matrices (optim.py L300, L388, L404). Keller Jordan's Muon (nanochat v0, and
-our Muon on a GPT-2 layout) orthogonalises one matrix at a time in bf16.
+Muon on any family without `muon_stacked`) orthogonalises one matrix at a time in bf16.
 """
 
 from __future__ import annotations
