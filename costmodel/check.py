@@ -1,24 +1,35 @@
 """Claim checking: is a number someone gave for a scenario possible, plausible, consistent?
 
-For each claim `NAME=VALUE` about a scenario:
+A claim `NAME=VALUE` is read with the precision its digits state: "1.9e9" (or "1.9B") means
+1.85e9 to 1.95e9, "524288" means 524,287.5 to 524,288.5; "2.5..4.5 s" (or "2.5–4.5 s", "2.5 to
+4.5 s") is a range. Then, for the claim about a scenario:
 
 1. costmodel's own value of NAME and the ratio claim / costmodel.
-2. A claim beyond a hard bound of NAME (`Quantity.maximum`, e.g. mfu above 1) is **impossible**.
-3. If NAME depends on an *assumption* of the model (a quantity declaring a `plausible` range, such
-   as `mfu`), the solver finds the value of that assumption the claim implies (claimed iteration
-   time -> implied mfu). Beyond the assumption's hard bound: **impossible** ("implies 2,531 % of
-   the card's peak"); outside its documented range: **implausible**; inside: **consistent**.
-4. If NAME is itself a default rule of the model (an estimate such as the power draw), a claim
-   within its tolerance (25 % when none is declared) is **consistent**, else **implausible**.
-5. If NAME depends on no assumption, it is the scenario's own arithmetic (parameters, tokens,
-   FLOPs): within the quantity's `tolerance` (1 % when none is declared) it is **consistent**,
-   otherwise **impossible** for exact counts and **implausible** for modelled quantities.
+2. **Physical bounds are hard.** Beyond NAME's maximum (`Quantity.maximum`: mfu above 1) or its
+   limit in the scenario (`Quantity.limit`: power above the card's board power, memory in use above
+   the card's memory, FLOP/s above the card's peak) the claim is **impossible**.
+3. If costmodel's value lies within the claim (its range, or the precision of its digits), the claim
+   is **consistent**. Otherwise the end of the claim nearest costmodel's value is judged:
+4. NAME with a documented range (`Quantity.plausible`, such as `mfu`): outside it **implausible**.
+5. NAME a default rule of the model (an estimate such as the power draw): within its tolerance (25 %
+   when none is declared) **consistent**, else **implausible**.
+6. NAME depending on an *assumption* of the model (a quantity declaring a `plausible` range, such as
+   `mfu`) that the scenario does not fix: the solver finds the value of the assumption the claim
+   implies (claimed iteration time -> implied mfu). Beyond its hard bound: **impossible**; outside
+   its documented range: **implausible**; inside: **consistent**.
+7. Otherwise NAME is the scenario's own arithmetic (parameters, tokens, FLOPs; or anything once a
+   given result, `--set iter_time=2.5s`, fixes the assumptions): within the quantity's `tolerance` (1 %
+   when none is declared) **consistent**, else **impossible** for exact counts and **implausible**
+   for modelled quantities.
 
-Everything else of the scenario (the config, the preset, the card) is taken as given.
+A yes/no result (`fits`) is consistent when it agrees; when it does not, implausible if the modelled
+quantities it rests on (`mem_peak`, 25 %) could flip it within their accuracy, else impossible.
+Everything else of the scenario (the config, the preset, the card, given results) is taken as given.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,27 +40,53 @@ from costmodel.errors import OutOfRange, Unreachable, UserError
 
 EXACT_TOLERANCE = 0.01
 RULE_TOLERANCE = 0.25  # claims about a default rule's estimate (power, warm-up) within 25%
+_EPS = 1e-9
+
+# "2.5..4.5 s", "2.5–4.5 s" (en or em dash), "2.5 to 4.5 s", "2.5 - 4.5 s" (a hyphen with spaces)
+_RANGE = re.compile(r"\s*(?:\.\.|[–—]|\s-\s|\bto\b)\s*")
+_NUMBER = re.compile(r"^\s*(?P<sign>[-+]?)(?P<int>\d[\d,_]*)?(?:\.(?P<frac>\d*))?(?:[eE](?P<exp>[-+]?\d+))?"
+                     r"\s*(?P<rest>.*?)\s*$")
+# counts written with a magnitude: "1.9B", "40.56M", "10.5 billion" (never for bytes: "9 GB" is a size)
+_MAGNITUDES = {"k": 3, "thousand": 3, "M": 6, "million": 6, "B": 9, "billion": 9, "T": 12, "trillion": 12}
+
+
+@attrs.frozen(kw_only=True)
+class Claimed:
+    """A claimed value as written and the interval its digits (or its range) state, canonical unit."""
+
+    text: str
+    value: float  # the value as written (a range: its first end)
+    low: float
+    high: float
+    is_range: bool = False  # two ends written ("2.5..4.5 s"), not one value's precision
 
 
 @attrs.frozen(kw_only=True)
 class Verdict:
     name: str
-    claimed: float  # canonical unit
+    claimed: float  # canonical unit, as written (a range: its first end)
     value: float  # costmodel's, canonical unit
     unit: str
     verdict: str  # "impossible", "implausible" or "consistent"
     reason: str
     implied: dict[str, float] = attrs.field(factory=dict)  # assumption -> implied value
+    low: float | None = None  # the interval the claim states (its range or the precision of its digits)
+    high: float | None = None
+    text: str = ""
 
     @property
     def ratio(self) -> float:
         return self.claimed / self.value if self.value else float("inf")
 
     def to_dict(self) -> dict[str, Any]:
+        unit = units.pretty_unit(self.unit)
+        claimed = {"value": self.claimed, "unit": unit, "text": self.text}
+        if self.low is not None:
+            claimed.update(low=self.low, high=self.high)
         return {
             "name": self.name,
-            "claimed": {"value": self.claimed, "unit": units.pretty_unit(self.unit)},
-            "costmodel": {"value": self.value, "unit": units.pretty_unit(self.unit)},
+            "claimed": claimed,
+            "costmodel": {"value": self.value, "unit": unit},
             "ratio": self.ratio,
             "verdict": self.verdict,
             "reason": self.reason,
@@ -64,96 +101,292 @@ def check(family: str, claims: Mapping[str, Any] | Sequence[tuple[str, Any]], **
     pairs = list(claims.items()) if isinstance(claims, Mapping) else list(claims)
     if not pairs:
         raise UserError("give at least one --claim NAME=VALUE")
-    base = api.estimate(family, **kwargs)
+    scenario = api.scenario(family, **kwargs)
+    givens = _givens_text(scenario)
+    try:
+        base = api.estimate(family, **kwargs)
+        fixed_by_givens = {s.name for s in base.evaluation.solved}
+    except OutOfRange as exc:
+        base, givens = _beyond_bound(family, kwargs, scenario, exc, givens)
+        fixed_by_givens = {exc.name}
     registry = base.evaluation.scenario.registry
-    return [_verdict(family, base, registry, name, text, kwargs) for name, text in pairs]
+    return [_Judge(family, base, registry, name, kwargs, (givens, fixed_by_givens)).verdict(text)
+            for name, text in pairs]
 
 
-def _verdict(family, base, registry, name: str, text, kwargs) -> Verdict:
-    q = registry.quantity(name)
-    if q.kind in ("choice", "bool"):
-        raise UserError(f"{name} is a choice; claims are about numbers")
-    claimed = registry.parse_value(name, text, where="claim")
-    value = base.numbers.get(name, base.input_numbers.get(name))
-    if value is None or isinstance(value, (str, bool)):
-        raise UserError(f"costmodel computes no {name} for this scenario; nothing to check it against")
-    show = lambda v: units.format_quantity(v, q.unit)  # noqa: E731
-    verdict = lambda kind, reason, implied=None: Verdict(  # noqa: E731
-        name=name, claimed=claimed, value=value, unit=q.unit, verdict=kind, reason=reason,
-        implied=implied or {})
-    ratio = claimed / value if value else float("inf")
-    if q.maximum is not None and claimed > q.maximum:
-        return verdict("impossible", f"{name} cannot exceed {q.maximum:g}")
-    if q.plausible is not None:
-        return _against_range(verdict, name, q, claimed)
-    scenario = base.evaluation.scenario
-    rule = scenario.formulas.get(name)
-    if rule is not None and rule.formula.overridable:
-        # a default rule of the model (power draw, compile warm-up, a price): an estimate itself
-        tolerance = q.tolerance if q.tolerance is not None else RULE_TOLERANCE
-        if abs(ratio - 1) <= tolerance:
-            return verdict("consistent", f"within {tolerance:.0%} of costmodel's estimate {show(value)}")
-        return verdict("implausible", f"costmodel estimates {show(value)} ({rule.formula.doc}; "
-                                      f"source: {rule.formula.source}): off by {_factor(ratio)}")
-    assumption = _assumption_upstream(scenario, name)
-    if assumption is not None:
-        return _implied(verdict, family, kwargs, registry, name, text, assumption, ratio, show, value)
-    tolerance = q.tolerance if q.tolerance is not None else EXACT_TOLERANCE
-    if abs(ratio - 1) <= tolerance:
-        return verdict("consistent", f"within {tolerance:.0%} of costmodel's {show(value)}")
-    off = _factor(ratio)
-    if q.tolerance is None:
-        return verdict("impossible", f"the scenario's own arithmetic gives {show(value)}: the claim is "
-                                     f"off by {off}")
-    return verdict("implausible", f"costmodel gives {show(value)} (the claim is off by {off}; the "
-                                  f"model's accuracy is about {tolerance:.0%})")
-
-
-def _against_range(verdict, name, q, claimed) -> Verdict:
-    low, high = q.plausible
-    if claimed < low or claimed > high:
-        return verdict("implausible", f"outside the documented range {low:g} to {high:g} of {name}")
-    return verdict("consistent", f"inside the documented range {low:g} to {high:g} of {name}")
-
-
-def _assumption_upstream(scenario, name: str) -> str | None:
-    from costmodel.solver import upstream
-
+def _givens_text(scenario) -> str:
+    """' given iter_time = 2.5 s' when results given to the scenario fix its assumptions."""
+    if not scenario.constraints:
+        return ""
     quantities = scenario.registry.quantities
-    found = [n for n, d in sorted(upstream(scenario, name).items(), key=lambda kv: (kv[1], kv[0]))
-             if n != name and quantities[n].plausible is not None]
-    return found[0] if found else None
+    return " given " + ", ".join(f"{n} = {units.format_quantity(v, quantities[n].unit)}"
+                                 for n, v in sorted(scenario.constraints.items()))
 
 
-def _implied(verdict, family, kwargs, registry, name, text, assumption, ratio, show, value) -> Verdict:
-    """Solve for the assumption the claim implies, and judge that."""
+def _beyond_bound(family, kwargs, scenario, exc: OutOfRange, givens: str):
+    """A given result that needs an assumption beyond its hard bound (a step time that needs more than
+    the card's peak): the premise is impossible in itself, but what follows from it is still arithmetic.
+    The scenario is evaluated at the assumption the givens imply."""
     from costmodel import api
 
-    a = registry.quantities[assumption]
-    values = dict(kwargs.get("values") or {})
-    rest = {k: v for k, v in kwargs.items() if k != "values"}
-    try:
-        solved = api.solve(family, find=assumption, given={name: text}, values=values, **rest)
-    except OutOfRange as exc:
-        implied = {exc.name: exc.value}
-        return verdict("impossible", f"implies {exc.name} = {_percent(exc.value)}, more than "
-                                     f"{registry.quantities[exc.name].maximum:g}: costmodel gives "
-                                     f"{show(value)} (claim/costmodel = {ratio:.3g})", implied)
-    except Unreachable as exc:
-        return verdict("impossible", f"no {assumption} up to {a.maximum:g} gives it: {exc}")
-    implied = solved.input_numbers.get(assumption, solved.numbers.get(assumption))
-    shown = f"{assumption} = {_percent(implied)}"
-    context = f"costmodel gives {show(value)} (claim/costmodel = {ratio:.3g})"
-    if a.maximum is not None and implied > a.maximum * (1 + 1e-9):
-        return verdict("impossible", f"implies {shown}, more than {a.maximum:g}: {context}",
-                       {assumption: implied})
-    low, high = a.plausible
-    if implied < low or implied > high:
-        side = "below" if implied < low else "above"
-        return verdict("implausible", f"implies {shown}, {side} the documented range "
-                                      f"{_percent(low)} to {_percent(high)}: {context}", {assumption: implied})
-    return verdict("consistent", f"implies {shown}, inside the documented range "
-                                 f"{_percent(low)} to {_percent(high)}: {context}", {assumption: implied})
+    values = {k: v for k, v in (kwargs.get("values") or {}).items() if k not in scenario.constraints}
+    values[exc.name] = repr(exc.value)
+    base = api.estimate(family, **{**kwargs, "values": values})
+    bound = scenario.registry.quantities[exc.name].maximum
+    return base, f"{givens} (which needs {exc.name} = {_percent(exc.value)}, more than {bound:g})"
+
+
+# --- reading a claim ----------------------------------------------------------------------------
+
+
+def parse_claim(registry, name: str, text: Any) -> Claimed:
+    """`text` as a value of `name` with the interval its digits or its range state (canonical unit)."""
+    q = registry.quantity(name)
+    if q.kind == "bool" or isinstance(text, bool):
+        value = registry.parse_value(name, text, where="claim")
+        return Claimed(text=str(text), value=value, low=value, high=value)
+    raw = str(text).strip()
+    parts = _RANGE.split(raw)
+    if len(parts) == 2 and _NUMBER.match(parts[0]) and _NUMBER.match(parts[1]):
+        first, second = parts
+        unit = _NUMBER.match(second).group("rest")
+        if unit and not _NUMBER.match(first).group("rest"):
+            first = f"{first} {unit}"
+        a, b = _one(registry, name, first), _one(registry, name, second)
+        if a.value > b.value:
+            a, b = b, a
+        return Claimed(text=raw, value=a.value, low=a.low, high=b.high, is_range=True)
+    return _one(registry, name, raw)
+
+
+def _one(registry, name: str, text: str) -> Claimed:
+    q = registry.quantity(name)
+    m = _NUMBER.match(text)
+    if m is None or (m.group("int") is None and not m.group("frac")):
+        value = registry.parse_value(name, text, where="claim")
+        return Claimed(text=text, value=value, low=value, high=value)
+    digits_int = (m.group("int") or "0").replace(",", "").replace("_", "")
+    frac = m.group("frac") or ""
+    exponent = int(m.group("exp") or 0)
+    rest = m.group("rest")
+    magnitude = _MAGNITUDES.get(rest.rstrip("."))
+    if magnitude is not None and not _is_size(q.unit):
+        exponent += magnitude
+        rest = ""
+    mantissa = float(f"{m.group('sign')}{digits_int}.{frac or '0'}")
+    written = mantissa * 10.0**exponent
+    half = 0.5 * 10.0 ** (exponent - len(frac))  # half a unit of the last digit written
+    canonical = registry.parse_value(name, f"{written!r} {rest}".strip(), where="claim")
+    scale = canonical / written if written else units.parse_value(f"1 {rest}".strip(), q.unit, name)
+    return Claimed(text=text, value=canonical, low=canonical - abs(half * scale),
+                   high=canonical + abs(half * scale))
+
+
+def _is_size(unit: str) -> bool:
+    """Whether a unit measures information ("9 GB" is a size there, never 9 billion)."""
+    return any(name == "[information]" for name, _ in units.describe_unit(unit)[1])
+
+
+# --- judging ------------------------------------------------------------------------------------
+
+
+class _Judge:
+    """The verdicts on claims about one quantity of one scenario."""
+
+    def __init__(self, family, base, registry, name, kwargs, givens=("", frozenset())):
+        self.family, self.base, self.registry, self.name, self.kwargs = family, base, registry, name, kwargs
+        self.q = q = registry.quantity(name)
+        if q.kind == "choice":
+            raise UserError(f"{name} is a choice; claims are about numbers or yes/no results")
+        value = base.numbers.get(name, base.input_numbers.get(name))
+        if value is None or isinstance(value, str):
+            raise UserError(f"costmodel computes no {name} for this scenario; nothing to check it against")
+        self.value = float(value)
+        self.scenario = base.evaluation.scenario
+        from costmodel.solver import upstream
+
+        text, fixed = givens
+        self.givens = text if fixed & set(upstream(self.scenario, name)) else ""
+
+    def show(self, v: float) -> str:
+        return units.format_quantity(v, self.q.unit)
+
+    def verdict(self, text) -> Verdict:
+        claim = parse_claim(self.registry, self.name, text)
+        self.claim = claim
+        if self.q.kind == "bool":
+            return self._yes_no(claim)
+        bound = self._bound()
+        if bound is not None and claim.low > bound[0] * (1 + _EPS):
+            limit, what = bound
+            return self._make(claim, "impossible", f"more than {what}: a physical bound "
+                                                   f"({self._as_claimed(claim)} claimed)")
+        high = min(claim.high, bound[0]) if bound is not None else claim.high
+        if claim.low * (1 - _EPS) <= self.value <= high * (1 + _EPS):
+            where = "the claimed range" if claim.is_range else "the precision of the claim's digits"
+            return self._make(claim, "consistent", f"costmodel's {self.show(self.value)} lies within {where} "
+                                                   f"({self._interval(claim.low, high)})")
+        end = claim.low if self.value < claim.low else high
+        kind, reason, implied = self._end(end)
+        if claim.low != claim.high:
+            reason = (f"at {self.show(end)} (of the claimed {self._interval(claim.low, claim.high)}, the value "
+                      f"nearest costmodel's): {reason}")
+        return self._make(claim, kind, reason, implied)
+
+    def _make(self, claim: Claimed, kind: str, reason: str, implied=None) -> Verdict:
+        return Verdict(name=self.name, claimed=claim.value, value=self.value, unit=self.q.unit, verdict=kind,
+                       reason=reason, implied=implied or {}, low=claim.low, high=claim.high, text=claim.text)
+
+    def _interval(self, low: float, high: float) -> str:
+        return f"{self.show(low)} to {self.show(high)}"
+
+    def _as_claimed(self, claim: Claimed) -> str:
+        return self.show(claim.value) if not claim.is_range else self._interval(claim.low, claim.high)
+
+    def _bound(self) -> tuple[float, str] | None:
+        """The hard bound of the quantity in this scenario: its maximum or its limit, the lower."""
+        bounds = []
+        if self.q.maximum is not None:
+            bounds.append((self.q.maximum, f"{self.q.maximum:g}, the most {self.name} can be"))
+        if self.q.limit is not None:
+            limit = self.base.numbers.get(self.q.limit, self.base.input_numbers.get(self.q.limit))
+            if isinstance(limit, (int, float)) and not isinstance(limit, bool):
+                bounds.append((float(limit), f"{self.q.limit} = {self.show(float(limit))}"))
+        return min(bounds) if bounds else None
+
+    def _end(self, claimed: float) -> tuple[str, str, dict]:
+        """The verdict on one claimed value outside costmodel's: (kind, reason, implied)."""
+        q, value = self.q, self.value
+        ratio = claimed / value if value else float("inf")
+        if q.plausible is not None:
+            low, high = q.plausible
+            inside = low <= claimed <= high
+            return ("consistent" if inside else "implausible",
+                    f"{'inside' if inside else 'outside'} the documented range {low:g} to {high:g} of {self.name}"
+                    f" (costmodel's own {self.show(value)})", {})
+        rule = self.scenario.formulas.get(self.name)
+        if rule is not None and rule.formula.overridable and self.name not in self._solved():
+            tolerance = q.tolerance if q.tolerance is not None else RULE_TOLERANCE
+            if abs(ratio - 1) <= tolerance:
+                return "consistent", f"within {tolerance:.0%} of costmodel's estimate {self.show(value)}", {}
+            return "implausible", (f"costmodel estimates {self.show(value)} ({rule.formula.doc}; source: "
+                                   f"{rule.formula.source}): off by {_factor(ratio)}"), {}
+        assumption = self._assumption_upstream()
+        if assumption is not None:
+            return self._implied(claimed, assumption, ratio)
+        modelled = self._modelled()
+        tolerance = modelled[1] if modelled else EXACT_TOLERANCE
+        given = self.givens
+        if abs(ratio - 1) <= tolerance:
+            return "consistent", f"within {tolerance:.0%} of costmodel's {self.show(value)}{given}", {}
+        off = _factor(ratio)
+        if modelled is None:
+            return "impossible", (f"the scenario's own arithmetic gives {self.show(value)}{given}: the claim is "
+                                  f"off by {off}"), {}
+        basis = "" if modelled[0] == self.name else f" (it rests on {modelled[0]}, a model)"
+        return "implausible", (f"costmodel gives {self.show(value)}{given}{basis}: the claim is off by {off}, more "
+                               f"than the model's accuracy of about {tolerance:.0%}"), {}
+
+    def _modelled(self) -> tuple[str, float] | None:
+        """The quantity itself, or the nearest one it depends on, that declares a model accuracy
+        (`tolerance`: mem_peak, gpu_power), unless the scenario fixes it; with that accuracy."""
+        from costmodel.solver import upstream
+
+        quantities = self.registry.quantities
+        fixed = self._fixed()
+        found = [(d, n) for n, d in upstream(self.scenario, self.name).items()
+                 if quantities[n].tolerance is not None and (n == self.name or n not in fixed)]
+        if not found:
+            return None
+        _, name = min(found)
+        return name, max(quantities[n].tolerance for _, n in found)
+
+    def _solved(self) -> set[str]:
+        return {s.name for s in self.base.evaluation.solved}
+
+    def _fixed(self) -> set[str]:
+        """Assumptions the scenario fixes: solved from a given result, or set by the user."""
+        user = {n for n, origin in self.scenario.origins.items() if str(origin) == "user"}
+        return self._solved() | user
+
+    def _assumption_upstream(self) -> str | None:
+        """The nearest assumption (a quantity with a documented range) the value depends on, unless the
+        scenario fixes it (a given result, or the user's own value)."""
+        from costmodel.solver import upstream
+
+        quantities = self.registry.quantities
+        fixed = self._fixed()
+        found = [n for n, d in sorted(upstream(self.scenario, self.name).items(), key=lambda kv: (kv[1], kv[0]))
+                 if n != self.name and quantities[n].plausible is not None and n not in fixed]
+        return found[0] if found else None
+
+    def _implied(self, claimed: float, assumption: str, ratio: float) -> tuple[str, str, dict]:
+        """Solve for the assumption the claimed value implies, and judge that."""
+        from costmodel import api
+
+        a = self.registry.quantities[assumption]
+        values = dict(self.kwargs.get("values") or {})
+        rest = {k: v for k, v in self.kwargs.items() if k != "values"}
+        context = f"costmodel gives {self.show(self.value)} (claim/costmodel = {ratio:.3g})"
+        given = f"{claimed!r} {self.q.unit}" if self.q.unit != "1" else claimed
+        try:
+            solved = api.solve(self.family, find=assumption, given={self.name: given}, values=values, **rest)
+        except OutOfRange as exc:
+            bound = self.registry.quantities[exc.name].maximum
+            return ("impossible", f"implies {exc.name} = {_percent(exc.value)}, more than {bound:g}: {context}",
+                    {exc.name: exc.value})
+        except Unreachable as exc:
+            return "impossible", f"no {assumption} up to {a.maximum:g} gives it: {exc}", {}
+        implied = solved.input_numbers.get(assumption, solved.numbers.get(assumption))
+        shown = f"{assumption} = {_percent(implied)}"
+        if a.maximum is not None and implied > a.maximum * (1 + _EPS):
+            return "impossible", f"implies {shown}, more than {a.maximum:g}: {context}", {assumption: implied}
+        low, high = a.plausible
+        if implied < low or implied > high:
+            side = "below" if implied < low else "above"
+            return ("implausible", f"implies {shown}, {side} the documented range {_percent(low)} to "
+                                   f"{_percent(high)}: {context}", {assumption: implied})
+        return ("consistent", f"implies {shown}, inside the documented range {_percent(low)} to "
+                              f"{_percent(high)}: {context}", {assumption: implied})
+
+    def _yes_no(self, claim: Claimed) -> Verdict:
+        """A yes/no result: agreeing is consistent; disagreeing is implausible if the modelled quantities
+        it rests on could flip it within their accuracy, else impossible."""
+        from costmodel.solver import forward
+
+        said = _yes(claim.value)
+        rule = self.scenario.formulas.get(self.name)
+        env = dict(self.base.evaluation.env)
+        inputs = rule.inputs if rule is not None else ()
+        shown = ", ".join(f"{n} = {units.format_quantity(env[n], self.registry.quantity(n).unit)}"
+                          for n in inputs if n in env)
+        basis = f" ({rule.formula.expr} with {shown})" if rule is not None and shown else ""
+        if bool(claim.value) == bool(self.value):
+            return self._make(claim, "consistent", f"costmodel also gives {said}{basis}")
+        for dep in inputs:
+            tolerance = self.registry.quantity(dep).tolerance
+            if tolerance is None or dep not in env:
+                continue
+            for factor in (1 - tolerance, 1 + tolerance):
+                trial = dict(env)
+                trial[dep] = env[dep] * factor
+                forward(self.scenario, trial, only={self.name})
+                if bool(trial.get(self.name)) == bool(claim.value):
+                    return self._make(claim, "implausible", (
+                        f"costmodel gives {_yes(self.value)}{basis}, but {dep} {_factor_word(factor)} by its "
+                        f"{tolerance:.0%} accuracy would give {said}"))
+        modelled = [d for d in inputs if self.registry.quantity(d).tolerance is not None]
+        why = (f": {', '.join(modelled)} would have to be off by more than the model's accuracy" if modelled
+               else ": the scenario's own arithmetic")
+        return self._make(claim, "impossible", f"costmodel gives {_yes(self.value)}{basis}{why}")
+
+
+def _yes(value: float) -> str:
+    return "yes (1)" if bool(value) else "no (0)"
+
+
+def _factor_word(factor: float) -> str:
+    return "lower" if factor < 1 else "higher"
 
 
 def _percent(x: float) -> str:
@@ -166,3 +399,4 @@ def _factor(ratio: float) -> str:
     factor = ratio if ratio >= 1 else 1 / ratio
     direction = "too high" if ratio >= 1 else "too low"
     return f"a factor of {units.format_number(factor, 3)} ({direction})"
+

@@ -49,6 +49,12 @@ class Quantity:
     maximum: float | None = attrs.field(
         default=None, metadata={"help": "hard upper bound (mfu: 1 = the card's whole peak)"}
     )
+    limit: str | None = attrs.field(
+        default=None,
+        metadata={"help": "a quantity of the same unit this one cannot exceed in a scenario, a physical "
+                          "bound (gpu_power: board_power); `costmodel check` calls a claim above it "
+                          "impossible"},
+    )
     plausible: tuple[float, float] | None = attrs.field(
         default=None,
         converter=lambda v: None if v is None else (float(v[0]), float(v[1])),

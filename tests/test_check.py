@@ -28,14 +28,16 @@ def test_implied_mfu_on_a_real_family(cli):
     """nanoGPT gpt2 on one RTX 4070: a claimed step time implies an mfu; beyond 1 is impossible."""
     code, out, err = cli("check", "nanogpt", "--preset", "gpt2", "-H", "rtx-4070", "--set", "n_gpus=1",
                          "--set", "gradient_accumulation_steps=1", "--set", "micro_batch=8",
-                         "--claim", "iter_time=1 ms", "--claim", "mfu=0.9", "--claim", "mfu=1.5", "--json")
+                         "--claim", "iter_time=1 ms", "--claim", "mfu=0.95", "--claim", "mfu=1.5", "--json")
     assert code == 0, err
     fast, high, over = json.loads(out)
     # 1 ms for 8 x 1024 tokens x ~0.87 GFLOP/token needs ~7 PFLOP/s: 120x the card's 58.3 TFLOP/s
     flops_per_token = 6 * (124_439_808 - 1024 * 768) + 12 * 12 * 12 * 64 * 1024
     needed = flops_per_token * 8 * 1024 / 1e-3
     assert fast["verdict"] == "impossible"
-    assert fast["implied"]["mfu"] == pytest.approx(needed / 58.3e12, rel=0.02)
+    # "1 ms" states one digit: 0.5 to 1.5 ms; the end nearest costmodel's value, 1.5 ms, is judged
+    assert fast["claimed"]["low"] == pytest.approx(0.5e-3) and fast["claimed"]["high"] == pytest.approx(1.5e-3)
+    assert fast["implied"]["mfu"] == pytest.approx(needed / 1.5 / 58.3e12, rel=0.02)
     assert high["verdict"] == "implausible" and over["verdict"] == "impossible"
 
 

@@ -31,6 +31,10 @@ def check(
     """Check claims about a scenario: costmodel's value, the ratio, and a verdict with its reason
     (impossible, implausible or consistent).
 
+    A value states its precision by its digits ("1.9e9" or "1.9B": 1.85e9 to 1.95e9); a range is
+    written "2.5..4.5 s" or "2.5 to 4.5 s". Give a result of the scenario with --set (iter_time=2.5s)
+    to check claims that are conditional on it; fits=1 claims the step fits in memory.
+
     Example: costmodel check nanogpt --preset gpt2 -H rtx-4070 --claim iter_time="100 ms" --claim model_flops=2.55e15
     """
     from costmodel.check import check as run_check
@@ -44,6 +48,9 @@ def check(
 
     for v in verdicts:
         claimed = units.format_quantity(v.claimed, v.unit)
+        if v.low is not None and v.low != v.high:
+            claimed = (f"{v.text} ({units.format_quantity(v.low, v.unit)} to "
+                       f"{units.format_quantity(v.high, v.unit)})")
         ours = units.format_quantity(v.value, v.unit)
         sys.stdout.write(f"{v.name}: claimed {claimed}, costmodel {ours}, ratio {v.ratio:.3g}\n"
                          f"  {v.verdict.upper()}: {v.reason}\n")

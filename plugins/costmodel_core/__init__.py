@@ -22,12 +22,16 @@ def _q(name: str, unit: str, doc: str, kind: str = "real", **kw) -> Quantity:
     return Quantity(name=name, unit=unit, doc=doc, kind=kind, **kw)
 
 
-# The range of model FLOPs utilisation that published training runs report (docs/check.md):
-# GPT-3 21.3 % and PaLM 46.2 % (Chowdhery et al. 2022, arXiv:2204.02311 Table 3), Megatron-LM
-# 52 % (Narayanan et al. 2021, arXiv:2104.04473), nanochat d32 50.9 % (run1000.sh@fae3aca9519a
-# L44-57), llm.c "up to ~60 %" (karpathy/llm.c discussion #481). Below 3 % a GPU mostly waits;
-# above 65 % no PyTorch run has been published.
-MFU_PLAUSIBLE = (0.03, 0.65)
+# The range of model FLOPs utilisation that training runs reach (docs/check.md): GPT-3 21.3 % and
+# PaLM 46.2 % (Chowdhery et al. 2022, arXiv:2204.02311 Table 3), Megatron-LM 52 % (Narayanan et al.
+# 2021, arXiv:2104.04473), nanochat d32 50.9 % (run1000.sh@fae3aca9519a L44-57), llm.c "up to
+# ~60 %" (karpathy/llm.c discussion #481), and 80 % of an RTX 4090's dense BF16 peak for nanochat
+# d20 at micro-batch 4 (karpathy/nanochat issue #157: "mfu: 13.44" of 989e12 = 132.9 TFLOP/s of
+# 165.2). The ceiling is the best measured matmul efficiency, 85.9 % (A100 SXM, stas00/ml-engineering
+# compute/accelerator/README.md "Maximum Achievable Matmul FLOPS"): a whole training step cannot
+# plausibly beat its own matmuls. Below 3 % a GPU mostly waits. (The earlier ceiling, 65 %, was below
+# the RTX 4090 measurement and below costmodel's own estimates on small cards, up to 74 %.)
+MFU_PLAUSIBLE = (0.03, 0.86)
 
 # the views that show a quantity (Quantity.groups; plots and listings read them, docs/engine-api.md)
 MEMORY_PART, MEMORY_LIMIT = ("memory part",), ("memory limit",)
@@ -84,12 +88,13 @@ VOCABULARY = [
     _q("peak_flops", "FLOP/s", "dense peak per GPU for the precision used", positive=True),
     _q("mfu", "1", "model FLOPs utilisation: achieved model FLOP/s over peak",
        maximum=1.0, plausible=MFU_PLAUSIBLE),
-    _q("achieved_flops", "FLOP/s", "model FLOP/s achieved per GPU"),
+    _q("achieved_flops", "FLOP/s", "model FLOP/s achieved per GPU", limit="peak_flops"),
     _q("tokens_per_second", "token/s", "training throughput, all GPUs together"),
     _q("iter_time", "s/iteration", "wall time of one optimizer step"),
     _q("wall_time", "s", "wall time of the run", groups=TIME_AND_COST),
     # energy and money
-    _q("gpu_power", "W", "average electrical power per GPU while training"),
+    _q("gpu_power", "W", "average electrical power per GPU while training", limit="board_power",
+       tolerance=0.25),  # an estimate from fractions of the board power (docs/time.md), not a count
     _q("energy", "kWh", "electrical energy of the run"),
     _q("electricity_price", "USD/kWh", "price of electricity"),
     _q("energy_cost", "USD", "cost of the run's electricity", groups=TIME_AND_COST),

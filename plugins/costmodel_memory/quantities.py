@@ -87,6 +87,8 @@ QUANTITIES = (
     _q("peak_moment", "1", "which moment is the peak: 1 end of forward, 2 loss backward, 3 block backward, "
        "4 end of backward, 5 optimizer step"),
     _q("mem_free", "byte", "usable GPU memory left at the peak (0 when it does not fit)"),
+    _q("mem_used", "byte", "memory the run holds on the GPU at its peak, as nvidia-smi shows it (all of the "
+       "usable memory when the step does not fit)", limit="gpu_memory_usable"),
     _q("mem_shortfall", "byte", "memory the step needs beyond the GPU's usable memory (0 when it fits)"),
     _q("fits", "1", "1 if the peak fits in the GPU's usable memory, else 0", "bool"),
     _q("quantised_flops_ratio", "1", "matmul FLOPs with quantised weights over 16-bit weights (1: no saving)"),
