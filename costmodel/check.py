@@ -306,7 +306,9 @@ class _Judge:
 
     def _fixed(self) -> set[str]:
         """Assumptions the scenario fixes: solved from a given result, or set by the user."""
-        user = {n for n, origin in self.scenario.origins.items() if str(origin) == "user"}
+        from costmodel.scenario import Source
+
+        user = {n for n, origin in self.scenario.origins.items() if origin.source is Source.USER}
         return self._solved() | user
 
     def _assumption_upstream(self) -> str | None:
