@@ -52,6 +52,9 @@ class LogReading:
     header: dict[str, float] = attrs.field(factory=dict)  # HEADER_UNITS names, as the log states them
     warmup: int = 0  # steps the trainer itself leaves out of its timing at the start
     mfu_peak: float | None = None  # FLOP/s per GPU the printed MFU is relative to, when fixed
+    # the run's settings the log states (a printed config), in the family's input names
+    settings: dict[str, Any] = attrs.field(factory=dict)
+    eval_interval: int | None = None  # steps between evaluations, when the log or the trainer tells
 
 
 @attrs.frozen(kw_only=True)
@@ -73,6 +76,8 @@ class ParsedLog:
     lines: int
     warmup: int = 0
     mfu_peak: float | None = None
+    settings: dict[str, Any] = attrs.field(factory=dict)
+    eval_interval: int | None = None
 
 
 def number(text: str) -> float:
@@ -102,12 +107,19 @@ def parse_log(text: str, formats: Sequence[LogFormat] | None = None) -> ParsedLo
         return ParsedLog(format="", steps=(), problems=(), header={}, lines=len(lines))
     best = readings[0]
     problems = list(best.problems)
+    steps = []
+    for step in best.steps:  # a step takes time: zero, negative or not a number is a broken line
+        if math.isfinite(step.seconds) and step.seconds > 0:
+            steps.append(step)
+        else:
+            problems.append((step.line, f"step time {step.seconds:g} s is not a positive duration; skipped"))
     for other in readings[1:]:
         if other.steps:
             problems.append((other.steps[0].line,
                              f"{len(other.steps)} step lines of the {other.format} format ignored"))
-    return ParsedLog(format=best.format, steps=best.steps, problems=tuple(sorted(problems)),
-                     header=dict(best.header), lines=len(lines), warmup=best.warmup, mfu_peak=best.mfu_peak)
+    return ParsedLog(format=best.format, steps=tuple(steps), problems=tuple(sorted(problems)),
+                     header=dict(best.header), lines=len(lines), warmup=best.warmup, mfu_peak=best.mfu_peak,
+                     settings=dict(best.settings), eval_interval=best.eval_interval)
 
 
 @attrs.frozen(kw_only=True)
@@ -197,7 +209,10 @@ def calibrate(family: str, log: str | Path, *, warmup: int | None = None, text: 
             "give a longer log or a smaller --warmup"
         )
     stats = step_stats([s.seconds for s in used])
-    values, units, notes = _against_scenario(family, parsed, stats, used, first, dropped_eval, scenario)
+    notes: list[str] = []
+    scenario = _with_log_settings(family, parsed.settings, scenario, notes)
+    values, units, more = _against_scenario(family, parsed, stats, used, first, dropped_eval, scenario)
+    notes += more
     return Calibration(
         log=parsed,
         warmup=warmup,
@@ -210,6 +225,81 @@ def calibrate(family: str, log: str | Path, *, warmup: int | None = None, text: 
         units=units,
         notes=tuple(notes),
     )
+
+
+def _with_log_settings(family: str, settings: dict, scenario: dict, notes: list[str]) -> dict:
+    """The scenario with the run's settings as the log's header states them (a printed config).
+    The log knows the run better than a preset or a config file; a value the user gave (`--set`)
+    is kept, and a disagreement is named."""
+    if not settings:
+        return scenario
+    from costmodel import api
+    from costmodel import units as u
+    from costmodel.scenario import Source
+
+    base = api.scenario(family, **scenario)
+    registry = base.registry
+    values = dict(scenario.get("values") or {})
+    taken = []
+    for name, value in settings.items():
+        if name not in registry.quantities:
+            continue
+        if base.origins.get(name) is not None and base.origins[name].source is Source.USER:
+            ours, theirs = base.values.get(name), registry.parse_value(name, value, where="log")
+            if ours != theirs:
+                unit = registry.quantity(name).unit
+                shown = u.format_quantity(ours, unit) if isinstance(ours, float) else ours
+                notes.append(f"the log's header says {name} = {value}, but --set gives {shown}: keeping yours; "
+                             "the measured MFU is that of your scenario")
+            continue
+        values[name] = value
+        taken.append(f"{name}={value}")
+    if taken:
+        notes.append("settings taken from the log: " + ", ".join(taken))
+    return {**scenario, "values": values}
+
+
+def _eval_each(parsed, stats, dropped_eval, first, get, notes) -> float | None:
+    """Time of one evaluation: measured on the steps after an evaluation (the first step, which also
+    compiles, left out), else estimated: 2 x eval_iters forward passes, a third of a micro-step each
+    (the time plugin's eval_time formula, at the measured step time)."""
+    later = [s.seconds for s in dropped_eval if s is not first]
+    if later:
+        return max(statistics.median(later) - stats.median, 0.0)
+    if not first.after_eval:
+        return None
+    eval_iters, grad_accum = get("eval_iters", "1"), get("grad_accum", "1")
+    if not eval_iters or not grad_accum:
+        notes.append("the first step includes an evaluation of unknown length (no eval_iters in the log or the "
+                      "scenario): its time counts as compilation")
+        return None
+    notes.append(f"one evaluation estimated as 2 x {eval_iters:g} forward passes of a third of a micro-step each "
+                 "(no later evaluation in the log to measure)")
+    return 2 * eval_iters * stats.median / (3 * grad_accum)
+
+
+def _evals_between(parsed, first_step: int, last_step: int, get) -> int:
+    """Evaluations at multiples of the interval after `first_step`, up to and including `last_step`."""
+    interval = parsed.eval_interval or get("eval_interval", "iteration")
+    if not interval or last_step <= first_step:
+        return 0
+    interval = int(round(interval))
+    return last_step // interval - first_step // interval
+
+
+def _mfu_bound(mfu: float, hfu: float, notes: list[str]) -> bool:
+    """Whether a measured MFU can be recommended: not above the card's peak (HFU <= 1) and not above
+    mfu's documented range; else the scenario is not the logged run, and the note says how."""
+    from costmodel import api
+
+    ceiling = api.registry().quantity("mfu").plausible[1]
+    if hfu <= 1 and mfu <= ceiling:
+        return True
+    what = "more than the card's peak" if hfu > 1 else f"above the {ceiling:.0%} any training run plausibly reaches"
+    notes.append(f"not recommending --set mfu={mfu:.3g}: that is {what}. The scenario does more work per step than "
+                 "the logged run: its batch (micro_batch x grad_accum x seq_len), GPU count, model or card is not the "
+                 "run's (see the header notes); give the run's settings and calibrate again")
+    return False
 
 
 def _against_scenario(family, parsed, stats, used, first, dropped_eval, scenario):
@@ -229,20 +319,23 @@ def _against_scenario(family, parsed, stats, used, first, dropped_eval, scenario
                                         "iter_time_p90")}
     units.update(first_step_time="s", last_step="iteration")
     notes: list[str] = []
-    if first.step == 0 or first.seconds > 2 * stats.median:
-        values["compile_time"] = max(first.seconds - stats.median, 0.0)
-        units["compile_time"] = "s"
-    if dropped_eval:
-        values["eval_time_each"] = max(statistics.median(s.seconds for s in dropped_eval) - stats.median, 0.0)
-        units["eval_time_each"] = "s"
-
     result = api.estimate(family, **scenario)
 
     def get(name: str, unit: str) -> float | None:
         try:
             return float(result[name].m_as(u.unit(unit)))
-        except KeyError:
+        except (KeyError, TypeError, AttributeError):
             return None
+
+    eval_each = _eval_each(parsed, stats, dropped_eval, first, get, notes)
+    if eval_each is not None:
+        values["eval_time_each"] = eval_each
+        units["eval_time_each"] = "s"
+    if first.step == 0 or first.seconds > 2 * stats.median:
+        # the first step's extra time is compilation, less the evaluation that ran inside it
+        extra = first.seconds - stats.median - ((eval_each or 0.0) if first.after_eval else 0.0)
+        values["compile_time"] = max(extra, 0.0)
+        units["compile_time"] = "s"
 
     tokens = get("tokens_per_iter", "token/iteration")
     flops = get("flops_per_token", "FLOP/token")
@@ -267,9 +360,9 @@ def _against_scenario(family, parsed, stats, used, first, dropped_eval, scenario
         values["achieved_flops"] = mfu * peak
         values["peak_flops"] = peak
         units.update(mfu="1", hfu="1", achieved_flops="FLOP/s", peak_flops="FLOP/s")
-        if values["hfu"] > 1:
-            notes.append(f"an HFU of {values['hfu']:.0%} is above the card's peak: the scenario does more work "
-                         "per step than the logged run (batch, GPU count, card or model differ)")
+        if _mfu_bound(mfu, values["hfu"], notes):
+            values["mfu_recommended"] = mfu
+            units["mfu_recommended"] = "1"
         log_peak = parsed.mfu_peak
         printed = [s.mfu_printed for s in used if s.mfu_printed is not None and s.mfu_printed > 0]
         if printed:
@@ -301,10 +394,14 @@ def _against_scenario(family, parsed, stats, used, first, dropped_eval, scenario
         last_training_step = None
     if last_training_step is not None:
         remaining = max(last_training_step - last.step, 0)
+        evals = _evals_between(parsed, last.step, last_training_step, get) if eval_each else 0
+        extra = evals * (eval_each or 0.0)
         values["iters_remaining"] = float(remaining)
-        values["eta"] = remaining * stats.median
-        values["eta_p10"] = remaining * stats.p10
-        values["eta_p90"] = remaining * stats.p90
+        values["evals_remaining"] = float(evals)
+        values["eta"] = remaining * stats.median + extra
+        values["eta_p10"] = remaining * stats.p10 + extra
+        values["eta_p90"] = remaining * stats.p90 + extra
         values["train_time"] = (last_training_step + 1) * stats.median
-        units.update(iters_remaining="iteration", eta="s", eta_p10="s", eta_p90="s", train_time="s")
+        units.update(iters_remaining="iteration", evals_remaining="1", eta="s", eta_p10="s", eta_p90="s",
+                     train_time="s")
     return values, units, notes

@@ -132,8 +132,10 @@ def test_calibrate_nanogpt():
     median = (0.574 + 0.576) / 2  # of 0.570, 0.574, 0.576, 0.578
     v = c.values
     assert v["iter_time"] == pytest.approx(median)
-    assert v["compile_time"] == pytest.approx(31.25 - median)
+    # iteration 10's time holds one evaluation: 9 s - median; iteration 0's holds the same evaluation
+    # (step 0) and the compilation: 31.25 s - median - one evaluation
     assert v["eval_time_each"] == pytest.approx(9.0 - median)
+    assert v["compile_time"] == pytest.approx(31.25 - median - (9.0 - median))
     # true MFU on an A100 (312 TFLOP/s): nanoGPT's 6N + 12 L H Q T FLOP/token x 491,520 tokens per step
     # N without wpe, no biases, vocab 50,304: wte 50,304 x 768 + 12 blocks x (2 x 768 LayerNorm
     # + 768 x 2304 + 768 x 768 + 2 x 768 x 3072) + ln_f 768 = 123,587,328
@@ -143,11 +145,14 @@ def test_calibrate_nanogpt():
     assert v["mfu"] == pytest.approx(flops * 491520 / (8 * 312e12 * median))
     assert v["mfu_printed"] == pytest.approx(0.29525)  # median of 29.60, 29.55, 29.50, 27.10
     assert v["tokens_per_second"] == pytest.approx(491520 / median)
-    # nanoGPT runs iterations 0 .. max_iters = 600,000: after iteration 11, 599,989 are left
+    # nanoGPT runs iterations 0 .. max_iters = 600,000: after iteration 11, 599,989 are left, and the
+    # evaluations at 20, 30, ..., 600,000 (every 10 steps, as the log's two evaluations are apart)
     assert v["iters_remaining"] == 599989
-    assert v["eta"] == pytest.approx(599989 * median)
+    assert v["evals_remaining"] == 600000 // 10 - 1
+    assert v["eta"] == pytest.approx(599989 * median + 59999 * (9.0 - median))
     assert v["eta_p10"] <= v["eta"] <= v["eta_p90"]
-    assert not c.notes  # the header agrees with the scenario
+    # the header agrees with the scenario; the log shows evaluations, at train.py's default size
+    assert c.notes == ("settings taken from the log: eval_iters=200",)
 
 
 def test_calibrate_nanochat_v0_true_mfu_and_eta():
@@ -172,7 +177,9 @@ def test_calibrate_warns_when_the_scenario_is_not_the_run():
     c = cal.calibrate("nanochat", "base.log", text=NANOCHAT_V0_LOG, preset="d32", hardware="h100-sxm")
     text = " ".join(c.notes)
     assert "tokens_per_iter = 524,288" in text
-    assert "above the card's peak" in text
+    # the scenario's step is 4x the run's: an MFU of 181 % is more than the card's peak, not recommended
+    assert "not recommending --set mfu=1.8" in text and "more than the card's peak" in text
+    assert c.values["mfu"] > 1 and "mfu_recommended" not in c.values
 
 
 def test_calibrate_without_a_card_still_times():
@@ -257,3 +264,112 @@ def test_register_adds_the_command():
     app = typer.Typer()
     command.register(app)
     assert [c.callback.__name__ for c in app.registered_commands] == ["calibrate"]
+
+
+def test_calibrate_recommends_no_mfu_above_the_plausible_ceiling(cli, tmp_path):
+    """The logged run (8 H100s at 50.9 % MFU) read as 2 B200s: each would do 4x the work at 2,250
+    TFLOP/s, 50.9 % x 4 x 989.4 / 2,250 = 89.5 %: possible on the card (HFU < 1) but above what a
+    training run reaches; the CLI names the mismatch instead of recommending it."""
+    c = cal.calibrate("nanochat", "base.log", text=NANOCHAT_V0_LOG, preset="d32", hardware="b200",
+                      values={"version": "v0", "n_gpus": 2})
+    ceiling = 0.86
+    assert ceiling < c.values["mfu"] < 1 and c.values["hfu"] < 1
+    assert "mfu_recommended" not in c.values
+    assert any("above the 86% any training run plausibly reaches" in n for n in c.notes)
+    log = tmp_path / "base.log"
+    log.write_text(NANOCHAT_V0_LOG)
+    code, out, err = cli("calibrate", "nanochat", "--preset", "d32", "--set", "version=v0", "--set", "n_gpus=2",
+                         "-H", "b200", "--log", str(log))
+    assert code == 0, err
+    assert "--set mfu=" not in out and "no --set mfu to recommend" in out
+    code, out, err = cli("calibrate", "nanochat", "--preset", "d32", "--set", "version=v0", "-H", "h100-sxm",
+                         "--log", str(log))
+    assert code == 0 and "to use it: --set mfu=0.50" in out
+
+
+def test_step_times_must_be_positive():
+    """A zero or negative step time is no duration: the line is named and skipped, whatever the format."""
+    from costmodel.calibrate import LogFormat, LogReading, Step
+
+    def read(lines):
+        steps = [Step(line=n, step=n, seconds=float(t), loss=None, mfu_printed=None)
+                 for n, t in enumerate(lines, start=1)]
+        return LogReading(format="toy", steps=tuple(steps))
+
+    log = cal.parse_log("1.5\n0\n-2\nnan\n1.6\n", [LogFormat(name="toy", doc="d", source="s", read=read)])
+    assert [s.seconds for s in log.steps] == [1.5, 1.6]
+    assert [n for n, _ in log.problems] == [2, 3, 4]
+    assert all("not a positive duration" in m for _, m in log.problems)
+
+
+SHAKESPEARE_LOG = """\
+Overriding config with config/train_shakespeare_char.py:
+# train a miniature character-level shakespeare model
+out_dir = 'out-shakespeare-char'
+eval_interval = 250 # keep frequent because we'll overfit
+eval_iters = 200
+log_interval = 10
+always_save_checkpoint = False
+wandb_log = False # override via command line if you like
+dataset = 'shakespeare_char'
+gradient_accumulation_steps = 1
+batch_size = 64
+block_size = 256 # context of up to 256 previous characters
+n_layer = 6
+n_head = 6
+n_embd = 384
+dropout = 0.2
+learning_rate = 1e-3
+max_iters = 5000
+lr_decay_iters = 5000
+min_lr = 1e-4
+beta2 = 0.99
+warmup_iters = 100
+
+Overriding: max_iters = 2000
+tokens per iteration will be: 16,384
+found vocab_size = 65 (inside data/shakespeare_char/meta.pkl)
+Initializing a new model from scratch
+number of parameters: 10.65M
+compiling the model... (takes a ~minute)
+step 0: train loss 4.2874, val loss 4.2823
+iter 0: loss 4.2654, time 30000.00ms, mfu -100.00%
+iter 10: loss 3.2457, time 30.00ms, mfu -100.00%
+iter 20: loss 2.7914, time 32.00ms, mfu 10.00%
+iter 30: loss 2.6356, time 31.00ms, mfu 10.00%
+iter 40: loss 2.5527, time 33.00ms, mfu 10.00%
+iter 50: loss 2.5281, time 31.00ms, mfu 10.00%
+iter 60: loss 2.4919, time 30.00ms, mfu 10.00%
+"""
+
+
+def test_nanogpt_settings_from_the_log_header():
+    """The printed config file and the override become the scenario; nothing executed."""
+    log = cal.parse_log(SHAKESPEARE_LOG)
+    assert log.settings == {"micro_batch": 64, "seq_len": 256, "n_layer": 6, "n_head": 6, "n_embd": 384,
+                            "max_iters": 2000, "gradient_accumulation_steps": 1, "vocab_size": 65,
+                            "eval_interval": 250, "eval_iters": 200}
+    assert log.eval_interval == 250 and not log.problems
+    c = cal.calibrate("nanogpt", "train.log", text=SHAKESPEARE_LOG, hardware="rtx-4070")
+    v = c.values
+    # used: iterations 10-60 (the warm-up, iterations 0-4, holds iteration 0); median of 30, 32, 31, 33, 31, 30 ms
+    median = 0.031
+    assert v["iter_time"] == pytest.approx(median)
+    # one evaluation, estimated (no later one in the log): 2 x 200 forward passes of a third of a
+    # micro-step (grad_accum 1): 2 x 200 x 31 ms / 3 = 4.133 s; compilation is the rest of iteration 0
+    each = 2 * 200 * median / 3
+    assert v["eval_time_each"] == pytest.approx(each)
+    assert v["compile_time"] == pytest.approx(30.0 - median - each)
+    # iterations 0 .. 2000; after 60: 1,940 left and the evaluations at 250, 500, ..., 2000 (8)
+    assert v["iters_remaining"] == 1940 and v["evals_remaining"] == 8
+    assert v["eta"] == pytest.approx(1940 * median + 8 * each)
+    # the header's tokens per iteration (64 x 256) agree with the scenario built from it
+    assert not any("the log says" in n for n in c.notes)
+    assert any(n.startswith("settings taken from the log: ") and "micro_batch=64" in n for n in c.notes)
+
+
+def test_a_user_setting_wins_over_the_log_and_is_named():
+    c = cal.calibrate("nanogpt", "train.log", text=SHAKESPEARE_LOG, hardware="rtx-4070",
+                      values={"micro_batch": 32})
+    assert any("the log's header says micro_batch = 64, but --set gives 32" in n for n in c.notes)
+    assert any("tokens_per_iter = 16,384" in n for n in c.notes)  # and the header disagrees with it

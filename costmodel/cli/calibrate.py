@@ -77,7 +77,9 @@ def render(result, log) -> str:
         ("first step", show("first_step_time")),
     ]
     if "compile_time" in v:
-        rows.append(("compile warm-up (first - median)", show("compile_time")))
+        label = "first - median - evaluation" if result.first_step.after_eval and "eval_time_each" in v else (
+            "first - median")
+        rows.append((f"compile warm-up ({label})", show("compile_time")))
     if "eval_time_each" in v:
         rows.append(("one evaluation", show("eval_time_each")))
     if "tokens_per_second" in v:
@@ -92,7 +94,8 @@ def render(result, log) -> str:
                      f"(measured / estimate = {v['measured_over_predicted']:.2f})"))
     if "eta" in v:
         rows += [
-            (f"steps left after step {int(v['last_step'])}", f"{int(v['iters_remaining']):,}"),
+            (f"steps left after step {int(v['last_step'])}", f"{int(v['iters_remaining']):,}"
+             + (f" and {int(v['evals_remaining']):,} evaluations" if v.get("evals_remaining") else "")),
             ("time left", f"{show('eta')} ({show('eta_p10')} .. {show('eta_p90')})"),
             ("whole training at this pace", show("train_time")),
         ]
@@ -105,6 +108,8 @@ def render(result, log) -> str:
         "",
     ]
     lines += [f"  {label:<{width}}  {value}" for label, value in rows]
-    if "mfu" in v:
-        lines += ["", f"  to use it: --set mfu={v['mfu']:.4g}"]
+    if "mfu_recommended" in v:
+        lines += ["", f"  to use it: --set mfu={v['mfu_recommended']:.4g}"]
+    elif "mfu" in v:
+        lines += ["", "  no --set mfu to recommend: the scenario is not the logged run (see the notes)"]
     return "\n".join(lines) + "\n"

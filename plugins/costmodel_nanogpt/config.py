@@ -55,6 +55,12 @@ def read_config_file(path: str) -> dict[str, Value]:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"cannot read nanoGPT config {path}: {type(exc).__name__}: {exc}") from None
+    return read_config_text(text, path)
+
+
+def read_config_text(text: str, path: str) -> dict[str, Value]:
+    """The literal assignments of a config file's text (`path` names it in errors; a training log
+    that printed the file passes its own name and line)."""
     try:
         tree = ast.parse(text, filename=path)
     except SyntaxError as exc:
