@@ -102,38 +102,50 @@ def check(family: str, claims: Mapping[str, Any] | Sequence[tuple[str, Any]], **
     if not pairs:
         raise UserError("give at least one --claim NAME=VALUE")
     scenario = api.scenario(family, **kwargs)
-    givens = _givens_text(scenario)
-    try:
-        base = api.estimate(family, **kwargs)
-        fixed_by_givens = {s.name for s in base.evaluation.solved}
-    except OutOfRange as exc:
-        base, givens = _beyond_bound(family, kwargs, scenario, exc, givens)
-        fixed_by_givens = {exc.name}
+    kwargs, givens, fixed = _through_assumptions(family, kwargs, scenario)
+    base = api.estimate(family, **kwargs)
+    fixed = fixed | {s.name for s in base.evaluation.solved}
     registry = base.evaluation.scenario.registry
-    return [_Judge(family, base, registry, name, kwargs, (givens, fixed_by_givens)).verdict(text)
-            for name, text in pairs]
+    return [_Judge(family, base, registry, name, kwargs, (givens, fixed)).verdict(text) for name, text in pairs]
 
 
-def _givens_text(scenario) -> str:
-    """' given iter_time = 2.5 s' when results given to the scenario fix its assumptions."""
-    if not scenario.constraints:
-        return ""
-    quantities = scenario.registry.quantities
-    return " given " + ", ".join(f"{n} = {units.format_quantity(v, quantities[n].unit)}"
-                                 for n, v in sorted(scenario.constraints.items()))
-
-
-def _beyond_bound(family, kwargs, scenario, exc: OutOfRange, givens: str):
-    """A given result that needs an assumption beyond its hard bound (a step time that needs more than
-    the card's peak): the premise is impossible in itself, but what follows from it is still arithmetic.
-    The scenario is evaluated at the assumption the givens imply."""
+def _through_assumptions(family: str, kwargs: dict, scenario) -> tuple[dict, str, set[str]]:
+    """Results given to the scenario (`--set iter_time=2.5s`, a claim conditional on a rate) are met
+    through the assumption they rest on (mfu), never by changing the model, the run or the card: the
+    scenario is evaluated at the assumption's value they imply. A given result that needs the
+    assumption beyond its hard bound (more than the card's peak) is impossible in itself; what follows
+    from it is still arithmetic, and the reasons say so."""
     from costmodel import api
+    from costmodel.scenario import Source
+    from costmodel.solver import upstream
 
-    values = {k: v for k, v in (kwargs.get("values") or {}).items() if k not in scenario.constraints}
-    values[exc.name] = repr(exc.value)
-    base = api.estimate(family, **{**kwargs, "values": values})
-    bound = scenario.registry.quantities[exc.name].maximum
-    return base, f"{givens} (which needs {exc.name} = {_percent(exc.value)}, more than {bound:g})"
+    if not scenario.constraints:
+        return kwargs, "", set()
+    quantities = scenario.registry.quantities
+    user = {n for n, o in scenario.origins.items() if o.source is Source.USER}
+    values = dict(kwargs.get("values") or {})
+    rest = {k: v for k, v in kwargs.items() if k != "values"}
+    shown, fixed = [], set()
+    for name, target in sorted(scenario.constraints.items()):
+        text = f"{name} = {units.format_quantity(target, quantities[name].unit)}"
+        near = sorted((d, n) for n, d in upstream(scenario, name).items()
+                      if quantities[n].plausible is not None and n not in user and n not in fixed and n != name)
+        if not near or name not in values:
+            shown.append(text)
+            continue
+        assumption = near[0][1]
+        others = {k: v for k, v in values.items() if k != name}
+        try:
+            solved = api.solve(family, find=assumption, given={name: values[name]}, values=others, **rest)
+            implied = solved.input_numbers.get(assumption, solved.numbers.get(assumption))
+            shown.append(f"{text} ({assumption} = {_percent(implied)})")
+        except OutOfRange as exc:
+            implied = exc.value
+            shown.append(f"{text} (which needs {assumption} = {_percent(implied)}, more than "
+                         f"{quantities[assumption].maximum:g})")
+        values = {**others, assumption: repr(float(implied))}
+        fixed.add(assumption)
+    return {**rest, "values": values}, " given " + ", ".join(shown), fixed
 
 
 # --- reading a claim ----------------------------------------------------------------------------
@@ -224,13 +236,14 @@ class _Judge:
         high = min(claim.high, bound[0]) if bound is not None else claim.high
         if claim.low * (1 - _EPS) <= self.value <= high * (1 + _EPS):
             where = "the claimed range" if claim.is_range else "the precision of the claim's digits"
-            return self._make(claim, "consistent", f"costmodel's {self.show(self.value)} lies within {where} "
-                                                   f"({self._interval(claim.low, high)})")
+            return self._make(claim, "consistent", f"costmodel's {self.show(self.value)}{self.givens} lies within "
+                                                   f"{where} ({self._interval(claim.low, high)})")
         end = claim.low if self.value < claim.low else high
         kind, reason, implied = self._end(end)
         if claim.low != claim.high:
-            reason = (f"at {self.show(end)} (of the claimed {self._interval(claim.low, claim.high)}, the value "
-                      f"nearest costmodel's): {reason}")
+            interval = self._interval(claim.low, claim.high)
+            shown = interval.split(" to ")[0 if end == claim.low else -1]
+            reason = f"at {shown} (of the claimed {interval}, the value nearest costmodel's): {reason}"
         return self._make(claim, kind, reason, implied)
 
     def _make(self, claim: Claimed, kind: str, reason: str, implied=None) -> Verdict:
@@ -238,7 +251,7 @@ class _Judge:
                        reason=reason, implied=implied or {}, low=claim.low, high=claim.high, text=claim.text)
 
     def _interval(self, low: float, high: float) -> str:
-        return f"{self.show(low)} to {self.show(high)}"
+        return interval_text(low, high, self.q.unit)
 
     def _as_claimed(self, claim: Claimed) -> str:
         return self.show(claim.value) if not claim.is_range else self._interval(claim.low, claim.high)
@@ -381,6 +394,15 @@ class _Judge:
         why = (f": {', '.join(modelled)} would have to be off by more than the model's accuracy" if modelled
                else ": the scenario's own arithmetic")
         return self._make(claim, "impossible", f"costmodel gives {_yes(self.value)}{basis}{why}")
+
+
+def interval_text(low: float, high: float, unit: str) -> str:
+    """'1.850B param to 1.950B param', with enough digits that the two ends read apart."""
+    for digits in range(4, 12):
+        a, b = (units.format_quantity(x, unit, digits) for x in (low, high))
+        if a != b:
+            return f"{a} to {b}"
+    return a
 
 
 def _yes(value: float) -> str:

@@ -38,6 +38,7 @@ def check(
     Example: costmodel check nanogpt --preset gpt2 -H rtx-4070 --claim iter_time="100 ms" --claim model_flops=2.55e15
     """
     from costmodel.check import check as run_check
+    from costmodel.check import interval_text
 
     kwargs = scenario_kwargs(ctx, preset, config, set, hardware, plugin)
     verdicts = run_check(family, _claims(claim or []), **kwargs)
@@ -49,8 +50,7 @@ def check(
     for v in verdicts:
         claimed = units.format_quantity(v.claimed, v.unit)
         if v.low is not None and v.low != v.high:
-            claimed = (f"{v.text} ({units.format_quantity(v.low, v.unit)} to "
-                       f"{units.format_quantity(v.high, v.unit)})")
+            claimed = f"{v.text} ({interval_text(v.low, v.high, v.unit)})"
         ours = units.format_quantity(v.value, v.unit)
         sys.stdout.write(f"{v.name}: claimed {claimed}, costmodel {ours}, ratio {v.ratio:.3g}\n"
                          f"  {v.verdict.upper()}: {v.reason}\n")
