@@ -239,6 +239,10 @@ def _with_log_settings(family: str, settings: dict, scenario: dict, notes: list[
 
     base = api.scenario(family, **scenario)
     registry = base.registry
+    try:  # the scenario's own values, inputs and results, to name only what the log changes
+        current = {**(r := api.estimate(family, **scenario)).input_numbers, **r.numbers}
+    except UserError:
+        current = dict(base.values)
     values = dict(scenario.get("values") or {})
     taken = []
     for name, value in settings.items():
@@ -253,7 +257,8 @@ def _with_log_settings(family: str, settings: dict, scenario: dict, notes: list[
                              "the measured MFU is that of your scenario")
             continue
         values[name] = value
-        taken.append(f"{name}={value}")
+        if current.get(name) != registry.parse_value(name, value, where="log"):
+            taken.append(f"{name}={value}")
     if taken:
         notes.append("settings taken from the log: " + ", ".join(taken))
     return {**scenario, "values": values}
@@ -285,6 +290,11 @@ def _evals_between(parsed, first_step: int, last_step: int, get) -> int:
         return 0
     interval = int(round(interval))
     return last_step // interval - first_step // interval
+
+
+def _count(x: float) -> str:
+    """1,879,048,192 as a log prints it; 1.20796e+10 for a value that is not a whole number."""
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.6g}"
 
 
 def _mfu_bound(mfu: float, hfu: float, notes: list[str]) -> bool:
@@ -348,7 +358,7 @@ def _against_scenario(family, parsed, stats, used, first, dropped_eval, scenario
         stated = parsed.header.get(name)
         ours = get(name, unit)
         if stated is not None and ours is not None and abs(ours / stated - 1) > 0.01:
-            notes.append(f"the log says {name} = {stated:,.6g}, the scenario {ours:,.6g}: "
+            notes.append(f"the log says {name} = {_count(stated)}, the scenario {_count(ours)}: "
                          "give the run's settings (--preset, --config, --set) so the two agree")
     if tokens is not None:
         values["tokens_per_second"] = tokens / stats.median

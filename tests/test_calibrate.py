@@ -172,14 +172,27 @@ def test_calibrate_nanochat_v0_true_mfu_and_eta():
     assert not c.notes
 
 
-def test_calibrate_warns_when_the_scenario_is_not_the_run():
-    # the head version's d32 has another batch and vocabulary than the logged v0 run
+def test_the_log_s_header_makes_the_scenario_the_run():
+    """Only --preset d32: the log's v0 format and its header (8 x 2048 tokens per rank, 131,072 per
+    micro-step: 8 GPUs; total batch 524,288) make the scenario the published v0 run."""
     c = cal.calibrate("nanochat", "base.log", text=NANOCHAT_V0_LOG, preset="d32", hardware="h100-sxm")
+    assert c.log.settings == {"micro_batch": 8, "seq_len": 2048, "total_batch_size": 524288, "n_gpus": 8,
+                              "version": "v0"}
+    assert c.notes == ("settings taken from the log: total_batch_size=524288, version=v0",)
+    median = (1.570 + 1.574) / 2
+    assert c.values["mfu_recommended"] == pytest.approx(12079595520 * 524288 / (8 * 989.4e12 * median))
+
+
+def test_calibrate_warns_when_the_scenario_is_not_the_run():
+    # the user insists on head's d32 on 2 GPUs: each would do 4x the logged run's work per step
+    c = cal.calibrate("nanochat", "base.log", text=NANOCHAT_V0_LOG, preset="d32", hardware="h100-sxm",
+                      values={"version": "head", "n_gpus": 2})
     text = " ".join(c.notes)
-    assert "tokens_per_iter = 524,288" in text
-    # the scenario's step is 4x the run's: an MFU of 181 % is more than the card's peak, not recommended
-    assert "not recommending --set mfu=1.8" in text and "more than the card's peak" in text
-    assert c.values["mfu"] > 1 and "mfu_recommended" not in c.values
+    assert "the log's header says version = v0, but --set gives head" in text
+    assert "the log's header says n_gpus = 8, but --set gives 2" in text
+    assert "the log says n_params = 1,879,048,192" in text  # head's d32 is another model
+    assert "not recommending --set mfu=" in text and "more than the card's peak" in text
+    assert c.values["hfu"] > 1 and "mfu_recommended" not in c.values
 
 
 def test_calibrate_without_a_card_still_times():

@@ -8,6 +8,11 @@ v0's `mfu` is relative to an H100's dense bf16 peak, 989e12 FLOP/s per GPU (base
 `promised_flops_per_sec_h100`), on any GPU. Both leave the first 10 steps out of their total
 training time (v0 L291, head L555: `if step > 10`). Header lines (v0 L92-L106, head L255-L413) state the total
 batch size, the parameters and the FLOPs per token.
+
+The run's settings: v0 prints `num_layers: 32` (L79), `Tokens / micro-batch / rank: 8 x 2048 = 16,384`
+(L90), `Tokens / micro-batch: 131,072` (all ranks, L91: with the first, the GPU count) and `Total batch
+size 524,288 => ...` (L92); its configurator prints every `--key=value` as `Overriding: key = value`
+(nanochat/configurator.py L53). A log in v0's format (`mfu`, not head's `bf16_mfu`) is version v0.
 """
 
 from __future__ import annotations
@@ -61,6 +66,41 @@ def _step(line: str, start: re.Match) -> tuple[Step | None, str | None, str]:
     return step, None, label
 
 
+_LAYERS = re.compile(r"^num_layers: (?P<v>\d+)\s*$")
+_RANK_TOKENS = re.compile(r"Tokens / micro-batch / rank: (?P<b>[0-9,]+) x (?P<t>[0-9,]+) =")
+_WORLD_TOKENS = re.compile(r"^Tokens / micro-batch: (?P<v>[0-9,]+)\s*$")
+_TOTAL_BATCH = re.compile(r"Total batch size (?P<v>[0-9,]+) =>")
+_OVERRIDE = re.compile(r"^Overriding: (?P<key>\w+) = (?P<value>\S+)\s*$")
+# base_train.py's command-line keys and costmodel's names for them
+_KEYS = {"depth": "depth", "device_batch_size": "micro_batch", "max_seq_len": "seq_len",
+         "total_batch_size": "total_batch_size", "target_param_data_ratio": "target_param_data_ratio"}
+
+
+def _settings(lines: Sequence[str]) -> dict:
+    """The run's size as the header prints it, in costmodel's names."""
+    out: dict = {}
+    world = None
+    for line in lines:
+        if (m := _LAYERS.match(line)) is not None:
+            out["depth"] = int(m.group("v"))
+        elif (m := _RANK_TOKENS.search(line)) is not None:
+            out["micro_batch"], out["seq_len"] = int(number(m.group("b"))), int(number(m.group("t")))
+        elif (m := _WORLD_TOKENS.match(line)) is not None:
+            world = int(number(m.group("v")))
+        elif (m := _TOTAL_BATCH.search(line)) is not None:
+            out["total_batch_size"] = int(number(m.group("v")))
+        elif (m := _OVERRIDE.match(line)) is not None and m.group("key") in _KEYS:
+            try:
+                out[_KEYS[m.group("key")]] = number(m.group("value"))
+            except ValueError:
+                continue
+    if world and out.get("micro_batch") and out.get("seq_len"):
+        ranks, left = divmod(world, out["micro_batch"] * out["seq_len"])
+        if ranks and not left:
+            out["n_gpus"] = ranks
+    return {k: int(v) if float(v).is_integer() else v for k, v in out.items()}
+
+
 def read(lines: Sequence[str]) -> LogReading:
     steps: list[Step] = []
     problems: list[tuple[int, str]] = []
@@ -86,9 +126,12 @@ def read(lines: Sequence[str]) -> LogReading:
                 except ValueError:
                     problems.append((at, f"header line for {name} does not parse; ignored"))
     newer = "bf16_mfu" in labels  # head: relative to its own table of peaks, not a fixed one
+    settings = _settings(lines) if steps else {}
+    if steps and not newer:
+        settings["version"] = "v0"
     return LogReading(format="nanochat" if newer else "nanochat-v0", steps=tuple(steps),
                       problems=tuple(problems), header=header, warmup=WARMUP,
-                      mfu_peak=None if newer else H100_BF16_PEAK)
+                      mfu_peak=None if newer else H100_BF16_PEAK, settings=settings)
 
 
 NANOCHAT_LOG = LogFormat(
