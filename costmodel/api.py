@@ -146,7 +146,8 @@ def _result(evaluation: Evaluation) -> Result:
         numbers=results,
         units={name: q[name].unit for name in (*inputs, *results)},
         origins={k: "solved" if k in solved else str(scenario.origins.get(k, "")) for k in inputs},
-        warnings=tuple(warnings) + tuple(_missing_features(evaluation)) + tuple(_plugin_warnings(scenario.registry)),
+        warnings=(scenario.notes + tuple(warnings) + tuple(_missing_features(evaluation))
+                  + tuple(_plugin_warnings(scenario.registry))),
         evaluation=evaluation,
     )
 

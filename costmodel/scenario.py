@@ -66,6 +66,7 @@ class Scenario:
     checks: tuple[CompiledCheck, ...] = attrs.field(repr=False)
     constraints: dict[str, float]  # derived quantity -> the user's value
     request: dict[str, Any] = attrs.field(repr=False)  # the arguments of `compose`
+    notes: tuple[str, ...] = ()  # from the config loader (e.g. keys of a file it did not read)
 
     @property
     def choices(self) -> dict[str, Any]:
@@ -126,10 +127,13 @@ def compose(
             raise unknown(f"preset of {fam.name}", preset, fam.presets)
         for name, value in fam.presets[preset].items():
             put(name, value, Origin(Source.PRESET, preset))
+    notes: tuple[str, ...] = ()
     if config is not None or config_overrides:
         if fam.config_loader is None:
             raise UserError(f"family {fam.name} reads no config files")
-        for name, value in fam.config_loader(config, list(config_overrides)).items():
+        loaded = fam.config_loader(config, list(config_overrides))
+        notes = tuple(getattr(loaded, "notes", ()))  # a loader may return notes with its values
+        for name, value in loaded.items():
             put(name, value, Origin(Source.CONFIG, Path(config).name if config else "override"))
     pinned = set()
     for name, value in (values or {}).items():
@@ -171,6 +175,7 @@ def compose(
             hardware=card,
             values=dict(values or {}),
         ),
+        notes=notes,
     )
 
 

@@ -18,7 +18,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 HARDWARE_KEYS = {"name", "aliases", "vendor", "doc", "notes", "values", "sources", "interconnect"}
-FAMILY_KEYS = {"family", "quantities", "defaults", "presets", "formulas", "checks"}
+FAMILY_KEYS = {"family", "quantities", "defaults", "presets", "formulas", "checks", "config"}
 
 
 def load(path: str) -> dict[str, Any]:
@@ -62,7 +62,8 @@ def read_hardware(path: str) -> Hardware:
 
 def read_family(path: str) -> Family:
     """A model family declared in TOML: [family], [quantities.NAME], [defaults], [presets.NAME],
-    [[formulas]], [[checks]]. Formulas are text parsed by the engine's whitelist."""
+    [[formulas]], [[checks]] and [config] (how a JSON config file maps onto the inputs, read by
+    costmodel.config_json). Formulas are text parsed by the engine's whitelist."""
     data = load(path)
     _only(data, FAMILY_KEYS, path)
     head = _table(data, "family", path)
@@ -97,7 +98,16 @@ def read_family(path: str) -> Family:
         presets=presets,
         formulas=tuple(formulas),
         checks=tuple(checks),
+        config_loader=_config_loader(data, path),
     )
+
+
+def _config_loader(data: dict, path: str):
+    if "config" not in data:
+        return None
+    from costmodel.config_json import JsonConfig
+
+    return JsonConfig.from_table(data["config"], path)
 
 
 def _build(cls, where: str, **fields):

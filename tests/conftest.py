@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-BUILTINS = "core,nanogpt,nanochat,memory,time"
+BUILTINS = "core,nanogpt,nanochat,memory,time,llama"
 DATA = Path(__file__).parent / "data"
 TOY = str(DATA / "toy.toml")
 
