@@ -174,3 +174,26 @@ def test_estimate_cli_with_preset_and_hardware(cli):
 def test_the_family_loads_from_its_entry_point():
     plugins = {p.name: p for p in api.plugins()}
     assert plugins["llama"].error is None and plugins["llama"].hooks == ("register_families",)
+
+
+def test_the_config_example_of_the_plugin_docs(tmp_path):
+    """docs/plugins.md's `[config]` example, added to its tutorial family, reads a config.json."""
+    import re
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "plugins.md").read_text()
+
+    def block(kind, name):
+        return re.search(rf"<!-- {kind}: {re.escape(name)} -->\n```toml\n(.*?)^```", page, re.S | re.M)[1]
+
+    family = block("tutorial", "tinylm.toml").replace(
+        "[quantities]\n", '[quantities]\nqkv_bias = { doc = "q/k/v biases", kind = "bool" }\n')
+    path = tmp_path / "tinylm.toml"
+    path.write_text(family + block("example", "config.toml"))
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"hidden_size": 512, "num_hidden_layers": 2, "num_attention_heads": 8,
+                                  "model_type": "qwen2", "rope_theta": 1e4, "use_cache": True}))
+    r = api.estimate("tinylm", plugins=[str(path)], config=str(config))
+    assert r["n_params"].m_as("param") == 2 * 2 * 512 * (2 * 512 + 1024)  # Kaplan's count
+    values = api.scenario("tinylm", plugins=[str(path)], config=str(config)).values
+    assert values["n_kv_head"] == 8 and values["qkv_bias"] == 1  # absent: same as the heads; qwen2
+    assert r.warnings[0].endswith("not model them): use_cache")

@@ -9,8 +9,10 @@ models/qwen2/modeling_qwen2.py):
         h = rmsnorm(x) * w1                                   RMSNorm with a weight, no bias
         q = h Wq (+bq), k = h Wk (+bk), v = h Wv (+bv)        d -> n_head*hd, d -> n_kv_head*hd (x2)
         q, k = rotary(q), rotary(k)                           no parameters
-        k, v repeated to n_head heads (grouped-query attention)
-        a = causal softmax(q k^T / sqrt(hd)) v                eager: written out; flash: SDPA
+        each K/V head serves n_head / n_kv_head query heads (grouped-query attention)
+        a = causal softmax(q k^T / sqrt(hd)) v                eager: written out, K/V repeated as
+                                                              transformers' repeat_kv does; flash:
+                                                              SDPA with enable_gqa
         x = x + a Wo (+bo)                                    n_head*hd -> d
         h = rmsnorm(x) * w2
         x = x + down(silu(gate(h)) * up(h))                   SwiGLU (Shazeer 2020, arXiv:2002.05202)
@@ -93,12 +95,12 @@ class Attention(nn.Module):
         k = self.k_proj(x).view(B, T, cfg.n_kv_head, hd).transpose(1, 2)
         v = self.v_proj(x).view(B, T, cfg.n_kv_head, hd).transpose(1, 2)
         q, k = rotate(q, cos, sin), rotate(k, cos, sin)
-        if group > 1:  # every K/V head serves `group` query heads
-            k = k.repeat_interleave(group, dim=1)
-            v = v.repeat_interleave(group, dim=1)
-        if cfg.attention == "flash":
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        if cfg.attention == "flash":  # SDPA shares each K/V head among its group (enable_gqa)
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=group > 1)
         else:
+            if group > 1:  # transformers' repeat_kv: every K/V head copied for its `group` query heads
+                k = k.repeat_interleave(group, dim=1)
+                v = v.repeat_interleave(group, dim=1)
             scores = (q @ k.transpose(-2, -1)) / math.sqrt(hd)
             mask = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
             scores = scores.masked_fill(~mask, float("-inf"))
