@@ -28,7 +28,7 @@ PUBLISHED = [
     ("qwen2.5-0.5b.json", "qwen2.5-0.5b", 494_032_768),
 ]
 SHAPE = ("n_layer", "d_model", "n_head", "n_kv_head", "head_dim", "d_ff", "vocab_size",
-         "tie_embeddings", "qkv_bias", "out_bias", "mlp_bias")
+         "tied_embeddings", "qkv_bias", "out_bias", "mlp_bias")
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -73,7 +73,7 @@ def test_missing_keys_mean_what_transformers_assumes(tmp_path):
     path.write_text(json.dumps(data))
     r = api.estimate("llama", config=str(path))
     assert r["n_kv_head"].m_as("1") == 32  # MHA: num_key_value_heads = num_attention_heads
-    assert r.input_numbers["tie_embeddings"] is False
+    assert r.input_numbers["tied_embeddings"] is False
     assert r["head_dim"].m_as("1") == 64  # hidden_size / num_attention_heads
     # MHA adds 2 * 2048 * (2048 - 256) k/v weights per layer to TinyLlama's count
     assert r["n_params"].m_as("param") == 1_100_048_384 + 22 * 2 * 2048 * (2048 - 256)

@@ -42,7 +42,7 @@ class LlamaConfig:
     vocab_size: int
     seq_len: int
     head_dim: int | None = None  # None: d_model // n_head
-    tie_embeddings: bool = False
+    tied_embeddings: bool = False
     qkv_bias: bool = False
     out_bias: bool = False
     mlp_bias: bool = False
@@ -140,7 +140,7 @@ class RefLlama(nn.Module):
         self.layers = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
         self.norm = RMSNorm(cfg.d_model, cfg.eps)
         self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
-        if cfg.tie_embeddings:
+        if cfg.tied_embeddings:
             self.lm_head.weight = self.embed_tokens.weight
         cos, sin = rotary_tables(cfg.seq_len, cfg.hd)
         self.register_buffer("cos", cos, persistent=False)

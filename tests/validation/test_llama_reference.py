@@ -36,36 +36,36 @@ from costmodel import api  # noqa: E402
 GRID = [
     (1, 16, 2, 2, 32, 11, 5, 2, {}),
     (1, 16, 2, 1, 40, 11, 5, 2, {}),
-    (2, 32, 4, 4, 64, 50, 8, 2, {"tie_embeddings": True}),
+    (2, 32, 4, 4, 64, 50, 8, 2, {"tied_embeddings": True}),
     (2, 32, 4, 2, 86, 50, 8, 1, {}),
-    (2, 32, 4, 1, 96, 50, 8, 1, {"tie_embeddings": True}),
+    (2, 32, 4, 1, 96, 50, 8, 1, {"tied_embeddings": True}),
     (3, 24, 3, 3, 64, 33, 6, 2, {}),
-    (3, 24, 3, 1, 72, 33, 6, 2, {"tie_embeddings": True}),
+    (3, 24, 3, 1, 72, 33, 6, 2, {"tied_embeddings": True}),
     (2, 48, 6, 2, 128, 65, 7, 1, {}),
-    (2, 48, 6, 3, 128, 65, 7, 1, {"tie_embeddings": True}),
+    (2, 48, 6, 3, 128, 65, 7, 1, {"tied_embeddings": True}),
     (2, 48, 6, 6, 100, 65, 7, 1, {"qkv_bias": True}),
-    (2, 64, 8, 2, 172, 100, 9, 2, {"qkv_bias": True, "tie_embeddings": True}),
+    (2, 64, 8, 2, 172, 100, 9, 2, {"qkv_bias": True, "tied_embeddings": True}),
     (1, 64, 8, 4, 224, 100, 9, 1, {"qkv_bias": True, "out_bias": True}),
     (2, 64, 4, 2, 160, 37, 4, 3, {"mlp_bias": True}),
     (2, 64, 4, 4, 160, 37, 4, 3, {"qkv_bias": True, "out_bias": True, "mlp_bias": True}),
     (4, 16, 4, 2, 48, 20, 6, 1, {}),
-    (4, 16, 4, 4, 48, 20, 6, 1, {"tie_embeddings": True}),
+    (4, 16, 4, 4, 48, 20, 6, 1, {"tied_embeddings": True}),
     (1, 40, 5, 5, 104, 17, 10, 1, {}),
-    (1, 40, 5, 1, 104, 17, 10, 1, {"tie_embeddings": True}),
+    (1, 40, 5, 1, 104, 17, 10, 1, {"tied_embeddings": True}),
     (2, 30, 3, 1, 80, 49, 5, 2, {"head_dim": 8}),  # explicit head_dim: n_head*hd != d_model
-    (2, 32, 4, 2, 64, 49, 5, 2, {"head_dim": 16, "tie_embeddings": True}),
+    (2, 32, 4, 2, 64, 49, 5, 2, {"head_dim": 16, "tied_embeddings": True}),
     (3, 36, 6, 2, 96, 23, 4, 2, {"head_dim": 4, "qkv_bias": True}),
     (1, 128, 8, 8, 344, 64, 3, 1, {}),
-    (1, 128, 16, 4, 384, 64, 3, 1, {"tie_embeddings": True}),
-    (2, 56, 7, 1, 150, 29, 8, 1, {"qkv_bias": True, "tie_embeddings": True}),
+    (1, 128, 16, 4, 384, 64, 3, 1, {"tied_embeddings": True}),
+    (2, 56, 7, 1, 150, 29, 8, 1, {"qkv_bias": True, "tied_embeddings": True}),
     (5, 12, 2, 1, 30, 9, 4, 1, {}),
     (2, 20, 2, 2, 20, 300, 6, 2, {}),
-    (2, 20, 2, 1, 20, 300, 6, 2, {"tie_embeddings": True, "mlp_bias": True}),
+    (2, 20, 2, 1, 20, 300, 6, 2, {"tied_embeddings": True, "mlp_bias": True}),
     (3, 96, 12, 4, 256, 31, 5, 1, {}),
     (3, 96, 12, 3, 256, 31, 5, 1, {"qkv_bias": True}),
-    (1, 72, 6, 2, 192, 80, 11, 1, {"out_bias": True, "tie_embeddings": True}),
+    (1, 72, 6, 2, 192, 80, 11, 1, {"out_bias": True, "tied_embeddings": True}),
     (2, 60, 5, 5, 160, 15, 12, 1, {}),
-    (2, 60, 10, 5, 140, 15, 12, 1, {"head_dim": 6, "tie_embeddings": True}),
+    (2, 60, 10, 5, 140, 15, 12, 1, {"head_dim": 6, "tied_embeddings": True}),
 ]
 CASES = [(shape, attention) for shape in GRID for attention in ("eager", "flash")]
 
@@ -86,7 +86,7 @@ def _costmodel(shape, attention):
     L, d, h, kv, f, V, T, B, extras = shape
     values = {"n_layer": L, "d_model": d, "n_head": h, "n_kv_head": kv, "d_ff": f,
               "vocab_size": V, "seq_len": T, "micro_batch": B, "attention": attention,
-              "tie_embeddings": False, "qkv_bias": False, "out_bias": False, "mlp_bias": False,
+              "tied_embeddings": False, "qkv_bias": False, "out_bias": False, "mlp_bias": False,
               **extras}
     return api.estimate("llama", values=values)
 
@@ -125,7 +125,7 @@ PRESETS = {
                         vocab_size=32000), 6_738_415_616),
     # 128256*2048 (tied) + 16*(2*2048*2048 + 2*2048*512 + 3*2048*8192 + 2*2048) + 2048
     "llama-3.2-1b": (dict(n_layer=16, d_model=2048, n_head=32, n_kv_head=8, head_dim=64, d_ff=8192,
-                          vocab_size=128256, tie_embeddings=True), 1_235_814_400),
+                          vocab_size=128256, tied_embeddings=True), 1_235_814_400),
     # 2*128256*4096 + 32*(2*4096*4096 + 2*4096*1024 + 3*4096*14336 + 2*4096) + 4096
     "llama-3.1-8b": (dict(n_layer=32, d_model=4096, n_head=32, n_kv_head=8, d_ff=14336,
                           vocab_size=128256), 8_030_261_248),
@@ -134,10 +134,10 @@ PRESETS = {
                         vocab_size=32000), 7_241_732_096),
     # 49152*960 (tied) + 32*(2*960*960 + 2*960*320 + 3*960*2560 + 2*960) + 960
     "smollm2-360m": (dict(n_layer=32, d_model=960, n_head=15, n_kv_head=5, d_ff=2560,
-                          vocab_size=49152, tie_embeddings=True), 361_821_120),
+                          vocab_size=49152, tied_embeddings=True), 361_821_120),
     # 151936*896 (tied) + 24*(2*896*896 + 2*896*128 + (896 + 2*128) + 3*896*4864 + 2*896) + 896
     "qwen2.5-0.5b": (dict(n_layer=24, d_model=896, n_head=14, n_kv_head=2, d_ff=4864,
-                          vocab_size=151936, tie_embeddings=True, qkv_bias=True), 494_032_768),
+                          vocab_size=151936, tied_embeddings=True, qkv_bias=True), 494_032_768),
 }
 
 
