@@ -8,7 +8,6 @@ The PyTorch validation is tests/validation/test_llama_reference.py.
 from __future__ import annotations
 
 import json
-import os
 from importlib import resources
 
 import pytest
@@ -30,16 +29,6 @@ PUBLISHED = [
 SHAPE = ("n_layer", "d_model", "n_head", "n_kv_head", "head_dim", "d_ff", "vocab_size",
          "tied_embeddings", "qkv_bias", "out_bias", "mlp_bias")
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _without_memory():
-    """TEMPORARY until the memory plugin reads architecture features."""
-    before = os.environ["COSTMODEL_PLUGINS"]
-    os.environ["COSTMODEL_PLUGINS"] = "core,llama"
-    api.reload()
-    yield
-    os.environ["COSTMODEL_PLUGINS"] = before
-    api.reload()
 
 
 def _value(result, name):

@@ -71,10 +71,11 @@ def rotary_tables(seq_len: int, hd: int, base: float = 10000.0):
 
 
 def rotate(x, cos, sin):
-    """Rotary embedding on pairs (first half, second half) of the last dimension."""
+    """Rotary embedding on pairs (first half, second half) of the last dimension of a
+    (B, T, heads, hd) tensor; cos and sin are (T, hd/2) tables."""
     half = x.size(-1) // 2
     x1, x2 = x[..., :half], x[..., half:]
-    cos, sin = cos.to(x.dtype), sin.to(x.dtype)
+    cos, sin = cos[:, None, :], sin[:, None, :]
     return torch.cat((x1 * cos - x2 * sin, x2 * cos + x1 * sin), dim=-1)
 
 
@@ -91,10 +92,11 @@ class Attention(nn.Module):
     def forward(self, x, cos, sin):
         cfg, (B, T, _) = self.cfg, x.shape
         hd, group = cfg.hd, cfg.n_head // cfg.n_kv_head
-        q = self.q_proj(x).view(B, T, cfg.n_head, hd).transpose(1, 2)
-        k = self.k_proj(x).view(B, T, cfg.n_kv_head, hd).transpose(1, 2)
+        # rotary in the (B, T, heads, hd) layout, then heads first for attention: SDPA's output then
+        # has the (B, T, heads, hd) layout, as CUDA's kernels give it, and o_proj reads it uncopied
+        q = rotate(self.q_proj(x).view(B, T, cfg.n_head, hd), cos, sin).transpose(1, 2)
+        k = rotate(self.k_proj(x).view(B, T, cfg.n_kv_head, hd), cos, sin).transpose(1, 2)
         v = self.v_proj(x).view(B, T, cfg.n_kv_head, hd).transpose(1, 2)
-        q, k = rotate(q, cos, sin), rotate(k, cos, sin)
         if cfg.attention == "flash":  # SDPA shares each K/V head among its group (enable_gqa)
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=group > 1)
         else:

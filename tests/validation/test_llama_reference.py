@@ -3,7 +3,7 @@
 For every configuration of a grid of tiny models (GQA and MHA, tied and untied, several MLP widths,
 explicit head_dim, Qwen2-style q/k/v bias, Llama's attention_bias and mlp_bias):
 
-- the unique trainable parameters == `n_params`, and the Linear weights == `n_params_matmul`;
+- the unique trainable parameters == `n_params`, and the Linear weights == `n_params_matmul_weights`;
 - PaLM's convention on the reference's module tree (6 per Linear weight, 12 n_head hd T per layer)
   == `flops_per_token`;
 - torch.utils.flop_counter.FlopCounterMode over one forward + backward of a (micro_batch, seq_len)
@@ -100,7 +100,7 @@ def test_counts_match_pytorch(case):
 
     assert r["head_dim"].m_as("1") == cfg.hd
     assert r["n_params"].m_as("param") == model.unique_param_count()
-    assert r["n_params_matmul"].m_as("param") == model.matmul_weight_count()
+    assert r["n_params_matmul_weights"].m_as("param") == model.matmul_weight_count()
 
     palm = 6 * model.matmul_weight_count() + 12 * cfg.n_layer * cfg.n_head * cfg.hd * cfg.seq_len
     assert r["flops_per_token"].m_as("FLOP/token") == palm
@@ -152,14 +152,3 @@ def test_presets_have_the_published_parameter_counts(preset):
     for name, value in shape.items():
         assert r.input_numbers.get(name, r.numbers.get(name)) == value, name
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _without_memory():
-    """TEMPORARY until the memory plugin reads architecture features."""
-    import os
-    before = os.environ["COSTMODEL_PLUGINS"]
-    os.environ["COSTMODEL_PLUGINS"] = "core,llama"
-    api.reload()
-    yield
-    os.environ["COSTMODEL_PLUGINS"] = before
-    api.reload()
