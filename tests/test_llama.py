@@ -186,3 +186,21 @@ def test_the_config_example_of_the_plugin_docs(tmp_path):
     values = api.scenario("tinylm", plugins=[str(path)], config=str(config)).values
     assert values["n_kv_head"] == 8 and values["qkv_bias"] == 1  # absent: same as the heads; qwen2
     assert r.warnings[0].endswith("not model them): use_cache")
+
+
+@pytest.mark.parametrize("loaded", ["core,llama", "core,llama,memory", "core,llama,time",
+                                    "core,llama,memory,time"])
+def test_the_family_needs_only_core(monkeypatch, tmp_path, loaded):
+    """The family is data over core's vocabulary; memory and time add their numbers when loaded."""
+    monkeypatch.setenv("COSTMODEL_PLUGINS", loaded)
+    monkeypatch.setenv("COSTMODEL_CACHE_DIR", str(tmp_path))
+    api.reload()
+    try:
+        assert not api.registry().failures
+        r = api.estimate("llama", preset="llama-3.2-1b", hardware="h100-sxm")
+        assert r["n_params"].m_as("param") == 1_235_814_400
+        assert ("mem_peak" in r.numbers) is ("memory" in loaded)
+        assert ("wall_time" in r.numbers) is ("time" in loaded)
+        assert not [w for w in r.warnings if "broken" in w or "architecture feature" in w]
+    finally:
+        api.reload()
