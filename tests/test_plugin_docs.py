@@ -36,7 +36,7 @@ BLOCK = re.compile(
     r"```(?P<lang>\w*)[ \t]*\n(?P<body>.*?)^```",
     re.S | re.M,
 )
-BUILTINS = "core,nanogpt,nanochat,memory,time"  # as tests/conftest.py
+BUILTINS = "core,nanogpt,nanochat,memory,time,llama"  # as tests/conftest.py
 
 # --- the tutorial's numbers, by hand -------------------------------------------------------------
 # Defaults: n_layer 4, d_model 256, d_ff 1024, seq_len 256, micro_batch 16, grad_accum 1,
