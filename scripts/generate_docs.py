@@ -35,7 +35,7 @@ except ModuleNotFoundError:  # Python 3.10
 
 ROOT = Path(__file__).resolve().parent.parent
 # Only the built-in plugins: a third-party plugin on this machine must not change the documents.
-os.environ["COSTMODEL_PLUGINS"] = "core,nanogpt,nanochat,memory,time"
+os.environ["COSTMODEL_PLUGINS"] = "core,nanogpt,nanochat,memory,time,llama"
 os.environ.pop("COSTMODEL_PLUGIN_PATH", None)
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
