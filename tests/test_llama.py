@@ -124,9 +124,19 @@ def test_malformed_json_is_refused(tmp_path, text, message):
     assert message in str(info.value)
 
 
+def _documented_toml() -> str:
+    """The family as docs/families/llama.md prints it for users to copy."""
+    page = (Path(__file__).resolve().parents[1] / "docs" / "families" / "llama.md").read_text()
+    marker = "<!-- file: plugins/costmodel_llama/llama.toml -->\n```toml\n"
+    return page[page.index(marker) + len(marker):].rsplit("```", 1)[0]
+
+
+def test_the_docs_print_the_family_file_exactly():
+    assert _documented_toml() == (resources.files("costmodel_llama") / "llama.toml").read_text()
+
+
 def test_a_users_copy_of_the_toml_gives_identical_results(tmp_path):
-    source = resources.files("costmodel_llama") / "llama.toml"
-    text = source.read_text().replace('name = "llama"', 'name = "myllama"').replace(
+    text = _documented_toml().replace('name = "llama"', 'name = "myllama"').replace(
         'aliases = ["llama2", "llama3", "mistral", "qwen2", "smollm", "tinyllama"]', "aliases = []")
     mine = tmp_path / "myllama.toml"
     mine.write_text(text)
