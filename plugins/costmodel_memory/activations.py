@@ -58,10 +58,14 @@ ATTENTION_MATRIX = (
        FLASH),
     _f("act_attention_matrix",
        f"n_head * {T} * (autocast * (4 * byte + bytes_lowp) + (1 - autocast) * bytes_act"
-       f" + {DROP} * (1 * byte + (1 - autocast) * bytes_act)) / token",
+       f" + {DROP} * (1 * byte + (1 - autocast) * bytes_act)) / token"
+       f" + 2 * bytes_act * ({Q} - {KV}) / token",
        "per head a T x T softmax output (fp32 under autocast: softmax is on its fp32 list) and, under "
-       "autocast, its 16-bit cast for A V; dropout adds a 1-byte mask (and its output when not cast)",
-       S.nanogpt("model.py", "67-71") + "; " + S.AUTOCAST + "; " + S.KORTHIKANTI, EAGER),
+       "autocast, its 16-bit cast for A V; dropout adds a 1-byte mask (and its output when not cast); "
+       "with fewer K/V heads than query heads, K and V repeated to n_head heads for the matmuls, "
+       "which save the copies",
+       S.nanogpt("model.py", "67-71") + "; " + S.AUTOCAST + "; " + S.KORTHIKANTI
+       + "; huggingface/transformers models/llama/modeling_llama.py repeat_kv", EAGER),
 )
 
 # one pre-norm block, per token: the two norms' inputs (the residual) and statistics; the normed input

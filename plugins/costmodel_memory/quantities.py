@@ -53,7 +53,7 @@ QUANTITIES = (
     _q("mem_rotary_cache", "byte", "rotary cos and sin tables (buffers)"),
     _q("act_layer", "byte/token", "bytes one block saves for backward, per token (no checkpointing)"),
     _q("act_layer_kept", "byte/token", "bytes one block keeps per token under the checkpointing recipe"),
-    _q("act_attention_matrix", "byte/token", "bytes of the T x T attention tensors one block saves, per token (eager)"),
+    _q("act_attention_matrix", "byte/token", "bytes of the T x T attention tensors (and GQA's repeated K/V) one block saves, per token (eager)"),
     _q("act_lora", "byte/token", "bytes the LoRA adapters of one block save per token"),
     _q("act_outside", "byte/token", "bytes saved per token outside the blocks (embedding, final norm, loss inputs)"),
     _q("act_final", "byte/token", "of act_outside, what the final norm and the loss keep (freed after their backward)"),
