@@ -53,6 +53,20 @@ class Result:
     origins: dict[str, str]
     warnings: tuple[str, ...]
     evaluation: Evaluation = attrs.field(repr=False)
+    answer: str | None = None  # the quantity a question asked for (solve), None for estimate
+    targets: tuple[str, ...] = ()  # the results asked for (estimate's targets=)
+
+    @property
+    def feasible(self) -> bool:
+        """False when one training step does not fit in the card's usable memory."""
+        return self.numbers.get("fits", 1) >= 1
+
+    @property
+    def scenario_line(self) -> str:
+        """One line: family, model size, version, count x card, pre-training or fine-tuning, recipe."""
+        from costmodel.summary import scenario_line
+
+        return scenario_line(self)
 
     @functools.cached_property
     def inputs(self) -> dict[str, Any]:
@@ -82,6 +96,9 @@ class Result:
         return {
             "family": self.family,
             "hardware": self.hardware,
+            "scenario": self.scenario_line,
+            "answer": self.answer,
+            "feasible": self.feasible,
             "inputs": {k: _json_value(v, self.units.get(k, "1")) for k, v in self.input_numbers.items()},
             "results": {k: _json_value(v, self.units[k]) for k, v in self.numbers.items()},
             "warnings": list(self.warnings),
@@ -119,7 +136,9 @@ def _quantity(value: float, unit_text: str):
     return units.quantity(value, unit_text)
 
 
-def _result(evaluation: Evaluation) -> Result:
+def _result(evaluation: Evaluation, answer: str | None = None, targets: Sequence[str] = ()) -> Result:
+    from costmodel.summary import feasibility
+
     scenario = evaluation.scenario
     q = scenario.registry.quantities
     env = evaluation.env
@@ -135,11 +154,19 @@ def _result(evaluation: Evaluation) -> Result:
         elif name in read or name in scenario.pinned or name in solved:
             inputs[name] = float(env.get(name, value))
     results = {name: float(env[name]) for name in sorted(scenario.formulas) if name in env}
-    warnings = list(evaluation.warnings)
+    warnings = list(evaluation.warnings) + list(scenario.notes)
     for s in evaluation.solved:
         warnings.insert(0, f"{s.name} = {units.format_quantity(s.value, q[s.name].unit)} "
                            f"solved so that {s.reason} ({s.method})")
+    verdict = feasibility({**inputs, **results}, lambda n: q[n].unit)
+    if verdict is not None:
+        warnings.insert(0, verdict)
+    if targets:  # what was asked for, and what says whether it holds
+        keep = set(targets) | {"fits"}
+        results = {k: v for k, v in results.items() if k in keep}
     return Result(
+        answer=answer,
+        targets=tuple(targets),
         family=scenario.family.name,
         hardware=scenario.hardware.name if scenario.hardware else None,
         input_numbers=inputs,
@@ -184,24 +211,83 @@ def scenario(
     hardware: str | Hardware | None = None,
     values: Mapping[str, Value] | None = None,
     plugins: Sequence[str] = (),
+    gpus: int | None = None,
+    args: str | None = None,
 ) -> Scenario:
-    """Compose a scenario (the shared first step of every question)."""
-    return compose(
-        registry(plugins),
-        family,
-        preset=preset,
-        config=config,
-        config_overrides=tuple(config_overrides),
-        hardware=hardware,
-        values=dict(values or {}),
-    )
+    """Compose a scenario (the shared first step of every question).
+
+    `hardware` may carry a count (`"8xh100-sxm"`), as may `gpus`; `values` may use the family's own
+    names (`batch_size`, `device_batch_size`); `args` is the family's command line as one string
+    (`"--depth=26 --device_batch_size=16"`) and `config_overrides` its flags one by one.
+    """
+    import shlex
+
+    from costmodel import naming
+    from costmodel.scenario import IGNORED_KEYS
+
+    reg = registry(plugins)
+    fam = reg.family(family)
+    count, hardware = naming.split_count(hardware)
+    given = naming.gpu_count(dict(values or {}), ("--hardware", count), ("--gpus", gpus))
+    given, flags = naming.family_names(reg.quantities, fam.config_keys, given)
+    if flags:
+        if fam.config_loader is None:
+            raise UserError(f"family {fam.name} has no names of its own to read {flags[0]!r}")
+        mapped = dict(fam.config_loader(None, flags))
+        mapped.pop(IGNORED_KEYS, None)
+        naming.refuse_contradictions(reg, given, mapped, flags)
+        given = {**mapped, **given}
+    overrides = tuple(config_overrides)
+    if args:
+        try:
+            overrides += tuple(shlex.split(args))
+        except ValueError as exc:
+            raise UserError(f"--args {args!r}: {exc}") from None
+
+    def build(user_values: Mapping[str, Value]) -> Scenario:
+        return compose(reg, family, preset=preset, config=config, config_overrides=overrides,
+                       hardware=hardware, values=dict(user_values))
+
+    s = build(given)
+    naming.refuse_rule_contradictions(s, build)
+    return s
 
 
 def estimate(family: str, *, targets: Sequence[str] = (), **kwargs) -> Result:
     """Everything computable for a scenario (`costmodel estimate`)."""
     from costmodel.solver import evaluate
 
-    return _result(evaluate(scenario(family, **kwargs), targets))
+    for t in targets:
+        registry(kwargs.get("plugins", ())).quantity(t)
+    values, notes = _fit_if_asked(family, kwargs.pop("values", None), kwargs)
+    result = _result(evaluate(scenario(family, values=values, **kwargs), targets), targets=targets)
+    return attrs.evolve(result, warnings=tuple(notes) + result.warnings) if notes else result
+
+
+def _fit_if_asked(family: str, values: Mapping[str, Value] | None, kwargs: dict,
+                  constraints: Sequence[str] = ()) -> tuple[dict, list[str]]:
+    """`fits = 1` among the values: the largest micro-batch that fits (tokens per step kept), as
+    values to evaluate with, and the notes that say what changed."""
+    values = dict(values or {})
+    wanted = values.pop("fits", None)
+    if wanted is None and not constraints:
+        return values, []
+    if wanted is not None and str(wanted).strip().lower() not in ("1", "1.0", "true", "yes"):
+        raise UserError(f"fits = {wanted}: give fits=1 (the largest micro-batch that fits); "
+                        "a scenario that does not fit needs no solving")
+    if "micro_batch" in values:
+        raise UserError("fits=1 chooses micro_batch: do not give micro_batch as well")
+    from costmodel import fitting, solver
+
+    texts = list(constraints) or [fitting.FITS]
+
+    def build(more: Mapping[str, Value]):
+        s = scenario(family, values={**values, **more}, **kwargs)
+        return solver.evaluate(s), [solver.parse_constraint(s, c) for c in texts]
+
+    base, _ = build({})
+    chosen, notes = fitting.largest_micro_batch(base, build, texts)
+    return {**values, **chosen}, notes
 
 
 def solve(
@@ -229,6 +315,19 @@ def solve(
     target = asked[0]
     if target in merged:
         raise UserError(f"{target} is both given and asked for")
+    if maximize == "micro_batch":  # the same run in fewer, larger micro-steps
+        if subject_to:
+            chosen, notes = _fit_if_asked(family, merged, kwargs, subject_to)
+        else:
+            raise UserError("--maximize micro_batch needs a limit: --subject-to 'mem_peak <= gpu_memory_usable' "
+                            "(or --given fits=1)")
+        result = _result(solver.evaluate(scenario(family, values=chosen, **kwargs)), answer=target)
+        return attrs.evolve(result, warnings=tuple(notes) + result.warnings)
+    merged, fit_notes = _fit_if_asked(family, merged, kwargs)
+    if fit_notes:
+        result = solve(family, find=find, maximize=maximize, minimize=minimize, values=merged,
+                       subject_to=subject_to, **kwargs)
+        return attrs.evolve(result, warnings=tuple(fit_notes) + result.warnings)
     s = scenario(family, values=merged, **kwargs)
     s.registry.quantity(target)
     read = {n for f in s.formulas.values() for n in f.inputs}
@@ -245,12 +344,12 @@ def solve(
         s = attrs.evolve(s, pinned=s.pinned - {target})
     if maximize or minimize:
         constraints = [solver.parse_constraint(s, c) for c in subject_to]
-        return _result(solver.optimise(s, target, constraints, maximize=bool(maximize)))
+        return _result(solver.optimise(s, target, constraints, maximize=bool(maximize)), answer=target)
     if subject_to:
         raise UserError("--subject-to goes with --maximize or --minimize")
     if not s.constraints:
-        return _result(solver.evaluate(s, [target]))
-    return _result(_find(s, target))
+        return _result(solver.evaluate(s, [target]), answer=target)
+    return _result(_find(s, target), answer=target)
 
 
 def _default_value(s: Scenario, target: str) -> float:
@@ -277,11 +376,53 @@ def _find(s: Scenario, target: str) -> Evaluation:
         env = solver.numeric_inputs(s)
         result = Evaluation(scenario=s, env=env, missing={})
         result.solved.append(solver.solve_for(s, env, target, given, s.constraints[given]))
+        inputs = dict(env)
         env[target] = result.solved[-1].value
         result.missing = solver.forward(s, env)
         solver.validate(s, env)
+        if s.registry.quantities[target].kind == "integer":
+            result.warnings.extend(_alternatives(s, inputs, target, given, env))
         return result
     return solver.evaluate(s, [target])
+
+
+def _alternatives(s: Scenario, inputs: dict, leaf: str, given: str, env: dict) -> list[str]:
+    """For a whole-number answer, the nearest smaller values and why they are not the answer:
+    '8 n_gpus give wall_time = 29.4 h (over 24 h); 9-15 break: <the family's rule>'."""
+    from costmodel import solver
+
+    q = s.registry.quantities
+    answer = int(env[leaf])
+    value = s.constraints[given]
+    unit = q[given].unit
+    fn = solver.function_of(s, inputs, leaf, given)
+    increasing = fn(answer + 1) >= fn(answer)
+    step = 1 if increasing else -1  # towards the values that break the given
+    broken: list[int] = []
+    rule = ""
+    notes = []
+    k = answer + step
+    while k >= 1 and len(broken) < 10_000:
+        trial = dict(inputs)
+        trial[leaf] = float(k)
+        solver.forward(s, trial)
+        failed = [c for c in s.checks if all(n in trial for n in c.inputs) and not bool(c.evaluate(trial))]
+        if not failed:
+            notes.append(f"{leaf} = {k} gives {given} = {units.format_quantity(trial[given], unit)}, "
+                         f"which misses the given {units.format_quantity(value, unit)}")
+            break
+        broken.append(k)
+        rule = rule or failed[0].check.message.split(":", 1)[0]
+        k += step
+    if not broken:
+        return []  # plain rounding: the next whole number just misses the given value
+    lo, hi = min(broken), max(broken)
+    span = f"{lo}" if lo == hi else f"{lo}-{hi}"
+    notes.append(f"{leaf} = {span} would break the family's rule ({rule})")
+    reached = env[given]
+    notes.insert(0, f"{leaf} = {answer} (a whole number) gives {given} = "
+                    f"{units.format_quantity(reached, unit)}, the given was {units.format_quantity(value, unit)}")
+    return notes
 
 
 def sweep_grid(family: str, grid: Mapping[str, Sequence], targets: Sequence[str] = (), **kwargs) -> list[dict]:

@@ -138,9 +138,16 @@ class Recipe:
             raise ValueError(f"Recipe {self.name!r}: default {value!r} is not one of {names}")
 
 
+PRESET_CARD = "hardware"  # a run preset's card (a published run: `"hardware": "h100-sxm"`)
+
+
 @attrs.frozen(kw_only=True)
 class Family:
-    """A model family: its own quantities, defaults, presets, formulas and validity checks."""
+    """A model family: its own quantities, defaults, presets, formulas and validity checks.
+
+    A preset sets inputs; a run preset (a published run) also names its card under PRESET_CARD
+    and its GPU count as n_gpus, which the user's `--hardware` and values replace.
+    """
 
     name: str = attrs.field(validator=_nonempty)
     doc: str = attrs.field(validator=_nonempty)
@@ -153,6 +160,11 @@ class Family:
     aliases: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     config_loader: Callable[[str | None, list[str]], dict[str, Value]] | None = attrs.field(
         default=None, eq=False
+    )
+    config_keys: frozenset[str] = attrs.field(
+        factory=frozenset, converter=frozenset,
+        metadata={"help": "the family's own names config_loader reads (train.py keys, base_train flags): "
+                          "`--set KEY=VALUE` and `--KEY=VALUE` pass them to it"},
     )
     free_order: tuple[str, ...] = attrs.field(
         default=(), converter=tuple, metadata={"help": "inputs to free first when a result is given"}

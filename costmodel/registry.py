@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 
 from costmodel import programs, units
-from costmodel.declarations import Check, Family, Formula, Hardware, Quantity, Recipe, Value
+from costmodel.declarations import PRESET_CARD, Check, Family, Formula, Hardware, Quantity, Recipe, Value
 from costmodel.errors import PluginError, UserError, unknown
 
 
@@ -240,7 +240,8 @@ class Registry:
             self.parse_value(name, value, where=f"family {family.name!r} defaults")
         for preset, values in family.presets.items():
             for name, value in values.items():
-                self.parse_value(name, value, where=f"family {family.name!r} preset {preset!r}")
+                if name != PRESET_CARD:  # a run preset's card: looked up when it is used
+                    self.parse_value(name, value, where=f"family {family.name!r} preset {preset!r}")
         self.families[family.name] = family
         self.family_origin[family.name] = plugin
         self.family_formulas[family.name] = compiled

@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from costmodel.declarations import Family, Hardware, Value
+from costmodel.declarations import PRESET_CARD, Family, Hardware, Value
 from costmodel.errors import UserError
 from costmodel.registry import CompiledCheck, CompiledFormula, Registry
 
@@ -66,7 +66,7 @@ class Scenario:
     checks: tuple[CompiledCheck, ...] = attrs.field(repr=False)
     constraints: dict[str, float]  # derived quantity -> the user's value
     request: dict[str, Any] = attrs.field(repr=False)  # the arguments of `compose`
-    notes: tuple[str, ...] = ()  # from the config loader (e.g. keys of a file it did not read)
+    notes: tuple[str, ...] = ()  # what reading the request left out (a config file's ignored keys, a loader's notes)
 
     @property
     def choices(self) -> dict[str, Any]:
@@ -114,27 +114,36 @@ def compose(
             put(q.name, q.default, Origin(Source.DEFAULT))
     for recipe in registry.recipes.values():
         put(recipe.name, recipe.default, Origin(Source.RECIPE))
-    card = _card(registry, hardware)
-    if card is not None:
-        for name, value in card.values.items():
-            put(name, value, Origin(Source.HARDWARE, card.name))
-    for name, value in fam.defaults.items():
-        put(name, value, Origin(Source.FAMILY, fam.name))
+    preset_values: dict[str, Value] = {}
     if preset is not None:
         if preset not in fam.presets:
             from costmodel.errors import unknown
 
             raise unknown(f"preset of {fam.name}", preset, fam.presets)
-        for name, value in fam.presets[preset].items():
-            put(name, value, Origin(Source.PRESET, preset))
-    notes: tuple[str, ...] = ()
+        preset_values = dict(fam.presets[preset])
+    preset_card = preset_values.pop(PRESET_CARD, None)  # a run preset names the card it ran on
+    card = _card(registry, hardware if hardware is not None else preset_card)
+    if card is not None:
+        for name, value in card.values.items():
+            put(name, value, Origin(Source.HARDWARE, card.name))
+    for name, value in fam.defaults.items():
+        put(name, value, Origin(Source.FAMILY, fam.name))
+    for name, value in preset_values.items():
+        put(name, value, Origin(Source.PRESET, preset))
+    notes = []
     if config is not None or config_overrides:
         if fam.config_loader is None:
-            raise UserError(f"family {fam.name} reads no config files")
+            raise UserError(f"family {fam.name} reads no config files or flags")
+        where = Origin(Source.CONFIG, Path(config).name if config else "flags")
         loaded = fam.config_loader(config, list(config_overrides))
-        notes = tuple(getattr(loaded, "notes", ()))  # a loader may return notes with its values
-        for name, value in loaded.items():
-            put(name, value, Origin(Source.CONFIG, Path(config).name if config else "override"))
+        notes += list(getattr(loaded, "notes", ()))  # a loader may return notes with its values
+        read = dict(loaded)
+        ignored = read.pop(IGNORED_KEYS, ())
+        if ignored:
+            label = f"config {Path(config).name}" if config else "flags"
+            notes.append(f"{label}: read but not modelled (no cost depends on them): {', '.join(ignored)}")
+        for name, value in read.items():
+            put(name, value, where)
     pinned = set()
     for name, value in (values or {}).items():
         put(name, value, Origin(Source.USER))
@@ -175,8 +184,11 @@ def compose(
             hardware=card,
             values=dict(values or {}),
         ),
-        notes=notes,
+        notes=tuple(notes),
     )
+
+
+IGNORED_KEYS = "__ignored__"  # in what a config_loader returns: keys it read and does not model
 
 
 def _card(registry: Registry, hardware: str | Hardware | None) -> Hardware | None:

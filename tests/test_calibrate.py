@@ -69,7 +69,7 @@ step 00014/09600 (0.14%) | loss: 6.8 | lrm: 1.00 | dt: oops | tok/sec: 1 | bf16_
 
 NANOGPT_SCENARIO = dict(preset="gpt2", hardware="a100-40gb-sxm",
                         values={"n_gpus": 8, "vocab_size": 50304, "bias": False})
-D32_V0 = dict(preset="d32", hardware="h100-sxm", values={"version": "v0"})
+D32_V0 = dict(preset="run1000")  # d32, v0, 8x H100 SXM
 
 
 # --- parsing ------------------------------------------------------------------------------------
@@ -251,7 +251,7 @@ def test_cli_text_report_and_notes(run_cli, tmp_path):
 def test_cli_json(run_cli, tmp_path):
     log = tmp_path / "base.log"
     log.write_text(NANOCHAT_V0_LOG)
-    code, out, err = run_cli("calibrate", "nanochat", "--preset", "d32", "--set", "version=v0", "-H", "h100-sxm",
+    code, out, err = run_cli("calibrate", "nanochat", "--preset", "d32", "-H", "8xh100-sxm",
                              "--log", str(log), "--json")
     assert code == 0, err
     data = json.loads(out)

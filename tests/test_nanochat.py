@@ -73,7 +73,8 @@ def test_v0_d32_matches_the_run1000_log():
     iters = 20 * 1_879_048_192 // 524_288
     assert iters == 71_680 and iters * 524_288 == 37_580_963_840
 
-    r = run("v0", preset="d32")
+    r = run("v0", preset="run1000")  # run1000.sh: d32 on one 8XH100 node
+    assert r.hardware == "H100 SXM"
     assert num(r, "vocab_size", "1") == 65_536
     assert (num(r, "model_dim", "1"), num(r, "n_head", "1"), num(r, "n_kv_head", "1")) == (2048, 16, 16)
     assert num(r, "micro_batch", "sequence") == 8 and num(r, "n_gpus", "1") == 8
@@ -95,7 +96,7 @@ def test_v0_d20_is_the_561m_speedrun_model():
     assert tokens == 21_400 * 524_288
     flops = v0_estimate_flops(20) * tokens
 
-    r = run("v0", preset="d20")
+    r = run("v0", preset="speedrun")
     assert num(r, "n_params") == 560_988_160 and f"{num(r, 'n_params') / 1e6:.0f}M" == "561M"
     assert num(r, "flops_per_token", "FLOP/token") == v0_estimate_flops(20) == 3_491_758_080
     assert num(r, "iters", "iteration") == 21_400
@@ -287,7 +288,7 @@ def test_head_presets(depth):
 def test_head_d32_horizon():
     target, batch, iters = head_horizon(32)
     assert (target, batch, iters) == (20_132_696_064, 2**21, 9_600)
-    r = run("head", preset="d32")
+    r = run("head", preset="d32", n_gpus=8)
     assert num(r, "grad_accum", "1") == 2**21 // (8 * 2048 * 8) == 16
 
 
@@ -311,14 +312,14 @@ def test_head_auto_batch_size_matches_the_log_table():
 def test_head_speedrun_d24():
     """runs/speedrun.sh@92d63d4e8bb4 L29: --depth=24 --target-param-data-ratio=8 --device-batch-size=16."""
     target, batch, iters = head_horizon(24, ratio=8)
-    r = run("head", preset="d24", target_param_data_ratio=8)
+    r = run("head", preset="d24", target_param_data_ratio=8, n_gpus=8)
     assert num(r, "total_batch_size", "token") == batch == 2**20
     assert num(r, "iters", "iteration") == iters == 5_568
     assert num(r, "grad_accum", "1") == 2**20 // (16 * 2048 * 8) == 4
 
 
 def test_horizon_and_batch_are_default_rules():
-    r = run("head", preset="d20", iters=1000, total_batch_size=2**19)
+    r = run("head", preset="d20", iters=1000, total_batch_size=2**19, n_gpus=8)
     assert num(r, "iters", "iteration") == 1000
     assert num(r, "total_tokens", "token") == 1000 * 2**19
     assert num(r, "grad_accum", "1") == 1
@@ -364,7 +365,7 @@ def test_head_rejections():
     # head d8's auto batch 2**18 is not a multiple of 32 x 2048 x 8 = 2**19 tokens
     assert head_horizon(8)[1] == 2**18
     with pytest.raises(UserError, match=r"total_batch_size"):
-        run("head", depth=8)
+        run("head", depth=8, n_gpus=8)
 
 
 def test_gqa_shrinks_k_v_and_value_embeddings():

@@ -11,7 +11,15 @@ import pytest
 
 from costmodel.api import estimate
 from costmodel.errors import UserError
-from costmodel_nanogpt.config import load_config
+from costmodel_nanogpt.config import IGNORED
+from costmodel_nanogpt.config import load_config as read_with_ignored
+
+
+def load_config(path, overrides):
+    """What the reader maps (the keys it reads and does not model are checked on their own)."""
+    out = dict(read_with_ignored(path, overrides))
+    out.pop(IGNORED, None)
+    return out
 
 
 def count_by_module(n_layer, n_embd, vocab_size, block_size, bias):
@@ -292,7 +300,9 @@ def test_eval_configs(tmp_path, checkpoint):
         "vocab_size": 50257,
         "bias": True,
         "seq_len": 1024,
+        "eval_iters": 500,
     }
+    assert read_with_ignored(path, [])[IGNORED] == ("eval_only", "wandb_log")
     r = run(config=path)
     assert r["n_params"].m_as("param") == count_by_module(n_layer, n_embd, 50257, 1024, True)
 
@@ -303,6 +313,8 @@ def test_finetune_shakespeare_config(tmp_path):
         "micro_batch": 1,
         "gradient_accumulation_steps": 32,
         "max_iters": 20,
+        "eval_interval": 5,
+        "eval_iters": 40,
         "n_layer": 48,
         "n_head": 25,
         "n_embd": 1600,
@@ -323,6 +335,8 @@ def test_train_gpt2_config(tmp_path):
         "seq_len": 1024,
         "gradient_accumulation_steps": 40,
         "max_iters": 600000,
+        "eval_interval": 1000,
+        "eval_iters": 200,
     }
     r = run(config=path, values={"n_gpus": 8})
     assert r["tokens_per_iter"].m_as("token/iteration") == 491_520
@@ -339,10 +353,14 @@ def test_train_shakespeare_char_config_matches_the_preset(tmp_path):
         "n_embd": 384,
         "max_iters": 5000,
         "vocab_size": 65,  # meta.pkl of data/shakespeare_char
+        "eval_interval": 250,
+        "eval_iters": 200,
+        "dropout": 0.2,
     }
-    from_config = run(config=path)
-    from_preset = run(preset="shakespeare-char")
-    names = ("n_params", "n_params_reported", "flops_per_token", "tokens_per_iter", "total_tokens")
+    from_config = run(config=path, hardware="rtx-4070")
+    from_preset = run(preset="shakespeare-char", hardware="rtx-4070")
+    names = ("n_params", "n_params_reported", "flops_per_token", "tokens_per_iter", "total_tokens",
+             "eval_time", "mem_peak", "wall_time")
     for name in names:
         assert from_config[name] == from_preset[name]
 

@@ -214,7 +214,7 @@ def test_given_mfu_replaces_the_model_and_is_reported(paths):
 def test_given_mfu_on_a_real_family_cli(cli):
     import json
 
-    code, out, err = cli("estimate", "nanochat", "--preset", "d32", "-H", "h100-sxm", "--set", "version=v0",
+    code, out, err = cli("estimate", "nanochat", "--preset", "d32", "-H", "h100-sxm", "--gpus", "8",
                          "--set", "mfu=0.35", "--json")
     assert code == 0, err
     data = json.loads(out)
@@ -301,12 +301,14 @@ def test_deadline_out_of_reach_is_a_clear_error(paths):
 
 
 def test_nanochat_d32_gpus_for_a_day(cli):
-    """The smallest count meeting the day is 5, but nanochat's vocabulary must split over the GPUs
-    (65536 or 32768 rows): the answer steps on to 8."""
+    """The published d32 (v0): 8 GPUs take about 29 h; 9-15 break nanochat's rules (the 65,536
+    vocabulary rows and the 2**19-token batch of 8-sequence micro-batches must split over the GPUs),
+    so the answer steps on to 16, and the notes name the 8 and why 9-15 are out."""
     code, out, err = cli("solve", "nanochat", "--preset", "d32", "-H", "h100-sxm", "--find", "n_gpus",
                          "--given", "wall_time=24 h")
     assert code == 0, err
-    assert "n_gpus = 8" in out
+    assert "n_gpus = 16" in out
+    assert "n_gpus = 8 gives wall_time = " in err and "n_gpus = 9-15 would break" in err
 
 
 # --- the efficiency model on the real families ---------------------------------------------------
@@ -314,7 +316,7 @@ def test_nanochat_d32_gpus_for_a_day(cli):
 
 def test_nanochat_d32_v0_within_15_percent_of_the_published_step():
     # karpathy/nanochat run1000.sh@c75fe54: "dt: 1571.88ms"; "each step takes 1.574s"
-    r = api.estimate("nanochat", preset="d32", hardware="h100-sxm", values={"version": "v0"})
+    r = api.estimate("nanochat", preset="run1000")
     assert abs(val(r, "iter_time", "s/iteration") / 1.57 - 1) < 0.15
 
 

@@ -15,7 +15,9 @@ Config = Annotated[Optional[Path], typer.Option("--config", help="the family's o
 Sets = Annotated[Optional[list[str]], typer.Option("--set", "-s", help="NAME=VALUE, with or without a unit: micro_batch=16, wall_time='30 day'")]
 Hardware = Annotated[Optional[str], typer.Option("--hardware", "-H", help="a card of `costmodel hardware`, or a TOML file")]
 Plugins = Annotated[Optional[list[str]], typer.Option("--plugin", help="a local plugin: .py file, .toml family or folder")]
-Json = Annotated[bool, typer.Option("--json", help="print one JSON object")]
+Json = Annotated[bool, typer.Option("--json", help="print one JSON object (every result; `answer` names the one asked for)")]
+Gpus = Annotated[Optional[int], typer.Option("--gpus", help="data-parallel GPUs (also -H 8xh100-sxm); 1 unless a config or run preset says otherwise", min=1)]
+Args = Annotated[Optional[str], typer.Option("--args", help="the family's own command-line flags as one string, e.g. '--depth=26 --device_batch_size=16'")]
 
 EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
 
@@ -40,15 +42,21 @@ def parse_assignments(items: list[str] | None, option: str = "--set") -> dict[st
     return out
 
 
-def scenario_kwargs(ctx: typer.Context, preset, config, sets, hardware, plugins, given=None) -> dict:
-    """The scenario part of every question; `--key=value` after --config go to the family."""
+def scenario_kwargs(ctx: typer.Context, preset, config, sets, hardware, plugins, given=None,
+                    gpus=None, args=None) -> dict:
+    """The scenario part of every question; other `--key=value` arguments are the family's own
+    flags (nanoGPT's `--max_iters=6000`), read by its config reader."""
     from costmodel.errors import UserError
 
     extra = list(ctx.args)
-    if extra and config is None:
-        raise UserError(f"unexpected argument {extra[0]!r} (overrides like --key=value need --config)")
+    for word in extra:
+        if not word.startswith("--") or "=" not in word:
+            raise UserError(f"unexpected argument {word!r} (the family's own flags are written --key=value)")
     values = parse_assignments(sets)
-    values.update(parse_assignments(given, "--given"))
+    for name, value in parse_assignments(given, "--given").items():
+        if name in values and values[name] != value:
+            raise UserError(f"{name} is given twice: --set {name}={values[name]} and --given {name}={value}")
+        values[name] = value
     return dict(
         preset=preset,
         config=str(config) if config else None,
@@ -56,6 +64,8 @@ def scenario_kwargs(ctx: typer.Context, preset, config, sets, hardware, plugins,
         hardware=hardware,
         values=values,
         plugins=tuple(plugins or ()),
+        gpus=gpus,
+        args=args,
     )
 
 
@@ -68,11 +78,16 @@ def estimate(
     hardware: Hardware = None,
     plugin: Plugins = None,
     json_: Json = False,
+    gpus: Gpus = None,
+    args: Args = None,
+    target: Annotated[Optional[list[str]], typer.Option("--target", "-t", help="print only this result (repeatable)")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="print every result and every input")] = False,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="write the memory breakdown with the card's limit (.png or .svg; needs matplotlib)")] = None,
 ) -> None:
-    """Everything costmodel can compute for a scenario: parameters, FLOPs, tokens, memory, time, cost.
+    """What a training run needs: model, tokens and FLOPs, memory (fits?), time, energy and money.
 
-    Example: costmodel estimate nanogpt --preset gpt2 --hardware rtx-4070 --set micro_batch=16
+    Example: costmodel estimate nanogpt --preset gpt2 --hardware rtx-4070 --set batch_size=16
+    Example: costmodel estimate nanochat --preset d32 -H 8xh100-sxm --target wall_time
     """
     from costmodel import api
 
@@ -80,8 +95,9 @@ def estimate(
         from costmodel import plots
 
         plots.require()
-    result = api.estimate(family, **scenario_kwargs(ctx, preset, config, set, hardware, plugin))
-    show(result, json_)
+    kwargs = scenario_kwargs(ctx, preset, config, set, hardware, plugin, gpus=gpus, args=args)
+    result = api.estimate(family, **kwargs)
+    show(result, json_, everything=all_, targets=target)
     if plot is not None:
         label = (preset or family) + (f" on {result.hardware}" if result.hardware else "")
         plots.memory_breakdown({label: result}, str(plot))
@@ -102,6 +118,9 @@ def solve(
     hardware: Hardware = None,
     plugin: Plugins = None,
     json_: Json = False,
+    gpus: Gpus = None,
+    args: Args = None,
+    all_: Annotated[bool, typer.Option("--all", help="print every result and every input after the answer")] = False,
     explain_: Annotated[bool, typer.Option("--explain", help="also print the derivation of the answer")] = False,
 ) -> None:
     """Answer a question in any direction: find an unknown, or the best value under constraints.
@@ -111,10 +130,10 @@ def solve(
     """
     from costmodel import api
 
-    kwargs = scenario_kwargs(ctx, preset, config, set, hardware, plugin, given)
+    kwargs = scenario_kwargs(ctx, preset, config, set, hardware, plugin, given, gpus=gpus, args=args)
     result = api.solve(family, find=find, maximize=maximize, minimize=minimize,
                        subject_to=tuple(subject_to or ()), **kwargs)
-    show(result, json_, focus=find or maximize or minimize)
+    show(result, json_, focus=find or maximize or minimize, everything=all_)
     if explain_ and not json_:
         sys.stdout.write("\n" + result.explain(find or maximize or minimize))
 
@@ -130,6 +149,8 @@ def explain(
     set: Sets = None,
     hardware: Hardware = None,
     plugin: Plugins = None,
+    gpus: Gpus = None,
+    args: Args = None,
 ) -> None:
     """The derivation of one quantity, step by step: formula, numbers, result, source.
 
@@ -138,7 +159,7 @@ def explain(
     from costmodel import api
 
     text = api.explain(family, target=target, format=format,
-                       **scenario_kwargs(ctx, preset, config, set, hardware, plugin))
+                       **scenario_kwargs(ctx, preset, config, set, hardware, plugin, gpus=gpus, args=args))
     if output is None:
         sys.stdout.write(text)
     else:
@@ -151,24 +172,53 @@ def explain(
         sys.stderr.write(f"wrote {output}\n")
 
 
-def show(result, as_json: bool, focus: str | None = None) -> None:
-    """Print a result: a JSON object, or an aligned table of results then the inputs used."""
+def show(result, as_json: bool, focus: str | None = None, everything: bool = False,
+         targets: list[str] | None = None) -> None:
+    """Print a result: the scenario line, the memory verdict, the answer, then the summary by topic
+    (`everything`: every result and input; `targets`: only those). JSON keeps every result."""
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+        _notes(result, verdict_too=False)
         return
+    from costmodel import summary
+
     q = result.evaluation.scenario.registry.quantities
-    title = result.family + (f" on {result.hardware}" if result.hardware else "")
-    lines = [title, ""]
+    numbers = {**result.input_numbers, **result.evaluation.env}
+    lines = [result.scenario_line]
+    memory = summary.memory_line(numbers, lambda n: q[n].unit)
+    if memory:
+        lines.append(memory)
+    lines.append("")
     if focus is not None:
         value = result.numbers.get(focus, result.input_numbers.get(focus))
-        lines += [f"{focus} = {_fmt(value, q[focus].unit)}", ""]
-    rows = [(n, v, q[n].doc) for n, v in result.numbers.items()]
-    lines += ["results:"] + _table(rows, q)
-    inputs = [(n, v, result.origins.get(n, "")) for n, v in result.input_numbers.items()]
-    lines += ["", "inputs:"] + _table(inputs, q)
-    sys.stdout.write("\n".join(lines) + "\n")
-    for w in result.warnings:
-        sys.stderr.write(f"note: {w}\n")
+        mark = "" if result.feasible else "  (INFEASIBLE: the step does not fit in memory)"
+        lines += [f"{focus} = {_fmt(value, q[focus].unit)}{mark}", ""]
+    if targets:
+        rows = [(n, numbers[n], q[n].doc) for n in targets if n in numbers]
+        lines += _table(rows, q)
+    elif everything:
+        rows = [(n, v, q[n].doc) for n, v in result.numbers.items()]
+        lines += ["results:"] + _table(rows, q)
+        inputs = [(n, v, result.origins.get(n, "")) for n, v in result.input_numbers.items()]
+        lines += ["", "inputs:"] + _table(inputs, q)
+    else:
+        for title, names in summary.summary_names(numbers):
+            lines.append(f"{title}:")
+            lines += _table([(n, numbers[n], q[n].doc) for n in names], q)
+        lines += ["", "every result and input: --all; one result: --target NAME; "
+                      "its derivation: costmodel explain ... --target NAME"]
+    sys.stdout.write(lines[0] + "\n")
+    sys.stdout.flush()
+    _notes(result, verdict_too=True)
+    sys.stdout.write("\n".join(lines[1:]) + "\n")
+
+
+def _notes(result, verdict_too: bool) -> None:
+    """The warnings on stderr: 'warning:' for a scenario that does not fit, 'note:' for the rest."""
+    for i, w in enumerate(result.warnings):
+        word = "warning" if i == 0 and not result.feasible else "note"  # the verdict comes first
+        sys.stderr.write(f"{word}: {w}\n")
+    sys.stderr.flush()
 
 
 def _fmt(value, unit: str) -> str:

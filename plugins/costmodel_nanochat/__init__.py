@@ -18,12 +18,14 @@ from costmodel import hookimpl
 from costmodel.declarations import Family
 
 from . import architecture, compute, memory, training
+from .args import KEYS, load_args
 from .quantities import QUANTITIES
 from .sources import HEAD, V0, head, v0
 
 TRAIN = "scripts/base_train.py"
 
-# Defaults are base_train's, run as the published scripts run it (torchrun on one 8-GPU node).
+# Defaults are base_train's for one process (`python -m scripts.base_train`); the published runs
+# (torchrun on one 8-GPU node) are the run presets below.
 DEFAULTS = {
     "version": "head",
     "depth": 20,            # --depth default; the $100 speedrun model of v0
@@ -32,7 +34,6 @@ DEFAULTS = {
     "window_pattern": "SSSL",  # head: three short-window layers, then one full; ignored by v0
     "seq_len": 2048,        # --max-seq-len
     "micro_batch": 32,      # --device-batch-size (lower it until it fits in memory)
-    "n_gpus": 8,            # speedrun.sh and run1000.sh: torchrun --nproc_per_node=8
     "precision": "amp-bf16",  # v0: autocast to bf16; head: bf16 compute over fp32 master weights
     "attention": "flash",   # v0: SDPA (flash backend); head: Flash Attention 3
     "compile": True,        # torch.compile(model, dynamic=False)
@@ -52,14 +53,20 @@ DEFAULTS = {
 }
 
 # Model sizes people train; the rest of each run follows from the version's rules. Device batch
-# sizes are the published scripts' choices for 80 GB GPUs.
+# sizes are the published scripts' choices for 80 GB GPUs. A size that names a published model
+# carries the version it was published with (give `--set version=head` for today's code).
 PRESETS = {
-    "d20": {"depth": 20},                       # speedrun.sh, the $100 tier (561M params in v0)
+    "d20": {"depth": 20, "version": "v0"},      # speedrun.sh, the $100 tier (561M params in v0)
     "d21": {"depth": 21},                       # head only: v0 rejects odd depths like 21
     "d24": {"depth": 24, "micro_batch": 16},    # head's speedrun.sh (it also sets ratio 8, fp8)
     "d26": {"depth": 26, "micro_batch": 16},    # README: the ~$300 GPT-2 grade model
-    "d32": {"depth": 32, "micro_batch": 8},     # run1000.sh, the $1000 tier (nanochat.karpathy.ai)
+    "d32": {"depth": 32, "micro_batch": 8, "version": "v0"},  # run1000.sh: the 1.88B model of nanochat.karpathy.ai
 }
+# Run presets: the published runs with everything they used, card and count included.
+# speedrun.sh and run1000.sh @fae3aca9519a: `torchrun --standalone --nproc_per_node=8 -m
+# scripts.base_train -- --depth=20` (resp. `--depth=32 --device_batch_size=8`) on an 8XH100 node.
+PRESETS["speedrun"] = {**PRESETS["d20"], "n_gpus": 8, "hardware": "h100-sxm"}
+PRESETS["run1000"] = {**PRESETS["d32"], "n_gpus": 8, "hardware": "h100-sxm"}
 
 NANOCHAT = Family(
     name="nanochat",
@@ -71,6 +78,8 @@ NANOCHAT = Family(
     presets=PRESETS,
     formulas=architecture.FORMULAS + compute.FORMULAS + training.FORMULAS + memory.FORMULAS,
     checks=training.CHECKS,
+    config_loader=load_args,
+    config_keys=KEYS,
     free_order=("iters", "depth"),
 )
 

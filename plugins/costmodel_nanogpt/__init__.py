@@ -57,7 +57,7 @@ _CHECKPOINT = {
     "bias": upstream.GPT2_BIAS,  # True
 }
 PRESETS = {name: {**shape, **_CHECKPOINT} for name, shape in upstream.GPT2_CHECKPOINTS.items()}
-# config/train_shakespeare_char.py (L16-L28): the "baby GPT" of the README's quick start
+# config/train_shakespeare_char.py (L5-L6, L16-L28): the "baby GPT" of the README's quick start
 PRESETS["shakespeare-char"] = {
     "n_layer": 6,
     "n_head": 6,
@@ -67,6 +67,21 @@ PRESETS["shakespeare-char"] = {
     "micro_batch": 64,
     "gradient_accumulation_steps": 1,
     "max_iters": 5000,
+    "eval_interval": 250,  # evaluates often because it overfits
+    "eval_iters": 200,
+    "dropout": 0.2,
+}
+# config/train_gpt2.py: GPT-2 (124M) on OpenWebText, "1 node of 8X A100 40GB" (L1-L3), ~0.5M tokens
+# per step (12 x 1024 x 5 x 8, L9-L13), 600000 iterations (L16), eval every 1000 steps (L20-L21).
+PRESETS["train_gpt2"] = {
+    "micro_batch": 12,
+    "seq_len": 1024,
+    "gradient_accumulation_steps": 40,
+    "max_iters": 600000,
+    "eval_interval": 1000,
+    "eval_iters": 200,
+    "n_gpus": 8,
+    "hardware": "a100-40gb-sxm",
 }
 
 # --- the family's own quantities -----------------------------------------------------------------
@@ -277,6 +292,7 @@ NANOGPT = Family(
     formulas=FORMULAS,
     checks=CHECKS,
     config_loader=load_config,
+    config_keys=tuple(upstream.TRAIN_DEFAULTS),
     free_order=("max_iters",),
 )
 

@@ -15,7 +15,8 @@ files and arguments but only parse them:
   type of train.py's default, as configurator.py L32-L43 demands (`--compile=0` is refused).
 
 The result maps onto costmodel's names: batch_size -> micro_batch, block_size -> seq_len,
-n_layer/n_head/n_embd/bias as they are, dtype and device -> precision, compile -> compile;
+n_layer/n_head/n_embd/bias, eval_interval/eval_iters and dropout as they are, dtype and device ->
+precision, compile -> compile; the other keys are listed as ignored (they change no cost);
 max_iters and gradient_accumulation_steps keep nanoGPT's names because the family turns them
 into iters and grad_accum by formulas (see __init__.py). Only what the file or the overrides set is
 returned: the family's defaults already are train.py's defaults.
@@ -43,7 +44,14 @@ def load_config(path: str | None, overrides: list[str] | tuple[str, ...] = ()) -
     for arg in overrides:
         key, value = parse_override(arg)
         settings[key] = value
-    return to_canonical(settings)
+    out = to_canonical(settings)
+    ignored = sorted(k for k in settings if k not in upstream.COST_KEYS)
+    if ignored:
+        out[IGNORED] = tuple(ignored)
+    return out
+
+
+IGNORED = "__ignored__"  # the keys read but not modelled (the scenario lists them in a note)
 
 
 # --- the config file -------------------------------------------------------------------------
@@ -231,6 +239,9 @@ def to_canonical(settings: dict[str, Value]) -> dict[str, Value]:
         "compile": "compile",
         "max_iters": "max_iters",  # iters = max_iters + 1: a family formula
         "gradient_accumulation_steps": "gradient_accumulation_steps",  # grad_accum: a formula
+        "eval_interval": "eval_interval",  # steps between evaluations (train.py L263)
+        "eval_iters": "eval_iters",  # batches per split and evaluation (train.py L216-L228)
+        "dropout": "dropout",  # masks kept for backward when > 0 (model.py L38-L39)
     }
     for key, name in renamed.items():
         if key in settings:

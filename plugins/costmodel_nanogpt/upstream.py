@@ -63,10 +63,10 @@ TRAIN_DEFAULTS: dict[str, int | float | bool | str] = {
 }
 
 # The keys that change what a run costs, and so are read by the config loader. Every other key
-# (learning rates, logging, wandb, checkpoint policy, dropout) leaves FLOPs, memory and time alone
-# as far as this model goes, and a value nanoGPT would compute at run time is skipped for them.
-# eval_interval / eval_iters / eval_only do cost time (2 * eval_iters forward passes every
-# eval_interval steps, train.py L263-L265), but costmodel does not model evaluation: see the docs.
+# (learning rates, logging, wandb, checkpoint policy) leaves FLOPs, memory and time alone as far as
+# this model goes, a value nanoGPT would compute at run time is skipped for them, and the loader
+# lists them as ignored. eval_interval / eval_iters cost time (2 * eval_iters forward passes every
+# eval_interval steps, train.py L263-L265); dropout stores masks (model.py L38-L39, L80, L96).
 COST_KEYS = frozenset(
     {
         "init_from",
@@ -82,6 +82,9 @@ COST_KEYS = frozenset(
         "device",
         "dtype",
         "compile",
+        "eval_interval",
+        "eval_iters",
+        "dropout",
     }
 )
 
