@@ -390,12 +390,13 @@ def _alternatives(s: Scenario, inputs: dict, leaf: str, given: str, env: dict) -
     """For a whole-number answer, the nearest smaller values and why they are not the answer:
     '8 n_gpus give wall_time = 29.4 h (over 24 h); 9-15 break: <the family's rule>'."""
     from costmodel import solver
+    from costmodel.inverse import function_of
 
     q = s.registry.quantities
     answer = int(env[leaf])
     value = s.constraints[given]
     unit = q[given].unit
-    fn = solver.function_of(s, inputs, leaf, given)
+    fn = function_of(s, inputs, leaf, given)
     increasing = fn(answer + 1) >= fn(answer)
     step = 1 if increasing else -1  # towards the values that break the given
     broken: list[int] = []

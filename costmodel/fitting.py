@@ -120,6 +120,6 @@ def _bisect(candidates: list[int], feasible: Callable[[int], bool]) -> int | Non
 
 
 def _holds(c, env: dict) -> bool:
-    from costmodel.solver import _holds as holds
+    from costmodel.optimisation import _holds as holds
 
     return holds(c, env)
