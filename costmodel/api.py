@@ -158,6 +158,13 @@ def _result(evaluation: Evaluation, answer: str | None = None, targets: Sequence
     for s in evaluation.solved:
         warnings.insert(0, f"{s.name} = {units.format_quantity(s.value, q[s.name].unit)} "
                            f"solved so that {s.reason} ({s.method})")
+    for name, given in scenario.constraints.items():
+        reached = env.get(name)
+        if reached is not None and abs(reached - given) > 1e-3 * max(abs(given), 1e-300):  # visible at 4 digits
+            whole = [s.name for s in evaluation.solved if q[s.name].kind == "integer"]
+            why = f" ({', '.join(whole)} must be a whole number)" if whole else ""
+            warnings.append(f"{name} reaches {units.format_quantity(reached, q[name].unit)}, not exactly the "
+                            f"given {units.format_quantity(given, q[name].unit)}{why}")
     verdict = feasibility({**inputs, **results}, lambda n: q[n].unit)
     if verdict is not None:
         warnings.insert(0, verdict)
@@ -441,6 +448,40 @@ def explain(family: str, *, target: str, format: str = "text", **kwargs) -> str:
 def families(plugins: Sequence[str] = ()) -> list:
     reg = registry(plugins)
     return [reg.families[name] for name in sorted(reg.families)]
+
+
+def family_inputs(family: str, plugins: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Every input of a family's default scenario and every recipe option: name, unit, default
+    (in the canonical unit), kind, choices with their meaning, meaning, and where the default
+    comes from (`costmodel families FAMILY`)."""
+    s = scenario(family, plugins=plugins)
+    reg = s.registry
+    read = {n for f in s.formulas.values() for n in f.inputs}
+    rows = []
+    for name in sorted(s.values):
+        q = reg.quantities[name]
+        if name not in read and q.kind not in ("choice", "bool"):
+            continue  # a default nobody reads in this family
+        value = s.values[name]
+        recipe = reg.recipes.get(name)
+        choices = ([{"name": c.name, "doc": c.doc} for c in recipe.choices] if recipe is not None
+                   else [{"name": c, "doc": ""} for c in q.choices])
+        rows.append({
+            "name": name,
+            "kind": "recipe option" if recipe is not None else q.kind,
+            "unit": units.pretty_unit(q.unit) if q.kind not in ("choice", "bool") else "",
+            "default": value if isinstance(value, str) else (bool(value) if q.kind == "bool" else float(value)),
+            "choices": choices,
+            "doc": recipe.doc if recipe is not None else q.doc,
+            "origin": str(s.origins.get(name, "")),
+        })
+    for name, f in sorted(s.formulas.items()):
+        if f.formula.overridable:  # a default rule: a value given replaces it
+            q = reg.quantities[name]
+            rows.append({"name": name, "kind": q.kind, "unit": units.pretty_unit(q.unit),
+                         "default": f"rule: {f.formula.expr}", "choices": [], "doc": q.doc,
+                         "origin": f"default rule ({f.formula.doc})"})
+    return sorted(rows, key=lambda r: r["name"])
 
 
 def hardware(plugins: Sequence[str] = ()) -> list[Hardware]:

@@ -34,7 +34,11 @@ def free_candidates(scenario: Scenario, targets: Sequence[str], exclude=()) -> l
     if not common - set(scenario.formulas):
         common = set().union(*distances)
     preference = scenario.family.free_order
-    rules = {n for n, f in scenario.formulas.items() if f.formula.overridable}
+    # a default rule is freed only when declared freeable (the family's free_order, a free_rank,
+    # or a documented plausible range: mfu); modelling constants such as allocator_slack, the
+    # efficiency model's constants or the power fractions stay as the model has them
+    rules = {n for n, f in scenario.formulas.items() if f.formula.overridable
+             and (n in preference or q[n].free_rank is not None or q[n].plausible is not None)}
     candidates = [
         n
         for n in common

@@ -116,21 +116,44 @@ def feasibility(numbers: dict[str, float], unit) -> str | None:
 
 def memory_line(numbers: dict[str, float], unit) -> str | None:
     """'fits: needs 10.26 GiB of 11.99 GiB usable (1.730 GiB free)', or the DOES NOT FIT sentence."""
-    verdict = feasibility(numbers, unit)
-    if verdict is not None:
-        return verdict
     if "mem_peak" not in numbers or "gpu_memory_usable" not in numbers:
-        return None
+        return feasibility(numbers, unit)
     need, usable = numbers["mem_peak"], numbers["gpu_memory_usable"]
     u = unit("mem_peak")
+    if feasibility(numbers, unit) is not None:
+        return (f"DOES NOT FIT: one GPU needs {_fmt(need, u)}, the card has {_fmt(usable, u)} usable "
+                f"(short by {_fmt(need - usable, u)})")
     return f"fits: one GPU needs {_fmt(need, u)} of {_fmt(usable, u)} usable ({_fmt(usable - need, u)} free)"
 
 
+CURRENCIES = ("EUR", "GBP", "JPY", "CHF", "CNY", "INR", "KRW", "CAD", "AUD", "SEK", "TWD")
+
+
+def currency_of(request_values: dict[str, Any]) -> str | None:
+    """The currency a user's prices are written in ('0.30 EUR/kWh' -> 'EUR'), or None (US dollars)."""
+    import re
+
+    for value in request_values.values():
+        for code in CURRENCIES:
+            if isinstance(value, str) and re.search(rf"\b{code}\b", value, re.IGNORECASE):
+                return code
+    return None
+
+
+def in_currency(value_usd: float, code: str) -> str:
+    from costmodel import units
+
+    return f"{units.format_number(units.quantity(value_usd, 'USD').to(code).magnitude)} {code}"
+
+
 def summary_names(numbers: dict[str, Any]) -> list[tuple[str, list[str]]]:
-    """The topics with the names computed in this scenario."""
+    """The topics with the names computed in this scenario. A cloud run (a GPU-hour price given)
+    shows what the rental costs; its price already pays for the power, so no electricity bill."""
     out = []
     for title, names in TOPICS:
         present = [n for n in names if n in numbers]
+        if "cloud_cost" in present and "energy_cost" in present:
+            present.remove("energy_cost")
         if "n_params_trainable" in present and numbers.get("n_params_trainable") == numbers.get("n_params"):
             present.remove("n_params_trainable")
         if present:

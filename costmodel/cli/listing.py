@@ -18,13 +18,21 @@ def register(app: typer.Typer) -> None:
     app.command()(plugins)
 
 
-def families(plugin: Plugins = None, json_: Json = False) -> None:
-    """The model families the loaded plugins declare, with their presets.
+def families(
+    name: Annotated[Optional[str], typer.Argument(help="show one family: every input and recipe option")] = None,
+    plugin: Plugins = None,
+    json_: Json = False,
+) -> None:
+    """The model families the loaded plugins declare, with their presets; or one family in full.
 
     Example: costmodel families --json
+    Example: costmodel families nanochat
     """
     from costmodel import api
 
+    if name is not None:
+        _family(api, name, tuple(plugin or ()), json_)
+        return
     items = [
         {"name": f.name, "doc": f.doc, "source": f.source, "aliases": list(f.aliases),
          "presets": sorted(f.presets), "inputs": sorted(f.defaults)}
@@ -36,6 +44,39 @@ def families(plugin: Plugins = None, json_: Json = False) -> None:
     for f in items:
         presets = ", ".join(f["presets"]) or "-"
         sys.stdout.write(f"{f['name']:<12} {f['doc']}\n{'':<12} presets: {presets}\n")
+
+
+def _family(api, name: str, plugins: tuple[str, ...], as_json: bool) -> None:
+    from costmodel import units
+
+    fam = api.registry(plugins).family(name)
+    rows = api.family_inputs(fam.name, plugins)
+    presets = {p: {k: v for k, v in values.items()} for p, values in sorted(fam.presets.items())}
+    own = sorted(fam.config_keys)
+    if as_json:
+        _json({"name": fam.name, "doc": fam.doc, "source": fam.source, "presets": presets,
+               "inputs": rows, "own_names": own})
+        return
+    out = [f"{fam.name}: {fam.doc}", f"source: {fam.source}", "", "presets:"]
+    for p, values in presets.items():
+        out.append(f"  {p:<16} " + ", ".join(f"{k}={v}" for k, v in values.items()))
+    out += ["", "inputs and recipe options (give them with --set NAME=VALUE):"]
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        default = r["default"]
+        if isinstance(default, bool):
+            shown = "true" if default else "false"
+        elif isinstance(default, str):
+            shown = default
+        else:
+            shown = units.format_number(default) + (f" {r['unit']}" if r["unit"] else "")
+        out.append(f"  {r['name']:<{width}}  {shown:<16} {r['doc']}  [{r['origin']}]")
+        for c in r["choices"]:
+            out.append(f"  {'':<{width}}    - {c['name']}" + (f": {c['doc']}" if c["doc"] else ""))
+    if own:
+        out += ["", f"{fam.name}'s own names (as --set NAME=VALUE, --NAME=VALUE or in --args/--config): "
+                + ", ".join(own)]
+    sys.stdout.write("\n".join(out) + "\n")
 
 
 def hardware(

@@ -202,9 +202,16 @@ def show(result, as_json: bool, focus: str | None = None, everything: bool = Fal
         inputs = [(n, v, result.origins.get(n, "")) for n, v in result.input_numbers.items()]
         lines += ["", "inputs:"] + _table(inputs, q)
     else:
+        code = summary.currency_of(result.evaluation.scenario.request.get("values", {}))
         for title, names in summary.summary_names(numbers):
             lines.append(f"{title}:")
-            lines += _table([(n, numbers[n], q[n].doc) for n in names], q)
+            rows = []
+            for n in names:
+                doc = q[n].doc
+                if code and q[n].unit == "USD":
+                    doc = f"= {summary.in_currency(numbers[n], code)}; {doc}"
+                rows.append((n, numbers[n], doc))
+            lines += _table(rows, q)
         lines += ["", "every result and input: --all; one result: --target NAME; "
                       "its derivation: costmodel explain ... --target NAME"]
     sys.stdout.write(lines[0] + "\n")

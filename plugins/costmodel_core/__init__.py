@@ -39,7 +39,8 @@ TIME_AND_COST, CARD = ("time and cost",), ("card summary",)
 
 VOCABULARY = [
     # the run
-    _q("micro_batch", "sequence", "sequences per forward/backward pass on each GPU", "integer", positive=True),
+    _q("micro_batch", "sequence", "sequences per forward/backward pass on each GPU", "integer", positive=True,
+       free_rank=1),  # a given memory peak means a smaller or larger micro-batch
     _q("seq_len", "token/sequence", "tokens per sequence (context length)", "integer", positive=True),
     _q("grad_accum", "1", "micro-steps per optimizer step on each GPU", "integer", positive=True, default=1),
     _q("n_gpus", "1", "data-parallel GPUs", "integer", positive=True, default=1),
