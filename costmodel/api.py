@@ -257,7 +257,8 @@ def scenario(
 
     s = build(given)
     naming.refuse_rule_contradictions(s, build)
-    return s
+    kept = naming.same_setting_rules(s)
+    return attrs.evolve(s, pinned=s.pinned | kept) if kept else s
 
 
 def estimate(family: str, *, targets: Sequence[str] = (), **kwargs) -> Result:

@@ -116,6 +116,19 @@ def refuse_rule_contradictions(scenario, recompose) -> None:
             )
 
 
+def same_setting_rules(scenario) -> frozenset[str]:
+    """Default rules that only rename a setting the user gave (nanoGPT's iters = max_iters + 1 when
+    max_iters is given): the solver must not free them, or it would overrule the user's value."""
+    out = set()
+    for name, f in scenario.formulas.items():
+        if not f.formula.overridable or f.family is None:
+            continue
+        for n in f.inputs:
+            if n in scenario.pinned and sum(n in g.inputs for g in scenario.formulas.values()) == 1:
+                out.add(name)
+    return frozenset(out)
+
+
 def _close(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1.0)
 

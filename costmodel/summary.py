@@ -63,14 +63,9 @@ def training_kind(result) -> str:
     trainable, total = values.get("n_params_trainable"), values.get("n_params")
     if trainable is None or total is None or trainable >= total:
         return "pre-training"
-    how = ""
-    recipe = s.registry.recipes.get("weights")
     chosen = s.values.get("weights")
-    if recipe is not None and chosen is not None:
-        choice = next((c for c in recipe.choices if c.name == chosen), None)
-        how = f"{choice.doc}; " if choice is not None else ""
-    return (f"fine-tuning ({how}trains {_fmt(trainable, 'param')} of {_fmt(total, 'param')}, "
-            "the rest frozen)")
+    how = f"weights={chosen}: a frozen base with trained adapters; " if chosen is not None else ""
+    return f"fine-tuning ({how}trains {_fmt(trainable, 'param')} of {_fmt(total, 'param')})"
 
 
 def changed_recipe(s) -> list[tuple[str, str]]:

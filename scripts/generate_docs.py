@@ -7,7 +7,7 @@
 What it writes (every number comes from costmodel itself, through its Python API):
 
 - docs/derivations/: Markdown and HTML derivations (`Result.explain`) of the scenarios the users
-  asked about (seeds in /work/shared/seeds: nanoGPT 40.56M on an RTX 4070, nanochat d32 on 8xH100
+  asked about (the seeds: nanoGPT 40.56M on an RTX 4070, nanochat d32 on 8xH100
   and on one RTX 4070, the most tokens in 30 days), and docs/derivations/README.md indexing them
   with the CLI command for each;
 - docs/claims.md: every numeric claim of the seeds' answers with the scenario it refers to, the
@@ -243,27 +243,23 @@ DERIVATIONS = [
     Derivation("nanogpt-40m-rtx4070-30-days", "The most tokens the nanoGPT 40.56M run trains in 30 days on one RTX 4070",
                _nanogpt_30_days(), ("total_tokens", "wall_time"), find="total_tokens", given=(("wall_time", "30 day"),),
                note="max_iters is left out of the scenario: it is what the solver frees (the family's free_order). "
-                    "With max_iters given, the solver frees n_gpus instead, rounds it up to 1 and returns the "
-                    "20,000-iteration run unchanged (see the notes below)."),
+                    "With max_iters given, the solver keeps it and frees micro_batch instead (see the notes below)."),
     Derivation("nanochat-d32-v0-rtx4070-30-days", "The most tokens nanochat d32 (v0) trains in 30 days on one RTX 4070",
                SCENARIOS["d32-4070"], ("total_tokens", "iters", "wall_time"), find="iters", given=(("wall_time", "30 day"),),
-               note="solved with `--find iters`: `--find total_tokens` frees depth instead (nanochat's iters is a "
-                    "default rule, which the solver does not free for another quantity; see the notes below), "
-                    "so it would answer for a smaller model.", cli=False),
+               note="solved with `--find iters`; `--find total_tokens` frees the same iters (see the notes below).",
+               cli=False),
 ]
 
 
 SOLVER_NOTES = [
-    "## Notes: two solver problems met here",
+    "## Notes: what the solver changes",
     "",
-    "- `--find total_tokens --given wall_time=\"30 day\"` with the run's `max_iters` given (nanoGPT): the solver "
-    "cannot free a value you gave, so it frees `n_gpus`, rounds its solution (a fraction of one GPU) up to 1 "
-    "and returns the 20,000-iteration run unchanged, with only a note. Leave `max_iters` out and the solver frees it.",
-    "- nanochat: `iters` is a default rule (the data:param horizon), and the solver frees only inputs for a given "
-    "result, so `--find total_tokens` (or `explain --set wall_time=...`) frees `depth` for the d32 preset, "
-    "i.e. answers for a smaller model, and with `--set depth=32` frees `seq_len`. `--find iters` works "
-    "(`costmodel.api.solve` replaces a default rule it is asked to find), so the derivation above comes from "
-    "`api.solve(..., find=\"iters\")` and `Result.explain(\"total_tokens\")`; no CLI command prints it.",
+    "- `--find total_tokens --given wall_time=\"30 day\"` frees the number of steps (`iters`; nanoGPT's `max_iters`, "
+    "nanochat's data:param horizon). With the run's `max_iters` given as well (nanoGPT), the solver keeps the "
+    "user's value and frees the next input, `micro_batch`, which then says whether it still fits: leave "
+    "`max_iters` out to ask for the number of steps.",
+    "- The solver never frees a modelling constant (allocator slack, the efficiency model's constants, power "
+    "fractions): only inputs a user would choose and default rules declared freeable (`iters`, `mfu`).",
     "",
 ]
 

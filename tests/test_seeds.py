@@ -141,7 +141,7 @@ def test_seed_003_which_recipe_is_pre_training(cli, recipe, kind, fits):
         assert s in head  # the recipe that differs from nanochat's defaults
     assert memory.startswith("fits:" if fits else "DOES NOT FIT")
     if kind == "fine-tuning":
-        assert "trains 9.437M param of 1.879B param" in head  # LoRA r=8 adapters on the 7 matrices x 32
+        assert "trains 9.437M param of 1.879B param" in head  # LoRA r=8 adapters: 8 x 36,864 rows x 32 layers
 
 
 def test_seed_003_tokens_in_30_days_is_marked_infeasible(cli):

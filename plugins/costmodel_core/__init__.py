@@ -65,6 +65,11 @@ VOCABULARY = [
     _q("model_flops", "FLOP", "model FLOPs of the whole run (the MFU numerator)"),
     _q("hardware_flops", "FLOP", "FLOPs the hardware executes over the run, recomputation included"),
     _q("recompute_flops_per_token", "FLOP/token", "FLOPs per token recomputed by activation checkpointing"),
+    _q("frozen_flops_saved_per_token", "FLOP/token",
+       "FLOPs per token a frozen base does not compute (its weight gradients), less the adapters' (0: all trained)",
+       minimum=None, default=0),
+    _q("dequant_time", "s", "time per micro-step to unpack quantised weights before their matmuls (0: none)",
+       default=0),
     # memory
     _q("mem_weights", "byte", "memory for the weights (and master copies)", groups=MEMORY_PART),
     _q("mem_grads", "byte", "memory for the gradients", groups=MEMORY_PART),
@@ -168,14 +173,15 @@ FORMULAS = [
     ),
     Formula(
         target="model_flops",
-        expr="flops_per_token * total_tokens",
-        doc="model FLOPs of the run: FLOPs per token x tokens",
+        expr="(flops_per_token - frozen_flops_saved_per_token) * total_tokens",
+        doc="model FLOPs of the run: FLOPs per token x tokens (a frozen base forms no weight gradients)",
         source="Chowdhery et al. 2022, PaLM (arXiv:2204.02311) Appendix B (MFU numerator)",
     ),
     Formula(
         target="hardware_flops",
-        expr="(flops_per_token + recompute_flops_per_token) * total_tokens",
-        doc="FLOPs executed: model FLOPs plus what checkpointing recomputes (the HFU numerator)",
+        expr="(flops_per_token + recompute_flops_per_token - frozen_flops_saved_per_token) * total_tokens",
+        doc="FLOPs executed: model FLOPs plus what checkpointing recomputes, less the weight gradients a "
+        "frozen base never forms (the HFU numerator)",
         source="Chowdhery et al. 2022, PaLM (arXiv:2204.02311) Appendix B (MFU vs HFU)",
     ),
     Formula(

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 from costmodel import hookimpl
 
-from . import activations, logits, optimizer, peak, weights
+from . import activations, finetune, logits, optimizer, peak, weights
 from .quantities import QUANTITIES, RECIPES
 
-FORMULAS = weights.FORMULAS + activations.FORMULAS + logits.FORMULAS + optimizer.FORMULAS + peak.FORMULAS
+FORMULAS = (weights.FORMULAS + finetune.FORMULAS + activations.FORMULAS + logits.FORMULAS + optimizer.FORMULAS
+            + peak.FORMULAS)
 
 
 @hookimpl

@@ -70,6 +70,7 @@ QUANTITIES = (
     _q("mem_logits_backward", "byte", "logit-sized gradients alive at once in the backward of the loss"),
     # --- states, parallelism, moments -------------------------------------------------------
     _q("mem_frozen", "byte", "frozen base weights (16-bit, int8 or NF4) under LoRA"),
+    _q("dequant_passes", "1", "times each quantised matrix is unpacked per micro-step (forward, backward, recompute)"),
     _q("mem_grad_buckets", "byte", "DDP's gradient buckets (a second copy of the gradients)"),
     _q("mem_optimizer_step", "byte", "temporaries of the optimizer step (stacked Muon buffers, Newton-Schulz)"),
     _q("mem_gathered", "byte", "FSDP/ZeRO-3 weights gathered for the running and the prefetched layer"),

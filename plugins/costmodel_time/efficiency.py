@@ -87,7 +87,7 @@ FORMULAS = [
         expr=(
             "hfu_ceiling / (1 + memory_traffic_coeff * peak_flops / (mem_bandwidth * d_model)"
             " + step_overhead * hfu_ceiling * peak_flops"
-            " / ((flops_per_token + recompute_flops_per_token) * micro_step_tokens))"
+            " / ((flops_per_token + recompute_flops_per_token - frozen_flops_saved_per_token) * micro_step_tokens))"
         ),
         doc="efficiency model: ceiling, less memory-bound work (~ R / d_model) and a fixed cost per micro-step",
         source=FIT_SOURCE,

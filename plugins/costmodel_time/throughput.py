@@ -106,13 +106,16 @@ COMMUNICATION = [
 STEP = [
     Formula(
         target="compute_time",
-        expr="(flops_per_token + recompute_flops_per_token) * tokens_per_iter / (n_gpus * compute_hfu * peak_flops)",
-        doc="FLOPs executed per step over the rate the GPUs sustain while computing",
+        expr="(flops_per_token + recompute_flops_per_token - frozen_flops_saved_per_token) * tokens_per_iter"
+        " / (n_gpus * compute_hfu * peak_flops) + grad_accum * dequant_time / iteration",
+        doc="FLOPs executed per step over the rate the GPUs sustain while computing (a frozen base forms no "
+        "weight gradients), plus unpacking quantised weights in every micro-step",
         source="definition of hardware FLOPs utilisation: Chowdhery et al. 2022, PaLM (arXiv:2204.02311) Appendix B",
     ),
     Formula(
         target="mfu",
-        expr="flops_per_token * tokens_per_iter / (n_gpus * peak_flops * (compute_time + exposed_comm_time))",
+        expr="(flops_per_token - frozen_flops_saved_per_token) * tokens_per_iter"
+        " / (n_gpus * peak_flops * (compute_time + exposed_comm_time))",
         doc="model FLOPs utilisation of a whole step (compute and exposed communication)",
         source="Chowdhery et al. 2022, PaLM (arXiv:2204.02311) Appendix B (MFU); "
         f"{NANOGPT} model.py@{NG} L289-L303 (estimate_mfu)",
@@ -120,13 +123,14 @@ STEP = [
     ),
     Formula(
         target="iter_time",
-        expr="flops_per_token * tokens_per_iter / (n_gpus * mfu * peak_flops)",
+        expr="(flops_per_token - frozen_flops_saved_per_token) * tokens_per_iter / (n_gpus * mfu * peak_flops)",
         doc="wall time of one optimizer step: model FLOPs over the model FLOP/s achieved",
         source="definition of MFU: Chowdhery et al. 2022, PaLM (arXiv:2204.02311) Appendix B",
     ),
     Formula(
         target="hfu",
-        expr="(flops_per_token + recompute_flops_per_token) * tokens_per_iter / (n_gpus * peak_flops * iter_time)",
+        expr="(flops_per_token + recompute_flops_per_token - frozen_flops_saved_per_token) * tokens_per_iter"
+        " / (n_gpus * peak_flops * iter_time)",
         doc="hardware FLOPs utilisation of a whole step (recomputation counted)",
         source="Chowdhery et al. 2022, PaLM (arXiv:2204.02311) Appendix B (HFU); Korthikanti et al. 2022 "
         "(arXiv:2205.05198) section 6",
