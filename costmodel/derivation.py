@@ -59,7 +59,11 @@ def steps(evaluation: Evaluation, target: str) -> list[Step]:
 
 
 def _number(value: float) -> str:
-    return units.format_number(value, digits=6)
+    """Six significant digits without float noise: 0.83, not 0.830000 or 0.830000000000000."""
+    mantissa, e, exponent = units.format_number(value, digits=6).partition("e")
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    return mantissa + (e + exponent if e else "")
 
 
 def number_names(step: Step, env: dict[str, float], registry) -> dict:
@@ -82,6 +86,9 @@ class _NamedPrinter(StrPrinter):
 
     def _print_Symbol(self, expr):
         return self._names.get(expr, expr.name)
+
+    def _print_Float(self, expr):
+        return _number(float(expr))
 
     def _print_Piecewise(self, expr):
         """`a if cond else b`, as formulas are written."""

@@ -81,6 +81,7 @@ class _Page:
     other_options: tuple[tuple[str, str], ...]  # the rest, as chosen
     calcs: tuple[_Calc, ...]
     notes: tuple[str, ...]
+    key_numbers: tuple[tuple[str, str], ...] = ()  # the scenario's summary: (name, value as printed)
 
 
 def _page(evaluation: Evaluation, target: str) -> _Page:
@@ -105,7 +106,8 @@ def _page(evaluation: Evaluation, target: str) -> _Page:
 
     used: dict[str, list[int]] = {}
     for c in calcs:
-        for name, _ in c.in_force:
+        read = [n for n, _ in c.in_force] + [sym.name for sym in c.quantities if sym.name in scenario.choices]
+        for name in dict.fromkeys(read):  # a condition reads it, or the formula itself (nanoGPT's bias)
             used.setdefault(name, []).append(c.number)
     options, other_options = [], []
     for name, value in sorted(scenario.choices.items()):
@@ -129,7 +131,10 @@ def _page(evaluation: Evaluation, target: str) -> _Page:
     if scenario.config:
         head.append(("config", str(scenario.config)))
     if scenario.hardware is not None:
-        head.append(("hardware", scenario.hardware.name))
+        count = int({**scenario.values, **env}.get("n_gpus", 1))
+        head.append(("hardware", f"{count}x {scenario.hardware.name}"))
+    if "version" in scenario.values:
+        head.append(("version", str(scenario.values["version"])))
     title = (f"Derivation of {target} for {scenario.family.name}"
              + (f" (preset {scenario.preset})" if scenario.preset else "")
              + (f" on {scenario.hardware.name}" if scenario.hardware else ""))
@@ -145,7 +150,17 @@ def _page(evaluation: Evaluation, target: str) -> _Page:
         other_options=tuple(other_options),
         calcs=tuple(calcs),
         notes=tuple(evaluation.warnings),
+        key_numbers=_key_numbers(scenario, env),
     )
+
+
+def _key_numbers(scenario, env: dict) -> tuple[tuple[str, str], ...]:
+    """The summary `costmodel estimate` prints, as far as this evaluation computed it."""
+    from costmodel.summary import summary_names
+
+    numbers = {**scenario.values, **env}
+    return tuple((n, _pretty(numbers[n], scenario.unit(n)))
+                 for _, names in summary_names(numbers) for n in names)
 
 
 def _calc(number: int, s: Step, env: dict[str, float], registry, scenario) -> _Calc:

@@ -194,6 +194,11 @@ def html_page(page: _Page) -> str:
     for key, text in page.scenario:
         out.append(f"<tr><th>{e(key)}</th><td>{e(text)}</td></tr>")
     out.append("</table>")
+    if page.key_numbers:
+        out += ["<h3>Key numbers</h3>", '<table class="key-numbers">',
+                "<tr><th>quantity</th><th>value</th></tr>"]
+        out += [f'<tr><td><code>{e(n)}</code></td><td class="num">{e(v)}</td></tr>' for n, v in page.key_numbers]
+        out.append("</table>")
     if page.inputs:
         out += ["<h3>Inputs</h3>", '<table class="inputs">',
                 "<tr><th>quantity</th><th>value</th><th>origin</th><th>meaning</th></tr>"]

@@ -83,6 +83,10 @@ def markdown(page: _Page) -> str:
     for key, value in page.scenario:
         out.append(f"| {key} | {_md_cell(value)} |")
     out.append("")
+    if page.key_numbers:
+        out += ["### Key numbers", "", "| quantity | value |", "|---|---:|"]
+        out += [f"| `{n}` | {_md_cell(v)} |" for n, v in page.key_numbers]
+        out.append("")
     if page.inputs:
         out += ["### Inputs", "", "| quantity | value | origin | meaning |", "|---|---:|---|---|"]
         out += [f"| `{r.name}` | {_md_cell(r.value)} | {_md_cell(r.origin)} | {_md_cell(r.meaning)} |"
