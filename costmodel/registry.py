@@ -233,7 +233,9 @@ class Registry:
         family = attrs.evolve(
             family,
             defaults=self._known(family.defaults, f"family {family.name!r} defaults", plugin),
-            presets={preset: self._known(values, f"family {family.name!r} preset {preset!r}", plugin)
+            presets={preset: {**self._known({k: v for k, v in values.items() if k != PRESET_CARD},
+                                            f"family {family.name!r} preset {preset!r}", plugin),
+                              **({PRESET_CARD: values[PRESET_CARD]} if PRESET_CARD in values else {})}
                      for preset, values in family.presets.items()},
         )
         for name, value in family.defaults.items():
