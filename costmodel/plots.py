@@ -26,6 +26,8 @@ INSTALL = "pip install 'costmodel[plot]'"
 # What a plot shows is quantity metadata (`Quantity.groups`), never a list of names here.
 MEMORY_PARTS = "memory part"  # the slices of the memory bars, in declaration order
 MEMORY_LIMIT = "memory limit"  # the line over them (the first of the group the results have)
+PEAK = "mem_peak"  # the vocabulary's peak: what the memory bar adds up to
+AT_PEAK = "other at the peak"  # the part of mem_peak the listed parts leave out (temporaries)
 TIME_AND_COST = "time and cost"  # one panel each across cards
 
 # colour-blind friendly (Okabe-Ito), one per memory part in order, then repeating
@@ -163,6 +165,13 @@ def memory_breakdown(results: Mapping[str, Any], path=None, *, title: str | None
         raise UserError("no memory parts to plot: " + (", ".join(every_part) or "none declared")
                         + " are not computed")
     data = {p: [(_value(results[k], p) or 0.0) for k in labels] for p in parts}
+    peaks = [_value(results[k], PEAK) for k in labels]
+    if all(v is not None for v in peaks):  # the bar is the peak: what the parts leave out is shown
+        rest = [peak - sum(data[p][i] for p in parts) for i, peak in enumerate(peaks)]
+        if any(r > 0 for r in rest):
+            parts.append(AT_PEAK)
+            data[AT_PEAK] = [max(r, 0.0) for r in rest]
+            colours[AT_PEAK] = "#BBBBBB"
     limit_name = next((n for n in registry.group(MEMORY_LIMIT)
                        if any(_value(r, n) is not None for r in results.values())), None)
     if limit is None and limit_name is not None:
@@ -178,8 +187,12 @@ def memory_breakdown(results: Mapping[str, Any], path=None, *, title: str | None
         heights = [v / scale for v in data[p]]
         ax.bar(x, heights, bottom=bottom, label=p, color=colours[p], width=0.6)
         bottom = [b + h for b, h in zip(bottom, heights)]
-    for xi, total in zip(x, bottom):
-        ax.annotate(f"{total:.2f}", (xi, total), ha="center", va="bottom", fontsize=8,
+    for i, (xi, total) in enumerate(zip(x, bottom)):
+        peak = peaks[i] / scale if peaks[i] is not None else total
+        if peak < total - 1e-9:  # some parts are not all held at the moment of the peak
+            ax.hlines(peak, xi - 0.35, xi + 0.35, color="black", linewidth=2,
+                      label=f"{PEAK} (not all parts at once)" if i == 0 else None)
+        ax.annotate(f"{PEAK} {peak:.2f}", (xi, max(total, peak)), ha="center", va="bottom", fontsize=8,
                     xytext=(0, 2), textcoords="offset points")
     if limit is not None:
         ax.axhline(limit / scale, color="#CC0000", linestyle="--", linewidth=1.5,
@@ -271,11 +284,12 @@ def _tick(value: Any) -> str:
 
 
 def sweep_heatmap(rows: Sequence[Mapping[str, Any]], x: str, y: str, target: str, path=None, *,
-                  registry=None, title: str | None = None):
+                  registry=None, title: str | None = None, limit: tuple[str, float] | None = None):
     """A heat map of `target` over two grid names (rows from `costmodel.sweep.sweep`).
 
     Each cell is one grid point, labelled with its value; invalid points (a note) are blank.
-    Axes are categorical: the grid values in the order given.
+    Axes are categorical: the grid values in the order given. `limit` (name, value in the target's
+    canonical unit; the card's usable memory for a memory target) crosses out the cells above it.
     """
     Figure = require()
     if not rows:
@@ -316,13 +330,20 @@ def sweep_heatmap(rows: Sequence[Mapping[str, Any]], x: str, y: str, target: str
                 if math.isfinite(v):
                     ax.text(i, j, f"{v:.3g}", ha="center", va="center", fontsize=7,
                             color="white" if v < middle else "black")
+    over = [(i, j) for j, line in enumerate(grid) for i, v in enumerate(line)
+            if limit is not None and math.isfinite(v) and v > limit[1]]
+    if over:
+        ax.scatter([i for i, _ in over], [j for _, j in over], marker="x", s=220, color="#CC0000",
+                   linewidths=1.5, label=f"above {limit[0]} = {limit[1] / scale:.3g} {unit}")
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.18))
     ax.set_title(title or f"{target} over {x} and {y}")
     return _save(fig, path)
 
 
 def sweep_line(rows: Sequence[Mapping[str, Any]], x: str, target: str, path=None, *, registry=None,
-               title: str | None = None):
-    """`target` over one grid name: a line over numbers, bars over choices."""
+               title: str | None = None, limit: tuple[str, float] | None = None):
+    """`target` over one grid name: a line over numbers, bars over choices; `limit` (name, value)
+    is drawn as a dashed line (the card's usable memory for a memory target)."""
     Figure = require()
     if not rows:
         raise UserError("nothing to plot: the sweep has no rows")
@@ -347,6 +368,10 @@ def sweep_line(rows: Sequence[Mapping[str, Any]], x: str, target: str, path=None
         ax.set_xticklabels([_tick(v) for v in xs])
     ax.set_xlabel(_axis_label(x, _unit(registry, x)))
     ax.set_ylabel(_axis_label(target, unit))
+    if limit is not None:
+        ax.axhline(limit[1] / scale, color="#CC0000", linestyle="--", linewidth=1.5,
+                   label=f"{limit[0]} = {limit[1] / scale:.3g} {unit}")
+        ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     ax.set_title(title or f"{target} over {x}")
     return _save(fig, path)

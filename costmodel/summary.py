@@ -56,6 +56,15 @@ def scenario_line(result) -> str:
     return line
 
 
+def scenario_label(s) -> str:
+    """'nanochat d20 (v0) on 8x H100 SXM': a scenario before it is evaluated (plot titles)."""
+    label = s.family.name + (f" {s.preset}" if s.preset else (f" {_stem(s.config)}" if s.config else ""))
+    if "version" in s.values:
+        label += f" ({s.values['version']})"
+    card = s.hardware.name if s.hardware else "no card"
+    return f"{label} on {int(s.values.get('n_gpus', 1))}x {card}"
+
+
 def training_kind(result) -> str:
     """'pre-training', or 'fine-tuning (LoRA on frozen nf4 weights: trains 9.437M of 1.879B param)'."""
     s = result.evaluation.scenario

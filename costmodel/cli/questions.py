@@ -100,7 +100,7 @@ def estimate(
     show(result, json_, everything=all_, targets=target)
     if plot is not None:
         label = (preset or family) + (f" on {result.hardware}" if result.hardware else "")
-        plots.memory_breakdown({label: result}, str(plot))
+        plots.memory_breakdown({label: result}, str(plot), title=result.scenario_line)
         sys.stderr.write(f"wrote {plot}\n")
 
 

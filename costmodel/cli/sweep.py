@@ -70,12 +70,17 @@ def sweep(
     if plot is not None:
         from costmodel import plots
 
-        title = f"{targets[0]}: " + " ".join(x for x in (family, preset) if x) + (
-            f" on {header['hardware']}" if header["hardware"] else "")
+        from costmodel.summary import scenario_label
+
+        base = api.scenario(family, **kwargs)
+        title = f"{targets[0]}: {scenario_label(base)}"
+        usable = base.values.get("gpu_memory_usable")
+        limit = ("gpu_memory_usable", usable) if usable and reg.quantities[targets[0]].unit == "byte" else None
         if len(names) == 1:
-            plots.sweep_line(rows, names[0], targets[0], plot, registry=reg, title=title)
+            plots.sweep_line(rows, names[0], targets[0], plot, registry=reg, title=title, limit=limit)
         else:
-            plots.sweep_heatmap(rows, names[0], names[1], targets[0], plot, registry=reg, title=title)
+            plots.sweep_heatmap(rows, names[0], names[1], targets[0], plot, registry=reg, title=title,
+                                limit=limit)
         sys.stderr.write(f"wrote {plot}\n")
     bad = sum(1 for r in rows if r["note"])
     if bad:
@@ -177,8 +182,10 @@ def _csv(rows, columns, reg, header, names) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([_csv_head(c, reg) for c in columns] + ["note"])
-    for r in rows:
-        writer.writerow([_plain(r[c]) for c in columns] + [r["note"]])
+    whole = {c for c in columns if c in reg.quantities and reg.quantities[c].unit == "byte"}
+    for r in rows:  # bytes are whole numbers
+        writer.writerow([_plain(round(r[c]) if c in whole and isinstance(r[c], float) else r[c])
+                         for c in columns] + [r["note"]])
     return buffer.getvalue()
 
 
