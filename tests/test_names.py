@@ -226,3 +226,13 @@ def test_a_given_memory_peak_frees_the_micro_batch_not_a_modelling_constant():
 
 def test_maximize_micro_batch_needs_a_limit(cli):
     one_line_error(cli, "solve", "nanogpt", "--maximize", "micro_batch", contains="needs a limit")
+
+
+def test_per_node_and_per_gpu_hourly_prices():
+    node = api.estimate("nanochat", preset="run1000", values={"node_hour_price": "24 USD/h"})
+    gpu = api.estimate("nanochat", preset="run1000", values={"gpu_hour_price": "3 USD/h"})
+    assert node["gpu_hour_price"].m_as("USD/h") == 3  # 24 USD per 8-GPU node-hour
+    assert node["cloud_cost"] == gpu["cloud_cost"]
+    assert gpu["cloud_cost"].m_as("USD") == pytest.approx(3 * 8 * gpu["wall_time"].m_as("h"), rel=1e-12)
+    eur = api.estimate("nanochat", preset="run1000", values={"node_hour_price": "24 EUR/h"})
+    assert eur["cloud_cost"].m_as("USD") == pytest.approx(node["cloud_cost"].m_as("USD") * 1.0411, rel=1e-9)

@@ -8,7 +8,8 @@ they apply to any family that provides `flops_per_token`, `tokens_per_iter`, `mi
   its overheads (compilation, evaluation, checkpoints);
 - efficiency.py: the default efficiency model (the utilisation a step reaches), fitted once to
   published runs;
-- energy.py: power, energy, electricity and rental cost, other currencies.
+- energy.py: power, energy, electricity and rental cost, other currencies;
+- prices.py: a node's hourly price shared by its GPUs.
 
 Every formula and its source: docs/time.md.
 """
@@ -16,13 +17,13 @@ Every formula and its source: docs/time.md.
 from __future__ import annotations
 
 from costmodel import hookimpl
-from costmodel_time import efficiency, energy, throughput
+from costmodel_time import efficiency, energy, prices, throughput
 from costmodel_time.quantities import QUANTITIES
 
 
 @hookimpl
 def register_quantities(register):
-    for q in QUANTITIES:
+    for q in (*QUANTITIES, *prices.QUANTITIES):
         register(q)
 
 
@@ -34,5 +35,5 @@ def register_recipes(register):
 
 @hookimpl
 def register_formulas(register):
-    for f in throughput.FORMULAS + efficiency.FORMULAS + energy.FORMULAS:
+    for f in (*throughput.FORMULAS, *efficiency.FORMULAS, *energy.FORMULAS, *prices.FORMULAS):
         register(f)
