@@ -294,6 +294,10 @@ def _fit_if_asked(family: str, values: Mapping[str, Value] | None, kwargs: dict,
         return solver.evaluate(s), [solver.parse_constraint(s, c) for c in texts]
 
     base, _ = build({})
+    sides = [n.strip() for c in texts for n in c.replace(">=", "<=").split("<=")]
+    if "micro_batch" not in base.env or any(n not in base.env for n in sides if n.isidentifier()):
+        raise UserError("fits=1 needs a card to fit on and a micro-batch to vary: give --hardware "
+                        "(e.g. -H rtx-4070)")
     chosen, notes = fitting.largest_micro_batch(base, build, texts)
     return {**values, **chosen}, notes
 

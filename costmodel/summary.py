@@ -47,9 +47,9 @@ def scenario_line(result) -> str:
         details.append(str(s.values["version"]))
     if details:
         model += f" ({', '.join(details)})"
-    card = s.hardware.name if s.hardware else "no card"
     count = int(values.get("n_gpus", 1))
-    line = f"{model} on {count}x {card}: {training_kind(result)}"
+    where = f"on {count}x {s.hardware.name}" if s.hardware else f"on {count} GPU(s), no card given (-H)"
+    line = f"{model} {where}: {training_kind(result)}"
     recipe = changed_recipe(s)
     if recipe:
         line += "; recipe: " + ", ".join(f"{k}={v}" for k, v in recipe)

@@ -45,8 +45,9 @@ def sweep(
 
     reg = api.registry(scenario_kwargs.get("plugins", ()))
     names, parsed, shown = _parse_grid(reg, grid)
+    computed = {f.target for f in reg.formulas} | {f.target for fs in reg.family_formulas.values() for f in fs}
     for t in targets:
-        if reg.quantity(t).kind in ("choice", "bool"):
+        if reg.quantity(t).kind in ("choice", "bool") and t not in computed:  # `fits` is a result
             raise UserError(f"{t} is a recipe option, not a result: put it on the grid")
     values = dict(scenario_kwargs.pop("values", None) or {})
     switches = [n for n in names if reg.quantities[n].kind in ("choice", "bool")]

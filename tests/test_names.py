@@ -236,3 +236,12 @@ def test_per_node_and_per_gpu_hourly_prices():
     assert gpu["cloud_cost"].m_as("USD") == pytest.approx(3 * 8 * gpu["wall_time"].m_as("h"), rel=1e-12)
     eur = api.estimate("nanochat", preset="run1000", values={"node_hour_price": "24 EUR/h"})
     assert eur["cloud_cost"].m_as("USD") == pytest.approx(node["cloud_cost"].m_as("USD") * 1.0411, rel=1e-9)
+
+
+def test_fits_is_a_sweep_target_and_needs_a_card(cli):
+    code, out, err = cli("sweep", "nanochat", "-p", "d20", "-H", "rtx-4070", "--grid", "micro_batch=1,8",
+                         "--target", "fits", "--format", "json")
+    assert code == 0, err
+    assert [row["fits"] for row in json.loads(out)["rows"]] in ([1, 0], [1.0, 0.0], [True, False])
+    one_line_error(cli, "solve", "nanogpt", "--find", "n_gpus", "--given", "fits=1", contains="needs a card")
+    one_line_error(cli, "estimate", "nanochat", "--target", "wall_tim", contains="unknown quantity")

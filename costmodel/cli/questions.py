@@ -96,6 +96,9 @@ def estimate(
 
         plots.require()
     kwargs = scenario_kwargs(ctx, preset, config, set, hardware, plugin, gpus=gpus, args=args)
+    registry = api.registry(kwargs["plugins"])
+    for name in target or ():
+        registry.quantity(name)  # a misspelled target is an error, not an empty answer
     result = api.estimate(family, **kwargs)
     show(result, json_, everything=all_, targets=target)
     if plot is not None:
