@@ -154,7 +154,7 @@ def _result(evaluation: Evaluation, answer: str | None = None, targets: Sequence
         elif name in read or name in scenario.pinned or name in solved:
             inputs[name] = float(env.get(name, value))
     results = {name: float(env[name]) for name in sorted(scenario.formulas) if name in env}
-    warnings = list(evaluation.warnings) + list(scenario.notes)
+    warnings = list(evaluation.warnings)
     for s in evaluation.solved:
         warnings.insert(0, f"{s.name} = {units.format_quantity(s.value, q[s.name].unit)} "
                            f"solved so that {s.reason} ({s.method})")
