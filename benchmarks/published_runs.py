@@ -7,8 +7,9 @@ number: docs/research/published-runs.md (the `#` below is its entry number).
 `fit_weight` says how much a run counts in benchmarks/fit_efficiency.py: the confidence of the source
 (high 1, medium 0.5, low 0.25; 0 = validation only: second-hand numbers, or a GPU the source does
 not name) times the relevance of the software (1 for PyTorch trainers, the kind of program
-costmodel's families describe; 0.5 for hand-written CUDA such as llm.c). Nothing in a run was
-changed after the fit.
+costmodel's families describe; 0.5 for hand-written CUDA such as llm.c) times the era of the software
+(1 for today's PyTorch; 0.5 for the PyTorch 2.0 nightlies of 2022-23, before fused AdamW and today's
+TorchInductor). Nothing in a run was changed after the fit.
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ import attrs
 
 HERE = Path(__file__).resolve().parent
 GPT_TOML = str(HERE / "families" / "gpt.toml")
+CARDS = HERE / "cards"  # cards the catalogue does not have yet (used when hardware/ lacks them)
 
 WEIGHT = {"high": 1.0, "medium": 0.5, "low": 0.25, "validation only": 0.0}
 STACK = {"pytorch": 1.0, "cuda": 0.5}
+# PyTorch 2.0 nightlies of 2022-23 (early TorchInductor, no fused AdamW) count half: costmodel describes today's
+ERA = {"current": 1.0, "2023": 0.5}
 
 
 @attrs.frozen(kw_only=True)
@@ -43,19 +47,34 @@ class Run:
     confidence: str  # a key of WEIGHT
     stack: str = "pytorch"  # a key of STACK
     note: str = ""
+    quote: str = ""  # the log line or sentence the reported figure comes from, verbatim
+    era: str = "current"  # "2023": PyTorch 2.0 nightlies of early 2023 (before fused AdamW and today's compiler)
+
+    @property
+    def consumer(self) -> bool:
+        """GeForce or workstation card (the regime 'consumer'), as opposed to a data-centre part."""
+        return "rtx" in self.hardware
+
+    @property
+    def compiled(self) -> bool:
+        """torch.compile, or hand-written fused kernels (llm.c)."""
+        return bool(self.values.get("compile")) or self.stack == "cuda"
 
     @property
     def fit_weight(self) -> float:
-        return WEIGHT[self.confidence] * STACK[self.stack]
+        return WEIGHT[self.confidence] * STACK[self.stack] * ERA[self.era]
 
     def scenario(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """Keyword arguments of costmodel.api.estimate for this run."""
         values = {"n_gpus": self.n_gpus, **self.values, **(extra or {})}
-        return dict(preset=self.preset, hardware=self.hardware, values=values, plugins=self.plugins)
+        local = CARDS / f"{self.hardware}.toml"
+        in_catalogue = (HERE.parent / "hardware" / f"{self.hardware}.toml").is_file()
+        hardware = self.hardware if in_catalogue or not local.is_file() else str(local)
+        return dict(preset=self.preset, hardware=hardware, values=values, plugins=self.plugins)
 
 
-NANOGPT_OWT = {"vocab_size": 50304, "bias": False}  # train.py defaults from scratch: padded vocab, no bias
-LLMC = {"vocab_size": 50304, "bias": True}  # llm.c pads 50257 to 50304 and keeps GPT-2's biases
+NANOGPT_OWT = {"vocab_size": 50304, "bias": False, "compile": True}  # train.py defaults from scratch: padded vocab, no bias
+LLMC = {"vocab_size": 50304, "bias": True, "compile": True}  # fused kernels: compiled  # llm.c pads 50257 to 50304 and keeps GPT-2's biases
 
 RUNS = [
     Run(
@@ -65,13 +84,14 @@ RUNS = [
         preset="d32",
         hardware="h100-sxm",
         n_gpus=8,
-        values={"version": "v0"},
+        values={"version": "v0", "compile": True},
         compare="iter_time",
         reported=1.57188,
         reported_text="1,571.88 ms/step (71,680 steps, ~31 h)",
         tokens_text="37.6 B",
         source="karpathy/nanochat run1000.sh@c75fe54 L47-L67 (log: step 4 dt 1571.88ms, mfu 50.92) [#1]",
         confidence="high",
+        quote='step 00004/71680 (0.01%) | loss: 8.813754 | lrm: 1.00 | dt: 1571.88ms | tok/sec: 83,385 | mfu: 50.92 | total time: 0.00m',
     ),
     Run(
         key="nanochat-d24-leaderboard",
@@ -80,7 +100,7 @@ RUNS = [
         preset="d24",
         hardware="h100-sxm",
         n_gpus=8,
-        values={"version": "head", "micro_batch": 16, "total_batch_size": "524288 token",
+        values={"version": "head", "compile": True, "micro_batch": 16, "total_batch_size": "524288 token",
                 "target_param_data_ratio": 12},
         compare="train_time",
         reported=10949.46713,
@@ -89,6 +109,25 @@ RUNS = [
         source="karpathy/nanochat dev/LEADERBOARD.md@92d63d4 'Run 1' (commit 348fbb3) [#3]",
         confidence="high",
         note="costmodel's head version is a later commit than the run's 348fbb3",
+        quote="step 16704 ... total_training_time 10949.46713",
+    ),
+    Run(
+        key="nanochat-d26-fp8",
+        model="nanochat d26 (1.68 B), FP8, third-party model card",
+        family="nanochat",
+        preset="d26",
+        hardware="h100-sxm",
+        n_gpus=8,
+        values={"version": "head", "compile": True, "fp8": True, "total_batch_size": "1048576 token",
+                "target_param_data_ratio": 8.25},
+        compare="train_time",
+        reported=163 * 60.0,
+        reported_text="163 min of training, MFU 60.44 % (of the BF16 peak)",
+        tokens_text="7.58 B",
+        source="huggingface.co/carlosaguayo/nanochat-d26 model card (mirror hfmirror.b1u3.net) [#21]",
+        confidence="medium",
+        quote="Training time 163 minutes ... FP8 training Yes (tensorwise) ... MFU 60.44%",
+        note="device batch not stated: the d26 preset's 16",
     ),
     Run(
         key="nanochat-d20-a100",
@@ -97,7 +136,7 @@ RUNS = [
         preset="d20",
         hardware="a100-80gb-sxm",
         n_gpus=8,
-        values={"version": "v0", "micro_batch": 32},
+        values={"version": "v0", "compile": True, "micro_batch": 32},
         compare="iter_time",
         reported=3491758080 * 524288 / (8 * 0.2082 * 989e12),  # its MFU is relative to 989e12
         reported_text="~6.6 h for 21,400 steps; MFU 20.82 % of 989e12",
@@ -105,6 +144,7 @@ RUNS = [
         source="huggingface.co/spaces/nanochat-students/README/discussions/9 and BrianGuo/nanochat-d20-chat "
         "model card (third party) [#2b]",
         confidence="medium",
+        quote='Base Model Training (21,400 iterations) ... Training Time: ~6.6 hours ... MFU: 20.82%',
     ),
     Run(
         key="nanochat-d20-h100",
@@ -113,7 +153,7 @@ RUNS = [
         preset="d20",
         hardware="h100-sxm",
         n_gpus=8,
-        values={"version": "v0", "micro_batch": 32},
+        values={"version": "v0", "compile": True, "micro_batch": 32},
         compare="train_time",
         reported=2.5 * 3600,
         reported_text="base training ~2.5 h (of 3 h 51 m for the whole pipeline)",
@@ -121,6 +161,7 @@ RUNS = [
         source="deepwiki.com/ljq/nanochat/2-training-pipeline (second-hand); README@3a5e0bc L49 [#2]",
         confidence="validation only",
         note="the base-training share is second-hand",
+        quote="base training ~2.5 h (deepwiki summary); README: 'about 4 hours'",
     ),
     Run(
         key="nanogpt-gpt2-owt",
@@ -137,6 +178,8 @@ RUNS = [
         source="karpathy/nanoGPT README.md@3adf61e1 L13, L115-L121; config/train_gpt2.py [#4]",
         confidence="medium",
         note="a rounded figure from the PyTorch 2.0 nightly era",
+        quote='running on a single 8XA100 40GB node in about 4 days of training',
+        era="2023",
     ),
     Run(
         key="nanogpt-bench",
@@ -145,14 +188,34 @@ RUNS = [
         preset="gpt2",
         hardware="a100-40gb-sxm",
         n_gpus=1,
-        values={**NANOGPT_OWT, "micro_batch": 8, "gradient_accumulation_steps": 1},
+        values={**NANOGPT_OWT, "attention": "eager", "micro_batch": 8, "gradient_accumulation_steps": 1},
         compare="iter_time",
         reported=0.135,
         reported_text="135 ms/iter with torch.compile",
         tokens_text="(benchmark)",
         source="karpathy/nanoGPT README.md@3adf61e1 L209; bench.py@5a725d90 [#4]",
-        confidence="validation only",
-        note="the GPU is not named (an A100 by context)",
+        confidence="low",
+        note="the GPU is not named (an A100 by context); model.py had only the explicit attention then",
+        quote='cutting down iteration time from ~250ms / iter to 135ms / iter',
+        era="2023",
+    ),
+    Run(
+        key="nanogpt-bench-eager",
+        model="nanoGPT GPT-2 (124 M), bench.py, micro-batch 8, no compile",
+        family="nanogpt",
+        preset="gpt2",
+        hardware="a100-40gb-sxm",
+        n_gpus=1,
+        values={**NANOGPT_OWT, "compile": False, "attention": "eager", "micro_batch": 8, "gradient_accumulation_steps": 1},
+        compare="iter_time",
+        reported=0.250,
+        reported_text="~250 ms/iter without torch.compile",
+        tokens_text="(benchmark)",
+        source="karpathy/nanoGPT README.md@3adf61e1 L209; bench.py@5a725d90 [#4]",
+        confidence="low",
+        note="the GPU is not named (an A100 by context); the pair with the row above is the compile effect",
+        quote='cutting down iteration time from ~250ms / iter to 135ms / iter',
+        era="2023",
     ),
     Run(
         key="nanogpt-shakespeare-char",
@@ -161,7 +224,7 @@ RUNS = [
         preset="shakespeare-char",
         hardware="a100-40gb-sxm",
         n_gpus=1,
-        values={"eval_interval": 250, "eval_iters": 200},
+        values={"eval_interval": 250, "eval_iters": 200, "compile": True},
         compare="wall_time",
         reported=180.0,
         reported_text="about 3 minutes, evaluations included",
@@ -169,6 +232,8 @@ RUNS = [
         source="karpathy/nanoGPT README.md@3adf61e1 L51; config/train_shakespeare_char.py [#5]",
         confidence="low",
         note="A100 type not stated; dropout 0.2",
+        quote='On one A100 GPU this training run takes about 3 minutes',
+        era="2023",
     ),
     Run(
         key="llmc-124m",
@@ -186,6 +251,7 @@ RUNS = [
         confidence="high",
         stack="cuda",
         note="CUDA C, not PyTorch",
+        quote='on 8X A100 80GB SXM ($14/hr) steps in ~300ms/iter',
     ),
     Run(
         key="llmc-350m",
@@ -203,6 +269,7 @@ RUNS = [
         confidence="high",
         stack="cuda",
         note="CUDA C, not PyTorch",
+        quote='on 8X A100 80GB SXM ($14/hr) steps in ~820ms/iter',
     ),
     Run(
         key="llmc-1558m",
@@ -220,6 +287,7 @@ RUNS = [
         confidence="high",
         stack="cuda",
         note="CUDA C, not PyTorch",
+        quote='on 8X H100 80GB SXM ($28/hr) steps in 2.80s/iter',
     ),
     Run(
         key="parameter-golf-baseline",
@@ -228,7 +296,7 @@ RUNS = [
         hardware="h100-sxm",
         n_gpus=8,
         values={"layers": 9, "d_model": 512, "heads": 8, "kv_heads": 4, "mlp_mult": 2, "vocab": 1024,
-                "micro_batch": 64, "grad_accum": 1},
+                "micro_batch": 64, "grad_accum": 1, "compile": True},
         plugins=(GPT_TOML,),
         compare="iter_time",
         reported=0.04475,
@@ -238,6 +306,7 @@ RUNS = [
         "and train.log (grad_accum_steps:1, 17,059,912 params) [#10]",
         confidence="high",
         note="family benchmarks/families/gpt.toml",
+        quote='Train time: 598047ms (step_avg:44.75ms)',
     ),
 ]
 

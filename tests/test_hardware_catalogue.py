@@ -64,9 +64,12 @@ NUMERIC_KEYS = {
     "peak_flops_fp8": FLOPS_UNITS,
     "board_power": POWER_UNITS,
     "interconnect_bandwidth": BANDWIDTH_UNITS,
+    "l2_cache": MEMORY_UNITS,
 }
 STRING_KEYS = {"interconnect"}
-OPTIONAL_KEYS = {"peak_flops_fp8", "interconnect"}  # fp8: omitted on parts without FP8
+# measured share of the rated dense peak a card's matmuls reach (the time model's hfu_ceiling): a plain number
+RATIO_KEYS = {"hfu_ceiling"}
+OPTIONAL_KEYS = {"peak_flops_fp8", "interconnect", "l2_cache"}  # fp8: omitted on parts without FP8
 REQUIRED_KEYS = set(NUMERIC_KEYS) - OPTIONAL_KEYS
 
 QUANTITY_RE = re.compile(r"^([0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?) ([A-Za-z]+(?:/s)?)$")
@@ -155,11 +158,14 @@ def test_every_value_has_a_source(card_id):
 @ids
 def test_keys_and_units(card_id):
     values = CATALOGUE[card_id]["values"]
-    unknown = set(values) - set(NUMERIC_KEYS) - STRING_KEYS
+    unknown = set(values) - set(NUMERIC_KEYS) - STRING_KEYS - RATIO_KEYS
     assert not unknown, f"{card_id}: unknown keys {sorted(unknown)}"
     missing = REQUIRED_KEYS - set(values)
     assert not missing, f"{card_id}: missing keys {sorted(missing)}"
     for key, text in values.items():
+        if key in RATIO_KEYS:
+            assert isinstance(text, float) and 0.3 < text < 1.5, f"{card_id}.{key}: a share of the rated peak"
+            continue
         assert isinstance(text, str), f"{card_id}.{key} must be a string with a unit"
         if key in STRING_KEYS:
             assert text.strip() and not QUANTITY_RE.match(text), f"{card_id}.{key} is descriptive text"

@@ -1,81 +1,248 @@
-"""The default efficiency model: what fraction of the peak a training step reaches.
+"""The default efficiency model: how long one micro-step takes, and so what share of the peak it reaches.
 
-A step's compute on one GPU is modelled as three parts (docs/time.md, "The efficiency model"):
+A micro-step on one GPU is modelled from what it does (docs/time.md, "The efficiency model"):
 
-    time of one micro-step = W / (hfu_ceiling * peak)                 matmul-bound work
-                           + W / (hfu_ceiling * peak) * k * (peak / mem_bandwidth) / d_model
-                                                                      memory-bound work
-                           + step_overhead                            fixed cost per micro-step
+    micro_step_time = matmul_time + memory_time + step_overhead + layer_overhead * n_layer
 
-with W = (flops_per_token + recompute_flops_per_token) x micro_step_tokens. Dividing W / peak by
-that time gives
+    matmul_time  = (flops_per_token + recompute_flops_per_token) * micro_step_tokens
+                   / (hfu_ceiling * peak_flops)                  the FLOPs at the card's matmul ceiling
+                   (with fp8, the Linear layers' share runs at peak_flops_fp8)
+    memory_time  = micro_step_tokens * memory_traffic / mem_bandwidth      the memory-bound kernels
+    memory_traffic = (activation_traffic * n_layer * d_model * dram_share   norms, activations, residuals
+                      + logit_traffic * vocab_size                    softmax and loss over the vocabulary
+                      + score_traffic * n_layer * n_head * seq_len    the T x T scores of eager attention
+                      + fp8_traffic)                                  FP8 casts of the Linear layers' inputs
+                     * bytes_act / 2 byte                             (fp32 activations move twice the bytes)
+                     * (flops_per_token + recompute) / flops_per_token   (recomputation repeats the forward)
 
-    compute_hfu = hfu_ceiling / (1 + k * R / d_model + step_overhead * hfu_ceiling * peak / W)
+where `dram_share` is the part of that traffic that misses the L2 cache: a micro-step whose
+activations (micro_step_tokens x d_model x bytes_act x l2_working_set) fit in the card's L2 cache
+(72 MiB on an RTX 4090, 50 MiB on an H100) keeps most of it on chip. Once per optimizer step the
+optimizer reads and writes its states (`optimizer_time`). The
+efficiency the rest of the time model uses follows:
 
-where R = peak / mem_bandwidth is the card's machine balance [FLOP/byte]:
-- the ceiling is what large, perfectly shaped matmuls reach: Stas Bekman's measured "maximum
-  achievable matmul FLOPS" (A100 SXM 85.9 %, GH200 83.0 %, H100 SXM 80.1 % of the dense BF16 peak;
-  their mean, 0.83, is used and not fitted);
-- the elementwise work (norms, activations, residuals, softmax, optimizer) moves bytes in proportion
-  to d_model per token and layer while the matmuls do FLOPs in proportion to d_model^2, so it costs
-  k * R / d_model of the matmul time: narrow models and cards with a high FLOP/byte ratio lose most;
-- every micro-step pays a fixed time (kernel launches, Python, data loading, synchronisation), which
-  small models and small micro-batches cannot hide.
+    compute_hfu = (flops_per_token + recompute) * micro_step_tokens * grad_accum
+                  / (peak_flops * (grad_accum * micro_step_time + optimizer_time))
 
-The two other constants were fitted once, by weighted least squares in log(step time), to
-published runs (benchmarks/published_runs.py lists them with their sources;
-benchmarks/fit_efficiency.py refits them, and tests/test_time.py checks that the numbers below are
-that fit's minimum). Nothing was tuned per run afterwards. Each constant is an overridable formula: `--set step_overhead=5ms` changes it for
-one question, and `--set compute_hfu=0.45` or `--set mfu=0.35` replaces the model altogether.
+Where the constants come from:
+- `hfu_ceiling`: what the card's matmuls really reach, measured. A card file gives its own value
+  (GeForce cards boost above their rated clock and reach about their rated dense peak: RTX 4090
+  1.01; a 300 W workstation card stays below it: RTX A6000 0.61); otherwise 0.83, the mean of the
+  data-centre measurements (A100 SXM 85.9 %, GH200 83.0 %, H100 SXM 80.1 %);
+- `score_traffic` (eager attention) and `optimizer_traffic`: bytes counted from the programs;
+- `l2_cache`: the card's datasheet (0 where a card file does not give it: no caching assumed);
+- `activation_traffic` (compiled and eager), `logit_traffic`, `l2_working_set`, `step_overhead` and `layer_overhead`:
+  fitted once, by weighted least squares in log(step time), to the published and field runs of
+  benchmarks/ (benchmarks/fit_efficiency.py refits them; tests/test_time.py checks that the
+  numbers below are that fit's minimum). Nothing was tuned per run afterwards.
+
+Every constant is an overridable formula (`--set step_overhead=5ms`); `--set compute_hfu=0.45` or
+`--set mfu=0.35` replaces the model altogether.
 """
 
 from __future__ import annotations
 
 from costmodel.declarations import Formula
 
+# the fit's result (benchmarks/fit_efficiency.py; rounded to 3 significant digits)
 FIT = {
-    # measured, not fitted: the mean "maximum achievable matmul FLOPS" efficiency of the A100 SXM
-    # (85.9 %), GH200 (83.0 %) and H100 SXM (80.1 %) in stas00/ml-engineering's comparison table
-    "hfu_ceiling": 0.83,
-    # the fit's result (benchmarks/fit_efficiency.py; rounded to 3 significant digits)
-    "memory_traffic_coeff": 3.25,  # byte/FLOP
-    "step_overhead": 0.00794,  # s per micro-step
+    "activation_traffic": 188.0,  # byte/token per layer and channel of the residual width, compiled
+    "logit_traffic": 52.3,  # byte/token per vocabulary entry
+    "l2_working_set": 1.66,  # activation tensors of one micro-step that compete for the L2 cache
+    "step_overhead": 0.0102,  # s per micro-step
+    "layer_overhead": 0.00133,  # s per micro-step and layer, compiled
+    "eager_factor": 3.0,  # without torch.compile: times the activation traffic and the per-layer time
 }
+# measured, not fitted: the mean "maximum achievable matmul FLOPS" efficiency of the A100 SXM
+# (85.9 %), GH200 (83.0 %) and H100 SXM (80.1 %) in stas00/ml-engineering's comparison table
+HFU_CEILING = 0.83
+# counted, not fitted (docs/time.md): bytes per attention score and token moved by the explicit
+# softmax(QK^T) of nanoGPT's slow path, unfused (eager) and as torch.compile fuses it
+SCORE_BYTES = {"eager": 90.0, "compiled": 22.0}
+# counted: AdamW in fp32 reads parameter, gradient and both moments (16 B) and writes parameter and
+# moments (12 B); the gradient-norm clip reads the gradients (4 B); zero_grad clears them (4 B)
+OPTIMIZER_BYTES = 36.0
+# counted: bytes per element of a Linear layer's input (forward) and output gradient (backward) that
+# nanochat's tensorwise FP8 moves: amax reduction (read 2), scale and cast (read 2, write 1), the
+# column-major copy for the other backward product (read 1, write 1)
+FP8_CAST_BYTES = 7.0
+# fp16 with a loss scaler: unscale_ reads and writes every gradient (8 B), the inf check reads it (4 B)
+LOSS_SCALER_BYTES = 12.0
 
 MAMF_SOURCE = (
     "stas00/ml-engineering compute/accelerator/README.md, 'Maximum Achievable Matmul FLOPS comparison "
     "table' (BF16 matmul, measured: A100 SXM 267.9/312 = 85.9 %, GH200 821.0/989 = 83.0 %, "
-    "H100 SXM 792.1/989 = 80.1 %; mean 83.0 %)"
+    "H100 SXM 792.1/989 = 80.1 %; mean 83.0 %); a card file's hfu_ceiling replaces it"
 )
-
 FIT_SOURCE = (
-    "costmodel fit to published runs: benchmarks/fit_efficiency.py over benchmarks/published_runs.py "
-    "(sources: docs/research/published-runs.md; method: docs/time.md#the-efficiency-model)"
+    "costmodel fit to published and field runs: benchmarks/fit_efficiency.py over benchmarks/published_runs.py "
+    "and benchmarks/field_runs.py (sources per run there; method: docs/time.md#the-efficiency-model)"
+)
+NANOGPT_SLOW_ATTENTION = "karpathy/nanoGPT model.py@3adf61e154c3 L66-L71 (q @ k^T * scale, masked_fill, softmax, dropout, @ v)"
+ADAMW = (
+    "Loshchilov & Hutter 2019, Decoupled Weight Decay Regularization (arXiv:1711.05101) Algorithm 2; "
+    "PyTorch torch.optim.AdamW (fused): exp_avg, exp_avg_sq in fp32; karpathy/nanoGPT train.py@3adf61e154c3 "
+    "L303-L311 (clip_grad_norm_, zero_grad(set_to_none=True))"
 )
 
-FORMULAS = [
+CONSTANTS = [
     Formula(
         target="hfu_ceiling",
-        expr=f"{FIT['hfu_ceiling']}",
-        doc="best utilisation of large, well-shaped matmuls: the measured maximum achievable matmul FLOPS",
+        expr=f"{HFU_CEILING}",
+        doc="utilisation of large, well-shaped matmuls: the measured maximum achievable matmul FLOPS "
+        "(a card file may give its own measurement)",
         source=MAMF_SOURCE,
         overridable=True,
     ),
     Formula(
-        target="memory_traffic_coeff",
-        expr=f"{FIT['memory_traffic_coeff']} * byte/FLOP",
-        doc="memory-bound bytes per matmul FLOP, times d_model (fitted)",
-        source=FIT_SOURCE + "; roofline argument: Williams, Waterman & Patterson 2009, Roofline "
-        "(CACM 52(4)); elementwise traffic ~ d_model, matmul FLOPs ~ d_model^2 per token and layer",
+        target="activation_traffic",
+        expr=f"{FIT['activation_traffic']} * byte/token",
+        condition="compile",
+        doc="bytes the memory-bound kernels move per token, layer and channel of the width, compiled (fitted)",
+        source=FIT_SOURCE + "; roofline argument: Williams, Waterman & Patterson 2009, Roofline (CACM 52(4))",
         overridable=True,
+    ),
+    Formula(
+        target="activation_traffic",
+        expr=f"{FIT['eager_factor']} * {FIT['activation_traffic']} * byte/token",
+        condition="not compile",
+        doc="bytes the memory-bound kernels move per token, layer and channel of the width, "
+        "without torch.compile: every elementwise op reads and writes its tensors (eager_factor, fitted)",
+        source=FIT_SOURCE + "; PyTorch 2 paper, Ansel et al. 2024 (ASPLOS, doi:10.1145/3620665.3640366) "
+        "section 6 (TorchInductor fuses pointwise and reduction ops)",
+        overridable=True,
+    ),
+    Formula(
+        target="l2_cache",
+        expr="0 * byte",
+        doc="no L2 cache counted unless the card file gives its size",
+        source="definition (card files: l2_cache from the vendor's architecture whitepaper)",
+        overridable=True,
+    ),
+    Formula(
+        target="l2_working_set",
+        expr=f"{FIT['l2_working_set']}",
+        doc="activation tensors of the width d_model that a micro-step's elementwise kernels cycle through the L2 "
+        "cache (fitted)",
+        source=FIT_SOURCE,
+        overridable=True,
+    ),
+    Formula(
+        target="dram_share",
+        expr="micro_step_tokens * d_model * bytes_act / token * l2_working_set"
+        " / (micro_step_tokens * d_model * bytes_act / token * l2_working_set + l2_cache)",
+        doc="share of the activation traffic that misses the L2 cache: small micro-steps of narrow models stay on chip",
+        source="cache capacity argument (Hennessy & Patterson, Computer Architecture, 6th ed., ch. 2: a working set "
+        "that fits the cache is served from it); the smooth form and l2_working_set are this model's (fitted)",
+    ),
+    Formula(
+        target="logit_traffic",
+        expr=f"{FIT['logit_traffic']} * byte/token",
+        doc="bytes moved per token and vocabulary entry: logits, softmax and the loss's gradient (fitted)",
+        source=FIT_SOURCE,
+        overridable=True,
+    ),
+    Formula(
+        target="score_traffic",
+        expr="0 * byte/token",
+        condition='attention == "flash"',
+        doc="fused attention keeps the scores on chip: no T x T traffic",
+        source="Dao et al. 2022, FlashAttention (arXiv:2205.14135) section 3.1",
+        overridable=True,
+    ),
+    Formula(
+        target="score_traffic",
+        expr=f"{SCORE_BYTES['eager']} * byte/token",
+        condition='attention == "eager" and not compile',
+        doc="bytes per attention score of explicit attention, unfused: scale, mask, fp32 softmax, dropout and "
+        "their gradients each read and write the T x T matrix (counted)",
+        source=NANOGPT_SLOW_ATTENTION + "; counted in docs/time.md (41 B forward, 49 B backward per score)",
+        overridable=True,
+    ),
+    Formula(
+        target="score_traffic",
+        expr=f"{SCORE_BYTES['compiled']} * byte/token",
+        condition='attention == "eager" and compile',
+        doc="bytes per attention score of explicit attention under torch.compile: one fused kernel between "
+        "the two matmuls each way (counted)",
+        source=NANOGPT_SLOW_ATTENTION + "; counted in docs/time.md (9 B forward, 13 B backward per score)",
+        overridable=True,
+    ),
+    Formula(
+        target="fp8_traffic",
+        expr="0 * byte/token",
+        condition="not fp8",
+        doc="no FP8 casts",
+        source="definition",
+    ),
+    Formula(
+        target="fp8_traffic",
+        expr=f"{FP8_CAST_BYTES} * byte/token * (18 * n_layer * d_model + vocab_size)",
+        condition="fp8",
+        doc="FP8 casts: every Linear layer's input and output gradient quantized once per pass; the inputs and "
+        "outputs of a block's Linear layers add up to 18 d_model per layer (q, k, v, o: 8 d; MLP: 10 d), the head's to "
+        "d_model + vocab_size (counted)",
+        source="karpathy/nanochat nanochat/fp8.py@92d63d4e8bb4 L82-L107 (_to_fp8: amax, scale, clamp, cast), "
+        "L135-L182 (inputs and grad_output cast, column-major copies for the backward products)",
+        assumptions=("MLP 4x wide, attention projections d_model x d_model",),
     ),
     Formula(
         target="step_overhead",
         expr=f"{FIT['step_overhead']} * s",
-        doc="fixed time of every micro-step: launches, Python, data loading, synchronisation (fitted)",
+        doc="fixed time of every micro-step: Python, data loading, synchronisation (fitted)",
         source=FIT_SOURCE,
         overridable=True,
     ),
+    Formula(
+        target="layer_overhead",
+        expr=f"{FIT['layer_overhead']} * s",
+        condition="compile",
+        doc="fixed time per layer and micro-step: kernel launches and small kernels, compiled (fitted)",
+        source=FIT_SOURCE,
+        overridable=True,
+    ),
+    Formula(
+        target="layer_overhead",
+        expr=f"{FIT['eager_factor']} * {FIT['layer_overhead']} * s",
+        condition="not compile",
+        doc="fixed time per layer and micro-step without torch.compile: one launch per op (eager_factor, fitted)",
+        source=FIT_SOURCE,
+        overridable=True,
+    ),
+    Formula(
+        target="optimizer_traffic",
+        expr=f"{OPTIMIZER_BYTES} * byte/param",
+        condition='precision != "amp-fp16"',
+        doc="bytes per parameter the optimizer step moves: AdamW's update, the gradient clip, zero_grad (counted)",
+        source=ADAMW,
+        overridable=True,
+    ),
+    Formula(
+        target="optimizer_traffic",
+        expr=f"{OPTIMIZER_BYTES + LOSS_SCALER_BYTES} * byte/param",
+        condition='precision == "amp-fp16"',
+        doc="as with bf16, plus the loss scaler's unscale and inf check of every gradient (counted)",
+        source=ADAMW + "; PyTorch torch.amp.GradScaler (unscale_, _amp_foreach_non_finite_check_and_unscale_)",
+        overridable=True,
+    ),
+    Formula(
+        target="fp8_flops_per_token",
+        expr="0 * FLOP/token",
+        condition="not fp8",
+        doc="no matmul runs in FP8",
+        source="definition",
+    ),
+    Formula(
+        target="fp8_flops_per_token",
+        expr="6 * FLOP/(param*token) * n_params_matmul_weights",
+        condition="fp8",
+        doc="the Linear layers' matmuls (forward and both backward products) run in FP8",
+        source="karpathy/nanochat scripts/base_train.py@92d63d4e8bb4 L167-L192 (every nn.Linear with dims "
+        "divisible by 16 and >= 128 becomes Float8Linear); nanochat/fp8.py (torch._scaled_mm, tensorwise scaling)",
+    ),
+]
+
+STEP = [
     Formula(
         target="micro_step_tokens",
         expr="micro_batch * seq_len",
@@ -83,18 +250,73 @@ FORMULAS = [
         source="definition (karpathy/nanoGPT train.py@3adf61e154c3 L101 counts tokens_per_iter the same way)",
     ),
     Formula(
+        target="matmul_time",
+        expr="(flops_per_token + recompute_flops_per_token - frozen_flops_saved_per_token) * micro_step_tokens"
+        " / (hfu_ceiling * peak_flops)",
+        condition="not fp8",
+        doc="the FLOPs of one micro-step at the card's matmul ceiling",
+        source="definition of hardware FLOPs utilisation: Chowdhery et al. 2022, PaLM (arXiv:2204.02311) App. B",
+    ),
+    Formula(
+        target="matmul_time",
+        expr=(
+            "(flops_per_token + recompute_flops_per_token - frozen_flops_saved_per_token) * micro_step_tokens / hfu_ceiling"
+            " * ((1 - fp8_flops_per_token / flops_per_token) / peak_flops"
+            " + fp8_flops_per_token / flops_per_token / peak_flops_fp8)"
+        ),
+        condition="fp8",
+        doc="the Linear layers' share of the FLOPs at the FP8 peak, the rest (attention) at the precision's peak",
+        source="card datasheet (peak_flops_fp8, dense); Micikevicius et al. 2022, FP8 Formats for Deep Learning "
+        "(arXiv:2209.05433)",
+        assumptions=("the card has FP8 tensor cores (Ada, Hopper, Blackwell)",),
+    ),
+    Formula(
+        target="memory_traffic",
+        expr=(
+            "(activation_traffic * n_layer * d_model * dram_share + logit_traffic * vocab_size"
+            " + score_traffic * n_layer * n_head * seq_len * sequence/token + fp8_traffic)"
+            " * bytes_act / (2 * byte) * (flops_per_token + recompute_flops_per_token) / flops_per_token"
+        ),
+        doc="bytes the memory-bound kernels move per token: width, vocabulary and (eager) attention scores; "
+        "scaled by the activation dtype and repeated for recomputed forwards",
+        source="roofline: Williams, Waterman & Patterson 2009 (CACM 52(4)); elementwise traffic ~ layers x width per "
+        "token (Korthikanti et al. 2022, arXiv:2205.05198, section 4.1 counts the same tensors)",
+    ),
+    Formula(
+        target="memory_time",
+        expr="micro_step_tokens * memory_traffic / mem_bandwidth",
+        doc="time of the memory-bound kernels of one micro-step at the card's memory bandwidth",
+        source="roofline: Williams, Waterman & Patterson 2009 (CACM 52(4))",
+    ),
+    Formula(
+        target="fixed_time",
+        expr="step_overhead + layer_overhead * n_layer",
+        doc="time of a micro-step that does not shrink with the work: launches, Python, data loading",
+        source=FIT_SOURCE,
+    ),
+    Formula(
+        target="micro_step_time",
+        expr="matmul_time + memory_time + fixed_time",
+        doc="one forward and backward pass on one GPU",
+        source="efficiency model (docs/time.md)",
+        assumptions=("matmuls, memory-bound kernels and fixed costs do not overlap",),
+    ),
+    Formula(
+        target="optimizer_time",
+        expr="optimizer_traffic * n_params / mem_bandwidth",
+        doc="the optimizer step: memory-bound, once per optimizer step",
+        source=ADAMW,
+    ),
+    Formula(
         target="compute_hfu",
         expr=(
-            "hfu_ceiling / (1 + memory_traffic_coeff * peak_flops / (mem_bandwidth * d_model)"
-            " + step_overhead * hfu_ceiling * peak_flops"
-            " / ((flops_per_token + recompute_flops_per_token - frozen_flops_saved_per_token) * micro_step_tokens))"
+            "(flops_per_token + recompute_flops_per_token - frozen_flops_saved_per_token) * micro_step_tokens"
+            " * grad_accum / (peak_flops * (grad_accum * micro_step_time + optimizer_time))"
         ),
-        doc="efficiency model: ceiling, less memory-bound work (~ R / d_model) and a fixed cost per micro-step",
+        doc="efficiency model: executed FLOPs over the peak, over the micro-steps and the optimizer step",
         source=FIT_SOURCE,
-        assumptions=(
-            "fused attention (flash/SDPA) and torch.compile or hand-written kernels, as in the fitted runs",
-            "the card sustains its boost clock (power- or heat-limited GeForce cards may run slower)",
-        ),
         overridable=True,
     ),
 ]
+
+FORMULAS = CONSTANTS + STEP

@@ -36,10 +36,10 @@ POWER = [
     ),
     Formula(
         target="gpu_busy_fraction",
-        expr="max(0, 1 - (grad_accum * step_overhead / iteration + exposed_comm_time) / iter_time)",
+        expr="max(0, 1 - (grad_accum * fixed_time / iteration + exposed_comm_time) / iter_time)",
         doc="share of a step in which kernels run: all but the fixed per-micro-step cost and exposed communication",
         source="NVIDIA nvidia-smi documentation, utilization.gpu ('percent of time over the past sample period "
-        "during which one or more kernels was executing on the GPU'); step_overhead from the efficiency model",
+        "during which one or more kernels was executing on the GPU'); fixed_time from the efficiency model",
     ),
     Formula(
         target="gpu_power",

@@ -1,0 +1,416 @@
+"""Field runs: training runs users posted in public issues, logs and model cards, as costmodel scenarios.
+
+Each row of the project's field-run collection (18 runs nobody on the project wrote, each with its
+public source and the log line the figure comes from) and the further public runs found since,
+written the way benchmarks/published_runs.py writes the published ones. Two kinds:
+
+- `Run` (from published_runs.py): a time, set against costmodel's `iter_time`, `train_time` or
+  `wall_time`;
+- `MemoryRun`: a memory figure (`torch.cuda.max_memory_allocated`, `nvidia-smi` memory used) or a
+  verdict (an out-of-memory error at a micro-batch, or a report that it fits).
+
+Ids C01-D12 are those of the field-run collection; P.. are the public runs added here.
+How a row was read is in its `note`; nothing was changed after the fit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from published_runs import Run
+
+GiB = 2**30
+MiB = 2**20
+
+# --- the scenarios the rows share ---------------------------------------------------------------
+
+# nanoGPT GPT-2 124M as the llm.c-style speedrun trainers run it (tyler-romero/nanogpt-speedrun):
+# padded vocabulary, no bias, compiled, the loss computed without returning the logits
+SPEEDRUN_124M = {"vocab_size": 50304, "bias": False, "compile": True}
+# nanoGPT train.py of February 2023 (the GPT-2 124M config): the vocabulary was not yet padded
+NANOGPT_2023 = {"vocab_size": 50257, "bias": False, "compile": True}
+# build-nanogpt's train_gpt2.py@abb0323: GPT-2 with biases, padded vocabulary, use_compile = False
+BUILD_NANOGPT = {"vocab_size": 50304, "bias": True, "compile": False}
+
+
+@attrs.frozen(kw_only=True)
+class MemoryRun:
+    """A memory figure or an out-of-memory / fits report, as a costmodel scenario."""
+
+    key: str
+    model: str
+    family: str
+    hardware: str
+    n_gpus: int
+    preset: str | None = None
+    values: dict[str, Any] = attrs.field(factory=dict)
+    plugins: tuple[str, ...] = ()
+    # "allocated" (max_memory_allocated: costmodel's mem_tensors_peak), "used" (nvidia-smi: mem_peak),
+    # "oom" or "fits" (a verdict at this micro-batch on this card)
+    measured: str
+    reported: float | None = None  # bytes (allocated, used)
+    reported_text: str
+    source: str
+    quote: str
+    confidence: str
+    note: str = ""
+
+    @property
+    def consumer(self) -> bool:
+        return "rtx" in self.hardware
+
+    def scenario(self) -> dict[str, Any]:
+        as_run = Run(key=self.key, model=self.model, family=self.family, hardware=self.hardware,
+                     n_gpus=self.n_gpus, preset=self.preset, values=self.values, plugins=self.plugins,
+                     compare="iter_time", reported=1.0, reported_text="", tokens_text="",
+                     source=self.source, confidence="validation only")
+        return as_run.scenario()
+
+
+TIME_RUNS = [
+    Run(
+        key="C01",
+        model="nanochat d20 (561 M), v0, micro-batch 4",
+        family="nanochat",
+        preset="d20",
+        hardware="rtx-4090",
+        n_gpus=1,
+        values={"version": "v0", "compile": True, "micro_batch": 4},
+        compare="iter_time",
+        reported=13.77673,
+        reported_text="13,776.73 ms/step (64 micro-steps)",
+        tokens_text="11.2 B",
+        source="github.com/karpathy/nanochat/issues/157 (zussini, 2025-10-30)",
+        quote="step 04245/21400 (19.84%) | loss: 3.012123 | lrm: 1.00 | dt: 13776.73ms | tok/sec: 594 | "
+        "mfu: 13.44 | total time: 971.74m",
+        confidence="high",
+        note="printed mfu 13.44 is vs an H100 (989e12): 80 % of the 4090's 165.2",
+    ),
+    Run(
+        key="C02",
+        model="GPT-2 (124 M), llm.c-style PyTorch trainer",
+        family="nanogpt",
+        preset="gpt2",
+        hardware="rtx-4090",
+        n_gpus=2,
+        values={**SPEEDRUN_124M, "micro_batch": 32, "gradient_accumulation_steps": 8},
+        compare="iter_time",
+        reported=1.19134,
+        reported_text="1,191.34 ms/step (2 GPUs x 4 micro-steps)",
+        tokens_text="6.44 B",
+        source="github.com/tyler-romero/nanogpt-speedrun logs/4c627c0d-029c-4f8a-bd18-40f99b43b22e.txt "
+        "(commit b3c32f8, 2025-01-16), PyTorch 2.5.1",
+        quote="step:24576/24576 train_loss:3.3289 train_time:29266506ms step_avg:1191.34ms tokens_seen:6.44e+09",
+        confidence="high",
+    ),
+    Run(
+        key="C04",
+        model="modded GPT-2 (124 M), RoPE, ReLU², fp32 logits",
+        family="nanogpt",
+        preset="gpt2",
+        hardware="rtx-4090",
+        n_gpus=2,
+        values={**SPEEDRUN_124M, "micro_batch": 32, "gradient_accumulation_steps": 16},
+        compare="iter_time",
+        reported=2.79939,
+        reported_text="2,799.39 ms/step (2 GPUs x 8 micro-steps)",
+        tokens_text="5.07 B",
+        source="github.com/tyler-romero/nanogpt-speedrun logs/14fcdb07-443d-4d1c-b307-061bc4bd2cd6.txt "
+        "(commit b7bb93f, 2025-01-18)",
+        quote="step:9664/9664 val_loss:3.2826 train_time:27025269ms step_avg:2799.39ms",
+        confidence="high",
+        note="described with the nanogpt family (same matmul FLOPs; RoPE and ReLU² not modelled)",
+    ),
+    Run(
+        key="C06",
+        model="nanoGPT GPT-2 (124 M), Feb 2023 train.py",
+        family="nanogpt",
+        preset="gpt2",
+        hardware="rtx-4090",
+        n_gpus=1,
+        values={**NANOGPT_2023, "vocab_size": 50304, "micro_batch": 12, "gradient_accumulation_steps": 40},
+        compare="iter_time",
+        # the printed MFU is nanoGPT's estimate_mfu against 312e12: step time = tokens x FLOPs / (0.29 x 312e12),
+        # with nanoGPT's FLOPs per token 6 N + 12 L H Q T = 6 x 123,587,328 + 12 x 12 x 12 x 64 x 1024
+        # (N without the position embedding; vocabulary padded to 50,304 since 2023-02-04)
+        reported=12 * 1024 * 40 * (6 * 123_587_328 + 12 * 12 * 12 * 64 * 1024) / (0.29 * 312e12),
+        reported_text="29 % MFU as nanoGPT prints it (vs an A100's 312e12)",
+        tokens_text="(single GPU)",
+        source="github.com/karpathy/nanoGPT/issues/182 (akjindal53244, 2023-03-02); config posted in issue #179",
+        quote="Hi @yohan-pg , on 1x 4090 GPU, I am getting 29% MFU while training GPT-2 124M model.",
+        confidence="medium",
+        era="2023",
+        note="single-GPU path multiplies gradient_accumulation_steps 5 by 8 (train.py@086ebe18)",
+    ),
+    Run(
+        key="C07",
+        model="nanoGPT shakespeare-char (10.7 M), no accumulation",
+        family="nanogpt",
+        preset="shakespeare-char",
+        hardware="rtx-a6000",
+        n_gpus=1,
+        values={"compile": True, "gradient_accumulation_steps": 1},
+        compare="iter_time",
+        reported=0.04804,
+        reported_text="48.04 ms/iter (author: 'around 40ms')",
+        tokens_text="(benchmark)",
+        source="github.com/karpathy/nanoGPT/pull/225 (dkobak, 2023-04-13)",
+        quote="iter 220: loss 2.1410, time 48.04ms, mfu 8.06%",
+        confidence="high",
+        era="2023",
+        note="other lines 67.98 ms, 37.94 ms",
+    ),
+    Run(
+        key="C08",
+        model="nanoGPT shakespeare-char (10.7 M), 40 micro-steps",
+        family="nanogpt",
+        preset="shakespeare-char",
+        hardware="rtx-a6000",
+        n_gpus=1,
+        values={"compile": True, "gradient_accumulation_steps": 40},
+        compare="iter_time",
+        reported=1.60802,
+        reported_text="1,608.02 ms/iter",
+        tokens_text="(benchmark)",
+        source="github.com/karpathy/nanoGPT/pull/225 (dkobak, 2023-04-13), 'With the current master'",
+        quote="iter 160: loss 2.0543, time 1608.02ms, mfu 9.35%",
+        confidence="high",
+        era="2023",
+        note="other lines 1,627.96 and 1,590.82 ms",
+    ),
+    Run(
+        key="C11",
+        model="nanochat d20 (561 M), v0, micro-batch 4",
+        family="nanochat",
+        preset="d20",
+        hardware="rtx-3090",
+        n_gpus=1,
+        values={"version": "v0", "compile": True, "micro_batch": 4},
+        compare="train_time",
+        reported=220 * 3600.0,
+        reported_text="~220 h ('approximately 55x longer than the 8XH100 setup')",
+        tokens_text="11.2 B",
+        source="github.com/moquanyi/nanochat README@1e48045 (PR karpathy/nanochat#237, 2025-11-03)",
+        quote="Training with a single 3090 will take approximately 55x longer than the 8XH100 setup "
+        "(~220 hours instead of 4)",
+        confidence="low",
+        note="stated for the whole pipeline, read as base training: any smaller share would need more "
+        "than the 3090's 71 TFLOP/s peak",
+    ),
+    Run(
+        key="C12",
+        model="llm.c GPT-2 (124 M), micro-batch 4",
+        family="nanogpt",
+        preset="gpt2",
+        hardware="rtx-5090",
+        n_gpus=1,
+        values={"vocab_size": 50304, "bias": True, "compile": True, "micro_batch": 4,
+                "gradient_accumulation_steps": 1},
+        compare="iter_time",
+        reported=0.04457,
+        reported_text="44.57 ms/step",
+        tokens_text="(benchmark)",
+        source="github.com/karpathy/llm.c/issues/796 (edisonchan, 2025-02-11), 'USE_CUDNN=1 make all; ./train_gpt2cu'",
+        quote="step   61/74 | loss 3.208939 (+nanz)| norm 1.4800 (+nanz)| lr 3.00e-04 | 44.57 ms | -100.0% bf16 MFU "
+        "| 91886 tok/s",
+        confidence="high",
+        stack="cuda",
+    ),
+    Run(
+        key="D01",
+        model="nanoGPT GPT-2 (124 M), Feb 2023 train.py",
+        family="nanogpt",
+        preset="gpt2",
+        hardware="a100-40gb-sxm",
+        n_gpus=8,
+        values={**NANOGPT_2023, "micro_batch": 12, "gradient_accumulation_steps": 40},
+        compare="iter_time",
+        reported=0.56218,
+        reported_text="562.18 ms/iter (lines 1631-1641: 561.50-567.31 ms)",
+        tokens_text="(8 GPUs x 5 micro-steps)",
+        source="github.com/karpathy/nanoGPT/issues/110 (jprobichaud, 2023-02-02)",
+        quote="iter 1640: loss 3.6782, time 562.18ms",
+        confidence="high",
+        era="2023",
+        note="A100 memory size not stated (40 GB assumed); non-fused AdamW then",
+    ),
+    Run(
+        key="D02",
+        model="nanoGPT shakespeare-char (10.7 M), eager attention, 40 micro-steps",
+        family="nanogpt",
+        preset="shakespeare-char",
+        hardware="a100-40gb-sxm",
+        n_gpus=1,
+        values={"compile": True, "attention": "eager", "gradient_accumulation_steps": 40},
+        compare="iter_time",
+        reported=0.89409,
+        reported_text="894.09 ms/iter",
+        tokens_text="(benchmark)",
+        source="github.com/karpathy/nanoGPT/issues/178 (otaviogood, 2023-02-24; 'your lambda lab run')",
+        quote="iter 50: loss 2.5026, time 894.09ms, mfu 16.67%",
+        confidence="medium",
+        era="2023",
+        note="flash attention was off with dropout > 0 until 2023-03-05",
+    ),
+    Run(
+        key="D10",
+        model="build-nanogpt GPT-2 (124 M), no compile",
+        family="nanogpt",
+        preset="gpt2",
+        hardware="h100-sxm",
+        n_gpus=2,
+        values={**BUILD_NANOGPT, "micro_batch": 64, "gradient_accumulation_steps": 8},
+        compare="iter_time",
+        reported=0.92733,
+        reported_text="927.33 ms/step (524,288 tokens)",
+        tokens_text="(2 GPUs x 4 micro-steps)",
+        source="github.com/logbob0401/build-nanogpt practice.md + train_gpt2.py@abb0323 (2024)",
+        quote="step   498 | loss: 5.180400 | lr 4.1874e-04 | norm: 1.0096 | dt: 927.33ms | tok/sec: 565373.84",
+        confidence="low",
+        note="H800 (same compute as the H100 SXM); GPU count inferred from the nvidia-smi listing",
+    ),
+]
+
+MEMORY_RUNS = [
+    MemoryRun(
+        key="C03",
+        model="GPT-2 (124 M), llm.c-style PyTorch trainer, micro-batch 32",
+        family="nanogpt",
+        preset="gpt2",
+        hardware="rtx-4090",
+        n_gpus=2,
+        values={**SPEEDRUN_124M, "micro_batch": 32, "gradient_accumulation_steps": 8},
+        measured="allocated",
+        reported=18885 * MiB,
+        reported_text="18,885 MiB max_memory_allocated",
+        source="tyler-romero/nanogpt-speedrun log 4c627c0d (as C02), last line",
+        quote="peak memory consumption: 18885 MiB",
+        confidence="high",
+        note="the loop calls model(x, y, return_logits=False): logits are not kept",
+    ),
+    MemoryRun(
+        key="C05",
+        model="modded GPT-2 (124 M), fp32 logits, micro-batch 32",
+        family="nanogpt",
+        preset="gpt2",
+        hardware="rtx-4090",
+        n_gpus=2,
+        values={**SPEEDRUN_124M, "micro_batch": 32, "gradient_accumulation_steps": 16},
+        measured="allocated",
+        reported=20567 * MiB,
+        reported_text="20,567 MiB max_memory_allocated",
+        source="tyler-romero/nanogpt-speedrun log 14fcdb07 (as C04)",
+        quote="peak memory consumption: 20567 MiB",
+        confidence="high",
+        note="fp32 logits inside the compiled forward",
+    ),
+    MemoryRun(
+        key="D06",
+        model="nanochat d20, head (2026-01), micro-batch 32",
+        family="nanochat",
+        preset="d20",
+        hardware="h100-sxm",
+        n_gpus=8,
+        values={"version": "head", "compile": True, "micro_batch": 32},
+        measured="oom",
+        reported_text="out of memory at micro-batch 32 (79.19 GiB usable)",
+        source="github.com/karpathy/nanochat/issues/443 (eliplutchok, 2026-01-16)",
+        quote="torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 8.00 GiB. GPU has 79.19 GiB total, "
+        "6.68 GiB free, 72.48 GiB in use by this process.",
+        confidence="medium",
+        note="the maintainer could not reproduce it ('weird I can't reproduce this'): borderline",
+    ),
+    MemoryRun(
+        key="D07",
+        model="modded-nanogpt (124 M) @e5b254f, micro-batch 64",
+        family="nanogpt",
+        preset="gpt2",
+        hardware="l40s",
+        n_gpus=8,
+        values={**SPEEDRUN_124M, "micro_batch": 64, "gradient_accumulation_steps": 8},
+        measured="oom",
+        reported_text="out of memory at micro-batch 64 (44.99 GiB usable)",
+        source="github.com/KellerJordan/modded-nanogpt/issues/12 (2024-10-13)",
+        quote="I tried it on 8 L4OS (GPU 45GB in RAM), it failed with OOM error.",
+        confidence="medium",
+        note="Muon momentum described as AdamW states",
+    ),
+    MemoryRun(
+        key="D07b",
+        model="modded-nanogpt (124 M) @e5b254f, micro-batch 32",
+        family="nanogpt",
+        preset="gpt2",
+        hardware="l40s",
+        n_gpus=8,
+        values={**SPEEDRUN_124M, "micro_batch": 32, "gradient_accumulation_steps": 16},
+        measured="fits",
+        reported_text="fits at micro-batch 32",
+        source="github.com/KellerJordan/modded-nanogpt/issues/12 (2024-10-13)",
+        quote="changing batchsize to 32 made working",
+        confidence="medium",
+    ),
+    MemoryRun(
+        key="D11",
+        model="build-nanogpt GPT-2 (124 M), no compile, micro-batch 128",
+        family="nanogpt",
+        preset="gpt2",
+        hardware="h100-sxm",
+        n_gpus=2,
+        values={**BUILD_NANOGPT, "micro_batch": 128, "gradient_accumulation_steps": 4},
+        measured="oom",
+        reported_text="out of memory at micro-batch 128 (79.65 GiB usable)",
+        source="github.com/logbob0401/build-nanogpt practice.md (as D10)",
+        quote="(Done)尝试加大batch 16->64(good)->128(oom)",
+        confidence="medium",
+    ),
+    MemoryRun(
+        key="D12",
+        model="build-nanogpt GPT-2 (124 M), no compile, micro-batch 64",
+        family="nanogpt",
+        preset="gpt2",
+        hardware="h100-sxm",
+        n_gpus=2,
+        values={**BUILD_NANOGPT, "micro_batch": 64, "gradient_accumulation_steps": 8},
+        measured="used",
+        reported=79e9,
+        reported_text="'79GB+' in nvidia-smi",
+        source="github.com/logbob0401/build-nanogpt practice.md (as D10)",
+        quote="after update batch  to 64, tok/s increase to 565k/s, memory used about 79GB+, use rate increase "
+        "from 26p to 97p",
+        confidence="low",
+        note="nvidia-smi 'used' includes the allocator's cache: compared with mem_peak",
+    ),
+    MemoryRun(
+        key="P02",
+        model="nanochat d20 (561 M), micro-batch 32",
+        family="nanochat",
+        preset="d20",
+        hardware="a100-80gb-sxm",
+        n_gpus=8,
+        values={"version": "v0", "compile": True, "micro_batch": 32},
+        measured="allocated",
+        reported=75.4 * GiB,
+        reported_text="75.4 GiB peak",
+        source="huggingface.co/BrianGuo/nanochat-d20-chat model card (commit d6d86cb); nanochat-students "
+        "discussion #9",
+        quote="Peak Memory: 75.4 GiB",
+        confidence="medium",
+        note="nanochat's report prints torch.cuda.max_memory_allocated()",
+    ),
+    MemoryRun(
+        key="P03",
+        model="nanochat d20 speedrun (561 M), v0, micro-batch 32",
+        family="nanochat",
+        preset="d20",
+        hardware="h100-sxm",
+        n_gpus=8,
+        values={"version": "v0", "compile": True, "micro_batch": 32},
+        measured="fits",
+        reported_text="runs (the published speedrun)",
+        source="karpathy/nanochat speedrun.sh@3a5e0bc (device_batch_size 32 on 8xH100 80GB) and its report card",
+        quote="Total wall clock time: 3h51m",
+        confidence="high",
+    ),
+]
