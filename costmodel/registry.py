@@ -271,6 +271,13 @@ class Registry:
         for name, text in card.values.items():
             if not card.sources.get(name, "").strip():
                 raise PluginError(f"hardware {card.name!r}: {name} has no source")
+        absent = sorted(n for n in card.values if n not in self.quantities)
+        if absent:  # e.g. the time model's hfu_ceiling when that plugin is not loaded: the card still works
+            self.notes.append((plugin, f"hardware {card.name!r}: {', '.join(absent)} ignored "
+                                       "(no loaded plugin declares them)"))
+            card = attrs.evolve(card, values={k: v for k, v in card.values.items() if k not in absent},
+                                sources={k: v for k, v in card.sources.items() if k not in absent})
+        for name, text in card.values.items():
             values[name] = self.parse_value(name, text, where=f"hardware {card.name!r}")
         key = card.name
         if key in self.hardware:
