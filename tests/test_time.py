@@ -148,6 +148,7 @@ WALL = 10000 * ITER  # 26,403.2 s (no compile, no evaluation, no checkpoint)
 def test_hand_worked_step(paths):
     r = handy(paths)
     assert val(r, "tokens_per_iter", "token/iteration") == TOKENS
+    assert val(r, "flops_fwd", "FLOP/token") == pytest.approx(2e9)  # forward 2N of 6N
     assert val(r, "matmul_time", "s") == pytest.approx(0.6)
     assert val(r, "memory_traffic", "byte/token") == pytest.approx(2.01e6)
     assert val(r, "memory_time", "s") == pytest.approx(0.01608)

@@ -65,6 +65,7 @@ QUANTITIES = [
     _q("mem_peak_high", "byte", "upper end of the 80 % interval of mem_peak"),
     _q("memory_verdict", "1", "2 fits (even at the interval's high end), 1 borderline, 0 does not fit", "integer"),
     # the run
+    _q("flops_fwd", "FLOP/token", "forward-pass FLOPs per token (evaluation, inference): a third of flops_per_token"),
     _q("train_time", "s", "time of the optimizer steps alone: iters x iter_time"),
     _q("compile_time", "s", "one-off torch.compile warm-up of the first step"),
     _q("eval_interval", "iteration", "optimizer steps between evaluations", positive=True),

@@ -151,6 +151,14 @@ STEP = [
 
 RUN = [
     Formula(
+        target="flops_fwd",
+        expr="flops_per_token / 3",
+        doc="forward-pass FLOPs per token: a third of a training step's (the backward pass does twice the forward's)",
+        source="Kaplan et al. 2020 (arXiv:2001.08361) section 2.1 (forward 2N, backward 4N FLOPs per token); "
+        "the families' flops_per_token follow the same 1:2 split (6N + 12 L H Q T: PaLM App. B)",
+        overridable=True,
+    ),
+    Formula(
         target="train_time",
         expr="iters * iter_time",
         doc="time of the optimizer steps",
@@ -189,8 +197,8 @@ RUN = [
     ),
     Formula(
         target="eval_time",
-        expr="(floor(iters / eval_interval) + 1) * 2 * eval_iters * micro_step_tokens * flops_per_token"
-        " / 3 / (compute_hfu * peak_flops)",
+        expr="(floor(iters / eval_interval) + 1) * 2 * eval_iters * micro_step_tokens * flops_fwd"
+        " / (compute_hfu * peak_flops)",
         doc="evaluations at step 0 and every eval_interval; each runs eval_iters forward passes on the "
         "train and the val split; a forward pass is a third of a training step's FLOPs",
         source=f"{NANOGPT} train.py@{NG} L216-L228 (estimate_loss: 2 splits x eval_iters batches) and L263 "
