@@ -88,7 +88,7 @@ def _time_row(r: dict) -> str:
     run: Run = r["run"]
     weight = f"{run.fit_weight:g}" if run.fit_weight else "not fitted"
     tags = ", ".join(r["regime"].values())
-    quote = run.quote.replace("|", "\\|")
+    quote = run.quote.replace("|", "\\|").replace("`", "'")
     return (
         f"| {run.key} | {run.model} | {run.n_gpus}× {CARD.get(run.hardware, run.hardware)} | {tags} "
         f"| {WHAT[run.compare]}: {_time(run.reported)} | {_time(r['predicted'], run.reported)} "
@@ -154,7 +154,7 @@ def memory_rows() -> list[dict]:
 
 def _memory_row(r: dict, verdict) -> str:
     m: MemoryRun = r["run"]
-    quote = m.quote.replace("|", "\\|")
+    quote = m.quote.replace("|", "\\|").replace("`", "'")
     if r["error"] is not None:
         what = "max_memory_allocated" if m.measured == "allocated" else "nvidia-smi used (vs mem_peak)"
         measured, predicted = f"{m.reported / GiB:.1f} GiB ({what})", f"{r['predicted'] / GiB:.1f} GiB"
