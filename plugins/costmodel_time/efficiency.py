@@ -46,19 +46,19 @@ from costmodel.declarations import Formula
 
 # the fit's result (benchmarks/fit_efficiency.py; rounded to 3 significant digits)
 FIT = {
-    "activation_traffic": 188.0,  # byte/token per layer and channel of the residual width, compiled
-    "logit_traffic": 52.3,  # byte/token per vocabulary entry
-    "l2_working_set": 1.66,  # activation tensors of one micro-step that compete for the L2 cache
-    "step_overhead": 0.0102,  # s per micro-step
-    "layer_overhead": 0.00133,  # s per micro-step and layer, compiled
-    "eager_factor": 3.0,  # without torch.compile: times the activation traffic and the per-layer time
+    "activation_traffic": 174.0,  # byte/token per layer and channel of the residual width, compiled
+    "logit_traffic": 51.8,  # byte/token per vocabulary entry
+    "l2_working_set": 1.79,  # activation tensors of one micro-step that compete for the L2 cache
+    "step_overhead": 0.00972,  # s per micro-step
+    "layer_overhead": 0.00144,  # s per micro-step and layer, compiled
+    "eager_factor": 3.34,  # without torch.compile: times the activation traffic and the per-layer time
 }
 # measured, not fitted: the mean "maximum achievable matmul FLOPS" efficiency of the A100 SXM
 # (85.9 %), GH200 (83.0 %) and H100 SXM (80.1 %) in stas00/ml-engineering's comparison table
 HFU_CEILING = 0.83
 # counted, not fitted (docs/time.md): bytes per attention score and token moved by the explicit
 # softmax(QK^T) of nanoGPT's slow path, unfused (eager) and as torch.compile fuses it
-SCORE_BYTES = {"eager": 90.0, "compiled": 22.0}
+SCORE_BYTES = {"eager": 62.0, "compiled": 22.0}
 # counted: AdamW in fp32 reads parameter, gradient and both moments (16 B) and writes parameter and
 # moments (12 B); the gradient-norm clip reads the gradients (4 B); zero_grad clears them (4 B)
 OPTIMIZER_BYTES = 36.0
@@ -154,9 +154,9 @@ CONSTANTS = [
         target="score_traffic",
         expr=f"{SCORE_BYTES['eager']} * byte/token",
         condition='attention == "eager" and not compile',
-        doc="bytes per attention score of explicit attention, unfused: scale, mask, fp32 softmax, dropout and "
-        "their gradients each read and write the T x T matrix (counted)",
-        source=NANOGPT_SLOW_ATTENTION + "; counted in docs/time.md (41 B forward, 49 B backward per score)",
+        doc="bytes per attention score of explicit attention, unfused: scale, mask, fp32 softmax and "
+        "their gradients each read and write the T x T matrix (counted, no dropout)",
+        source=NANOGPT_SLOW_ATTENTION + "; counted in docs/time.md (24 B forward, 38 B backward per score)",
         overridable=True,
     ),
     Formula(
