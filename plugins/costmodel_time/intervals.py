@@ -116,7 +116,7 @@ def _formulas() -> list[Formula]:
                 expr="2 if mem_peak * max(memory_interval_high, 1) <= gpu_memory_usable else "
                 "(0 if mem_peak * min(memory_interval_low, 1) > gpu_memory_usable else 1)",
                 doc="2 fits (even at the interval's high end), 1 borderline, 0 does not fit (even at its low end)",
-                source="definition; intervals as above"),
+                source="definition; the interval of mem_peak (costmodel_time.intervals, docs/validation.md \"Error bars\")"),
     ]
     for name, unit_doc in (("iter_time", "a step"), ("train_time", "the steps"), ("wall_time", "the run")):
         for end in ("low", "high"):
