@@ -12,11 +12,11 @@ A micro-step on one GPU is modelled from what it does (docs/time.md, "The effici
                       + logit_traffic * vocab_size                    softmax and loss over the vocabulary
                       + score_traffic * n_layer * n_head * seq_len    the T x T scores of eager attention
                       + fp8_traffic)                                  FP8 casts of the Linear layers' inputs
-                     * bytes_act / 2 byte                             (fp32 activations move twice the bytes)
+                     * traffic_element_bytes / 2 byte                 (fp32 activations move twice the bytes)
                      * (flops_per_token + recompute) / flops_per_token   (recomputation repeats the forward)
 
 where `dram_share` is the part of that traffic that misses the L2 cache: a micro-step whose
-activations (micro_step_tokens x d_model x bytes_act x l2_working_set) fit in the card's L2 cache
+activations (micro_step_tokens x d_model x traffic_element_bytes x l2_working_set) fit in the card's L2 cache
 (72 MiB on an RTX 4090, 50 MiB on an H100) keeps most of it on chip. Once per optimizer step the
 optimizer reads and writes its states (`optimizer_time`). The
 efficiency the rest of the time model uses follows:
@@ -113,6 +113,20 @@ CONSTANTS = [
         overridable=True,
     ),
     Formula(
+        target="traffic_element_bytes",
+        expr="2 * byte",
+        condition='precision != "fp32"',
+        doc="bytes per element of the activations the memory-bound kernels move: bf16 or fp16",
+        source="PyTorch torch.autocast (bf16/fp16 outputs of the matmuls); Kalamkar et al. 2019 (arXiv:1905.12322)",
+    ),
+    Formula(
+        target="traffic_element_bytes",
+        expr="4 * byte",
+        condition='precision == "fp32"',
+        doc="fp32 training: activations of 4 bytes move twice the bytes",
+        source="IEEE 754 binary32",
+    ),
+    Formula(
         target="l2_cache",
         expr="0 * byte",
         doc="no L2 cache counted unless the card file gives its size",
@@ -129,8 +143,8 @@ CONSTANTS = [
     ),
     Formula(
         target="dram_share",
-        expr="micro_step_tokens * d_model * bytes_act / token * l2_working_set"
-        " / (micro_step_tokens * d_model * bytes_act / token * l2_working_set + l2_cache)",
+        expr="micro_step_tokens * d_model * traffic_element_bytes / token * l2_working_set"
+        " / (micro_step_tokens * d_model * traffic_element_bytes / token * l2_working_set + l2_cache)",
         doc="share of the activation traffic that misses the L2 cache: small micro-steps of narrow models stay on chip",
         source="cache capacity argument (Hennessy & Patterson, Computer Architecture, 6th ed., ch. 2: a working set "
         "that fits the cache is served from it); the smooth form and l2_working_set are this model's (fitted)",
@@ -275,7 +289,7 @@ STEP = [
         expr=(
             "(activation_traffic * n_layer * d_model * dram_share + logit_traffic * vocab_size"
             " + score_traffic * n_layer * n_head * seq_len * sequence/token + fp8_traffic)"
-            " * bytes_act / (2 * byte) * (flops_per_token + recompute_flops_per_token) / flops_per_token"
+            " * traffic_element_bytes / (2 * byte) * (flops_per_token + recompute_flops_per_token) / flops_per_token"
         ),
         doc="bytes the memory-bound kernels move per token: width, vocabulary and (eager) attention scores; "
         "scaled by the activation dtype and repeated for recomputed forwards",

@@ -26,6 +26,7 @@ QUANTITIES = [
     _q("layer_overhead", "s", "efficiency model: fixed time per layer and micro-step, kernel launches (fitted)"),
     _q("activation_traffic", "byte/token",
        "efficiency model: bytes memory-bound kernels move per token, layer and width channel (fitted)"),
+    _q("traffic_element_bytes", "byte", "bytes per activation element the memory-bound kernels move (2; fp32: 4)"),
     _q("l2_cache", "byte", "on-chip L2 cache of the GPU (from the card file; 0 if not given)"),
     _q("l2_working_set", "1", "efficiency model: activation tensors a micro-step cycles through the L2 (fitted)"),
     _q("dram_share", "1", "share of the activation traffic that misses the L2 cache"),
