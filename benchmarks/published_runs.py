@@ -21,7 +21,6 @@ import attrs
 
 HERE = Path(__file__).resolve().parent
 GPT_TOML = str(HERE / "families" / "gpt.toml")
-CARDS = HERE / "cards"  # cards the catalogue does not have yet (used when hardware/ lacks them)
 
 WEIGHT = {"high": 1.0, "medium": 0.5, "low": 0.25, "validation only": 0.0}
 STACK = {"pytorch": 1.0, "cuda": 0.5}
@@ -67,10 +66,7 @@ class Run:
     def scenario(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """Keyword arguments of costmodel.api.estimate for this run."""
         values = {"n_gpus": self.n_gpus, **self.values, **(extra or {})}
-        local = CARDS / f"{self.hardware}.toml"
-        in_catalogue = (HERE.parent / "hardware" / f"{self.hardware}.toml").is_file()
-        hardware = self.hardware if in_catalogue or not local.is_file() else str(local)
-        return dict(preset=self.preset, hardware=hardware, values=values, plugins=self.plugins)
+        return dict(preset=self.preset, hardware=self.hardware, values=values, plugins=self.plugins)
 
 
 NANOGPT_OWT = {"vocab_size": 50304, "bias": False, "compile": True}  # train.py defaults from scratch: padded vocab, no bias
