@@ -46,12 +46,12 @@ from costmodel.declarations import Formula
 
 # the fit's result (benchmarks/fit_efficiency.py; rounded to 3 significant digits)
 FIT = {
-    "activation_traffic": 174.0,  # byte/token per layer and channel of the residual width, compiled
-    "logit_traffic": 51.8,  # byte/token per vocabulary entry
-    "l2_working_set": 1.79,  # activation tensors of one micro-step that compete for the L2 cache
-    "step_overhead": 0.00972,  # s per micro-step
-    "layer_overhead": 0.00144,  # s per micro-step and layer, compiled
-    "eager_factor": 3.33,  # without torch.compile: times the activation traffic and the per-layer time
+    "activation_traffic": 177.0,  # byte/token per layer and channel of the residual width, compiled
+    "logit_traffic": 51.1,  # byte/token per vocabulary entry
+    "l2_working_set": 2.06,  # activation tensors of one micro-step that compete for the L2 cache
+    "step_overhead": 0.00985,  # s per micro-step
+    "layer_overhead": 0.00136,  # s per micro-step and layer, compiled
+    "eager_factor": 3.34,  # without torch.compile: times the activation traffic and the per-layer time
 }
 # measured, not fitted: the mean "maximum achievable matmul FLOPS" efficiency of the A100 SXM
 # (85.9 %), GH200 (83.0 %) and H100 SXM (80.1 %) in stas00/ml-engineering's comparison table
