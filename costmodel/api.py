@@ -445,6 +445,13 @@ def sweep_grid(family: str, grid: Mapping[str, Sequence], targets: Sequence[str]
     return sweep(family, grid, targets=targets, **kwargs)
 
 
+def plan(family: str, **kwargs):
+    """The fastest or cheapest feasible recipe for a goal (`costmodel plan`); see `costmodel.planner.plan`."""
+    from costmodel.planner import plan as plan_
+
+    return plan_(family, **kwargs)
+
+
 def explain(family: str, *, target: str, format: str = "text", **kwargs) -> str:
     """The derivation of `target` (`costmodel explain`)."""
     return estimate(family, targets=[target], **kwargs).explain(target, format)

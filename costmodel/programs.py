@@ -18,6 +18,10 @@ class ExpressionError(ValueError):
     """A formula text outside the whitelist, or naming something unknown."""
 
 
+_DECIDED: dict[tuple, bool] = {}
+_ABSENT = object()  # a name without a value (the condition may still be decided without it)
+
+
 class Condition:
     """A condition over choice/bool quantities ('attention == "eager"'), decided at composition.
 
@@ -63,7 +67,13 @@ class Condition:
         raise ExpressionError(f"condition {self.text!r}: compare with text literals only")
 
     def holds(self, values: Mapping[str, object]) -> bool:
-        return bool(self._eval(self._tree, values))
+        """Whether the condition holds for these choices (remembered per condition text and the
+        values of the names it reads: composing a scenario decides hundreds of conditions)."""
+        key = (self.text, *(values.get(n, _ABSENT) for n in sorted(self.names)))
+        known = _DECIDED.get(key)
+        if known is None:
+            known = _DECIDED[key] = bool(self._eval(self._tree, values))
+        return known
 
     def _eval(self, node, values):
         if isinstance(node, ast.BoolOp):

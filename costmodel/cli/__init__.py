@@ -13,6 +13,7 @@ import sys
 import typer
 
 from costmodel.cli import calibrate, check, listing, questions
+from costmodel.cli import plan as plan_cli
 from costmodel.cli import sweep as sweep_cli
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ questions.register(app)
 sweep_cli.register(app)
 calibrate.register(app)
 check.register(app)
+plan_cli.register(app)
 listing.register(app)
 
 

@@ -1,0 +1,563 @@
+"""The planner: the fastest or cheapest feasible way to reach a goal, over every recipe.
+
+    >>> from costmodel.planner import plan
+    >>> p = plan("nanochat", preset="d32", hardware=["rtx-4070"])
+    >>> p.summary()        # the answer in one line
+    >>> p.to_dict()        # what `costmodel plan --json` prints
+
+A thin layer on `costmodel.search`: it turns a goal into an objective, constraints and a horizon
+rule, builds the search space from the scenario (docs/plan.md), and words the answer.
+
+Goals:
+  fit       (default) the fastest recipe that fits, for the scenario's own horizon;
+  deadline  tokens N by a time T: the fewest GPUs (`by="cost"`: the cheapest);
+  days      the most tokens in D days;
+  budget    the most tokens for a price (needs a GPU-hour price).
+
+The space: every recipe option of the vocabulary (precision, optimizer, weights, checkpointing,
+attention, compile, parallelism) that the user did not pin, the micro-batch (1-64) with the
+accumulation that keeps the tokens per optimizer step fixed (unless `free_batch`), the GPU count
+where the goal asks for it, and the cards. Frozen-base recipes (LoRA, int8, NF4) only with
+`finetune`: they train adapters, not the model.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from costmodel import units
+from costmodel.errors import UserError
+from costmodel.search import CARD, Point, Rule, SearchResult, search
+
+# the vocabulary's recipe options (../shared/DESIGN.md), searched unless pinned
+RECIPE_OPTIONS = ("precision", "optimizer", "weights", "checkpointing", "attention", "compile", "parallelism")
+FULL_WEIGHTS = "full"  # the `weights` choice that trains every parameter (pre-training)
+MICRO_BATCHES = tuple(range(1, 65))
+GPU_COUNTS = tuple(range(1, 65))
+FIT = "mem_peak <= gpu_memory_usable"
+REPORT = ("wall_time", "train_time", "iter_time", "iters", "tokens_per_iter", "total_tokens", "mem_peak",
+          "gpu_memory_usable", "mem_weights", "mem_grads", "mem_optimizer", "gpu_hours", "energy",
+          "n_gpus", "micro_batch", "grad_accum")
+COSTS = ("cloud_cost", "energy_cost")
+DAY = 86400.0
+CHANGES = "__changes__"  # a point's number of choices that differ from the scenario's own recipe
+# what a choice costs besides time and memory: said whenever a plan uses it
+CAVEATS = {
+    ("precision", "bf16"): "pure bf16 keeps no fp32 master weights: an update below a weight's bf16 resolution "
+    "(2^-8 of it) is lost, and the loss can end worse than under amp unless the optimizer rounds "
+    "stochastically or keeps Kahan sums (Zamirai et al. 2020, Revisiting BFloat16 Training, arXiv:2010.06192)",
+    ("optimizer", "sgd"): "plain SGD with momentum trains transformers markedly worse than Adam-type optimizers "
+    "(Zhang et al. 2020, Why are Adaptive Methods Good for Attention Models?, arXiv:1912.03194): "
+    "the model counts its memory, not its convergence",
+}
+
+
+@attrs.frozen(kw_only=True)
+class Goal:
+    kind: str = "fit"  # fit | deadline | days | budget
+    tokens: float | None = None
+    deadline: float | None = None  # s
+    days: float | None = None  # s
+    budget: float | None = None  # USD
+    by: str = "gpus"  # deadline: gpus | cost
+
+
+@attrs.define
+class Plan:
+    family: str
+    preset: str | None
+    mode: str  # "pre-training" | "fine-tuning"
+    goal: Goal
+    cards: list[str]
+    request: dict[str, Any]  # the scenario keyword arguments (values: the user's)
+    found: SearchResult
+    best: Point | None
+    baseline: dict[str, Any] | None  # the scenario as given: does it fit?
+    front: list[Point]
+    rejected: list[dict[str, str]]
+    by_card: list[Point]
+    notes: list[str]
+    caveats: list[str]  # what the chosen recipe costs besides time and memory
+    units: dict[str, str]
+    priced: bool
+
+    def summary(self) -> str:
+        """The answer in one line."""
+        return _summary(self)
+
+    def table(self) -> list[str]:
+        """The ranked Pareto front (time, memory, cost) as aligned lines."""
+        return _table(self, self.front)
+
+    def setting(self, point: Point | None = None) -> dict[str, Any]:
+        """The `--set` values that reproduce a plan (the best one by default)."""
+        point = point or self.best
+        if point is None:
+            raise UserError("no plan reaches the goal")
+        return {**self.request.get("values", {}), **point.setting()}
+
+    def estimate(self, point: Point | None = None):
+        """The forward estimate of a plan (the best one by default)."""
+        from costmodel import api
+
+        point = point or self.best
+        kwargs = {k: v for k, v in self.request.items() if k not in ("values", "hardware")}
+        return api.estimate(self.family, hardware=point.choices.get(CARD) or self.request.get("hardware"),
+                            values=self.setting(point), **kwargs)
+
+    def explain(self, format: str = "text") -> str:
+        """The derivation of the best plan's objective."""
+        target = "wall_time" if self.goal.kind in ("fit", "deadline") else "total_tokens"
+        return self.estimate().explain(target, format)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "family": self.family,
+            "preset": self.preset,
+            "mode": self.mode,
+            "goal": attrs.asdict(self.goal),
+            "summary": self.summary(),
+            "best": None if self.best is None else _point_dict(self, self.best),
+            "baseline": self.baseline,
+            "front": [_point_dict(self, p) for p in self.front],
+            "cards": [_point_dict(self, p) for p in self.by_card] if len(self.cards) > 1 else [],
+            "rejected": self.rejected,
+            "caveats": self.caveats,
+            "notes": self.notes,
+            "search": {"candidates": self.found.candidates, "evaluated": self.found.evaluated,
+                       "feasible": self.found.feasible, "seconds": round(self.found.seconds, 3)},
+        }
+
+
+def plan(
+    family: str,
+    *,
+    hardware: str | Sequence[str] | None = None,
+    goal: Goal | None = None,
+    finetune: bool = False,
+    free_batch: bool = False,
+    gpus: Sequence[int] | None = None,
+    prices: Mapping[str, Any] | None = None,
+    preset: str | None = None,
+    config: str | None = None,
+    config_overrides: Sequence[str] = (),
+    values: Mapping[str, Any] | None = None,
+    plugins: Sequence[str] = (),
+) -> Plan:
+    """Search every recipe for the best way to reach `goal` on the given card(s)."""
+    from costmodel import api
+
+    goal = goal or Goal()
+    values = dict(values or {})
+    reg = api.registry(plugins)
+    cards = _cards(reg, hardware)
+    prices = {reg.card(k).name: v for k, v in (prices or {}).items()}
+    for card in prices:
+        if card not in cards:
+            raise UserError(f"--price {card}: the card is not among those planned for")
+    kwargs = dict(preset=preset, config=config, config_overrides=tuple(config_overrides), plugins=tuple(plugins))
+    base = api.scenario(family, hardware=cards[0], values=values, **kwargs)
+    space, where, notes = _space(base, reg, values, finetune, free_batch, gpus, goal)
+    priced = "gpu_hour_price" in values or (bool(prices) and len(prices) == len(cards))
+    if prices and not priced:
+        missing = [c for c in cards if c not in prices]
+        raise UserError(f"give a price for every card planned for, or none: no price for {missing[0]}")
+    objective, maximize, constraints, rule, score = _goal(goal, priced, values, space)
+    if rule is not None:
+        if "iters" in values:
+            raise UserError("iters is given: the goal sets the number of steps; leave iters out")
+        values["iters"] = 1  # placeholder: the horizon rule computes it at every point
+    card_values = {c: {"gpu_hour_price": prices[c]} for c in prices}
+    report = sorted(set(REPORT) | ({"cloud_cost"} if priced else set()) | {objective})
+    found = search(
+        {"family": family, "values": values, **kwargs}, space, objective=objective, maximize=maximize,
+        constraints=constraints, where=where, report=report, cards=cards, card_values=card_values,
+        rule=rule, score=score,
+    )
+    baseline = _baseline(family, cards[0], values, kwargs, rule)
+    rank = _ranking(maximize, (baseline or {}).get("recipe", {}))
+    best = min((o.best for o in found.outcomes if o.best is not None), key=rank, default=None)
+    for point in (o.best for o in found.outcomes if o.best is not None):
+        point.values[CHANGES] = _changes(point, (baseline or {}).get("recipe", {}))
+    metrics = ["wall_time", "mem_peak"] + (["cloud_cost"] if priced else ["gpu_hours"]) + [CHANGES]
+    result = Plan(
+        family=base.family.name, preset=preset,
+        mode="fine-tuning" if finetune else "pre-training", goal=goal, cards=cards,
+        request={"hardware": cards[0] if len(cards) == 1 else None, "values": {k: v for k, v in values.items()
+                                                                               if k != "iters" or rule is None},
+                 **kwargs},
+        found=found, best=best, baseline=baseline,
+        front=found.front(metrics, key=rank), rejected=_rejected(found, reg, base),
+        by_card=_by_card(found, rank), notes=notes, caveats=_caveats(best),
+        units={n: reg.quantities[n].unit for n in report if n in reg.quantities}, priced=priced,
+    )
+    return result
+
+
+# --- the space ----------------------------------------------------------------------------------
+
+
+def _cards(reg, hardware) -> list[str]:
+    if hardware is None:
+        raise UserError("give the card(s) to plan for: -H CARD[,CARD...] or -H all")
+    names = [hardware] if isinstance(hardware, str) else list(hardware)
+    names = [n.strip() for item in names for n in item.split(",") if n.strip()]
+    if names == ["all"]:
+        return sorted(reg.hardware)
+    out = []
+    for n in names:
+        card = reg.card(n).name
+        if card not in out:
+            out.append(card)
+    if not out:
+        raise UserError("give the card(s) to plan for: -H CARD[,CARD...] or -H all")
+    return out
+
+
+def _space(base, reg, values, finetune, free_batch, gpus, goal) -> tuple[dict, list[str], list[str]]:
+    """Input name -> values to search; rules that define the space; notes for the user."""
+    q = reg.quantities
+    space: dict[str, list[Any]] = {}
+    notes: list[str] = []
+    for name in RECIPE_OPTIONS:
+        if name not in q or name in values:
+            continue
+        if q[name].kind == "bool":
+            space[name] = [False, True]
+        elif name == "weights":
+            space[name] = list(q[name].choices) if finetune else [FULL_WEIGHTS]
+        else:
+            space[name] = list(q[name].choices)
+    if finetune and "weights" in values and values["weights"] == FULL_WEIGHTS:
+        notes.append("weights=full is pinned: fine-tuning every parameter")
+    if not finetune and values.get("weights", FULL_WEIGHTS) != FULL_WEIGHTS:
+        raise UserError(f"weights={values['weights']} trains adapters on a frozen model: that is fine-tuning; "
+                        "add --finetune")
+    if gpus is not None:
+        space["n_gpus"] = sorted({int(g) for g in gpus})
+    elif goal.kind == "deadline" and "n_gpus" not in values:
+        space["n_gpus"] = list(GPU_COUNTS)
+    n_max = max(space.get("n_gpus", [base.values.get("n_gpus", 1)]))
+    if n_max <= 1 and "parallelism" in space:
+        space["parallelism"] = space["parallelism"][:1]  # one GPU: nothing to shard
+    if "micro_batch" not in values:
+        own = int(base.values.get("micro_batch", 1))
+        space["micro_batch"] = sorted(set(MICRO_BATCHES) | {own})
+    where: list[str] = []
+    accumulation = _accumulation(base)
+    if accumulation is not None and accumulation not in values:
+        tokens = _value(base, "tokens_per_iter")
+        step = base.values.get(accumulation)
+        if free_batch:
+            space[accumulation] = [2**k for k in range(0, 8)]
+            notes.append(f"free batch: {accumulation} searched over 1-128")
+        elif tokens is not None and step is not None:
+            options = set()
+            for mb in space.get("micro_batch", [base.values.get("micro_batch", 1)]):
+                k = step * base.values.get("micro_batch", 1) / mb
+                if k >= 1 and float(k).is_integer():
+                    options.add(int(k))
+            space[accumulation] = sorted(options) or [int(step)]
+            where = [f"tokens_per_iter >= {tokens!r}", f"tokens_per_iter <= {tokens!r}"]
+            notes.append(f"tokens per optimizer step kept at {units.format_number(tokens * 1.0)} "
+                         f"(micro_batch x {accumulation}); --free-batch to vary it")
+    elif free_batch and "total_batch_size" in base.formulas and "total_batch_size" not in values:
+        own = _value(base, "total_batch_size")
+        space["total_batch_size"] = [own * 2.0**k for k in range(-3, 3)]
+        notes.append("free batch: total_batch_size searched from 1/8 to 4 times the family's")
+    return space, where, notes
+
+
+def _accumulation(base) -> str | None:
+    """The input that sets micro-steps per optimizer step (grad_accum itself, or what the family
+    derives it from, such as nanoGPT's gradient_accumulation_steps); None when the family fixes
+    the tokens per step by a rule (nanochat's total_batch_size)."""
+    if "grad_accum" not in base.formulas:
+        return "grad_accum" if "grad_accum" in base.values else None
+    f = base.formulas["grad_accum"]
+    own = {"micro_batch", "seq_len", "n_gpus"}
+    inputs = [n for n in f.inputs if n not in own and n not in base.formulas and n in base.values]
+    return inputs[0] if len(inputs) == 1 else None
+
+
+def _value(s, name: str) -> float | None:
+    from costmodel import solver
+
+    env = dict(solver.numeric_inputs(s))
+    solver.forward(s, env, only=solver.needed(s, [name]))
+    return env.get(name)
+
+
+# --- the goal -----------------------------------------------------------------------------------
+
+
+def _goal(goal: Goal, priced: bool, values, space):
+    """(objective, maximize, constraints, horizon rule, score)."""
+    import numpy as np
+
+    constraints = [FIT]
+    if goal.kind == "fit":
+        return "wall_time", False, constraints, None, None
+    if goal.kind == "deadline":
+        tokens, deadline = goal.tokens, goal.deadline
+        rule = Rule(names=("iters",), reads=("tokens_per_iter",),
+                    compute=lambda env: {"iters": np.ceil(tokens / env["tokens_per_iter"] - 1e-9)})
+        constraints.append(f"wall_time <= {deadline!r}")
+        if goal.by == "cost":
+            objective = "cloud_cost" if priced else "gpu_hours"
+            return objective, False, constraints, rule, None
+        # fewest GPUs; among them the fastest
+        return "n_gpus", False, constraints, rule, lambda env: env["n_gpus"] + 0.5 * env["wall_time"] / deadline
+    if goal.kind == "days":
+        limit = goal.days
+        rule = _time_rule(lambda env: limit, ())
+        constraints.append(f"wall_time <= {limit!r}")
+        return "total_tokens", True, constraints, rule, None
+    if goal.kind == "budget":
+        if not priced:
+            raise UserError("--budget needs a GPU-hour price: --set gpu_hour_price='2 USD/h', or --price CARD=PRICE "
+                            "for every card")
+        budget = goal.budget
+        rule = _time_rule(lambda env: budget / (env["gpu_hour_price"] * env["n_gpus"]), ("gpu_hour_price", "n_gpus"))
+        constraints.append(f"cloud_cost <= {budget!r}")
+        return "total_tokens", True, constraints, rule, None
+    raise UserError(f"unknown goal {goal.kind!r}")
+
+
+def _time_rule(limit, reads: tuple[str, ...]) -> Rule:
+    """iters = the whole steps that fit in the time limit after the run's fixed costs."""
+    import numpy as np
+
+    def compute(env):
+        fixed = env["wall_time"] - env["train_time"]  # compilation, evaluation, checkpoints (at 1 step)
+        return {"iters": np.maximum(np.floor((limit(env) - fixed) / env["iter_time"]), 0.0)}
+
+    return Rule(names=("iters",), reads=("wall_time", "train_time", "iter_time", *reads), compute=compute)
+
+
+# --- the answer ---------------------------------------------------------------------------------
+
+
+def _baseline(family, card, values, kwargs, rule) -> dict[str, Any] | None:
+    """The scenario as given (the family's standard recipe): does it fit?"""
+    from costmodel import api
+
+    vals = dict(values)
+    if rule is not None:
+        vals.pop("iters", None)
+    try:
+        r = api.estimate(family, hardware=card, values=vals, **kwargs)
+    except UserError as exc:
+        return {"fits": False, "error": str(exc)}
+    mem, has = r.numbers.get("mem_peak"), r.input_numbers.get("gpu_memory_usable")
+    if mem is None or has is None:
+        return None
+    q = r.evaluation.scenario.registry.quantities
+    recipe = {n: r.input_numbers[n] for n in RECIPE_OPTIONS if n in r.input_numbers and n in q}
+    return {"fits": bool(mem <= has), "mem_peak": mem, "gpu_memory_usable": has, "recipe": recipe,
+            "micro_batch": r.input_numbers.get("micro_batch"), "hardware": card}
+
+
+def _rejected(found: SearchResult, reg, base) -> list[dict[str, str]]:
+    """One line per choice value that no feasible recipe has: why it fails."""
+    out = []
+    names = [n for n in found.outcomes[0].choices if n != CARD] if found.outcomes else []
+    for name in names:
+        for value in dict.fromkeys(o.choices[name] for o in found.outcomes):
+            group = [o for o in found.outcomes if o.choices[name] == value]
+            if len(group) == len(found.outcomes) and len(names) > 0 and _all_same(found, name):
+                continue  # not a choice here: one value only
+            if any(o.feasible for o in group):
+                continue
+            recipe, label, (verb, reason, nearest) = f"{name}={_show_choice(value)}", _label(reg, name, value), _why(group)
+            out.append({"recipe": recipe, "label": label, "reason": reason,
+                        "line": f"no recipe with {recipe} ({label}) {verb}: {reason}",
+                        "nearest": None if nearest is None else {
+                            "hardware": nearest.choices.get(CARD), "values": nearest.setting()}})
+    return out
+
+
+def _all_same(found, name) -> bool:
+    return len({o.choices[name] for o in found.outcomes}) == 1
+
+
+def _label(reg, name: str, value: Any) -> str:
+    recipe = reg.recipes.get(name)
+    if recipe is not None:
+        for c in recipe.choices:
+            if c.name == value:
+                return c.doc
+    q = reg.quantities[name]
+    return f"{q.doc}: {_show_choice(value)}"
+
+
+def _show_choice(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _why(group) -> tuple[str, str, Point | None]:
+    """(verb, reason, the nearest point) for outcomes none of which is feasible."""
+    closest = [o for o in group if o.closest is not None]
+    if not closest:
+        reasons = [o.invalid for o in group if o.invalid]
+        return "is valid", reasons[0] if reasons else "no valid configuration", None
+    verb, reason = _reason(closest)
+    return verb, reason, min(closest, key=lambda o: o.closest.values.get("__excess__", math.inf)).closest
+
+
+def _reason(closest) -> tuple[str, str]:
+    nearest = min(closest, key=lambda o: o.closest.values.get("__excess__", math.inf))
+    p, broken = nearest.closest, nearest.broken
+    v = p.values
+    card = p.choices.get(CARD)
+    on = f" on the {card}" if card else ""
+    if broken == FIT:
+        static = sum(v.get(n, 0.0) for n in ("mem_weights", "mem_grads", "mem_optimizer"))
+        has = v["gpu_memory_usable"]
+        if static > has:
+            return "fits", (f"weights, gradients and optimizer states alone need {_bytes(static)}; "
+                            f"{_bytes(has)} usable{on}")
+        mb = int(v.get("micro_batch", 1))
+        return "fits", f"the smallest peak is {_bytes(v['mem_peak'])} (micro_batch {mb}); {_bytes(has)} usable{on}"
+    if broken is not None and broken.startswith("wall_time"):
+        return "meets the time", f"the fastest that fits takes {_time(v['wall_time'])}{on}"
+    if broken is not None and broken.startswith("cloud_cost"):
+        return "meets the budget", f"the cheapest that fits costs {units.format_quantity(v['cloud_cost'], 'USD')}{on}"
+    return "is valid", f"breaks {broken}{on}" if broken else "no valid configuration"
+
+
+def _bytes(x: float) -> str:
+    return units.format_quantity(x, "byte")
+
+
+def _caveats(best: Point | None) -> list[str]:
+    if best is None:
+        return []
+    return [text for (name, value), text in CAVEATS.items() if best.choices.get(name) == value]
+
+
+def _ranking(maximize: bool, standard: Mapping[str, Any]):
+    """Best first: the objective; on a tie, fewer changes to the scenario's own recipe (the model
+    sees no difference, the user knows that recipe), then the smaller peak."""
+    sign = -1.0 if maximize else 1.0
+
+    def key(p: Point):
+        return (sign * p.objective, _changes(p, standard), p.values.get("mem_peak", 0.0))
+
+    return key
+
+
+def _changes(p: Point, standard: Mapping[str, Any]) -> int:
+    return sum(1 for k, v in p.choices.items() if k != CARD and standard.get(k, v) != v)
+
+
+def _by_card(found: SearchResult, rank) -> list[Point]:
+    best: dict[str, Point] = {}
+    for o in found.outcomes:
+        card = o.choices.get(CARD)
+        if o.best is None or card is None:
+            continue
+        if card not in best or rank(o.best) < rank(best[card]):
+            best[card] = o.best
+    return sorted(best.values(), key=rank)
+
+
+def _recipe_text(p: Plan, point: Point) -> str:
+    """The choices that differ from the scenario's own recipe, then micro-batch x accumulation."""
+    standard = (p.baseline or {}).get("recipe", {})
+    parts = [f"{name}={_show_choice(value)}" for name, value in point.choices.items()
+             if name != CARD and standard.get(name) != value]
+    n = point.numbers
+    ga = point.values.get("grad_accum")
+    if "micro_batch" in n:
+        parts.append(f"micro_batch={int(n['micro_batch'])}" + (f" x grad_accum={units.format_number(ga)}"
+                                                                if ga is not None else ""))
+    for name, value in n.items():
+        if name not in ("micro_batch", "n_gpus", "iters"):
+            parts.append(f"{name}={units.format_number(value)}")
+    return ", ".join(parts) or "the standard recipe"
+
+
+def _where(p: Plan, point: Point) -> str:
+    gpus = int(point.values.get("n_gpus", 1))
+    card = point.choices.get(CARD) or (p.cards[0] if p.cards else "")
+    return f"{gpus} x {card}"
+
+
+def _tokens(x: float) -> str:
+    return units.format_quantity(x, "token")
+
+
+def _time(x: float) -> str:
+    return units.format_quantity(x, "s")
+
+
+def _cost(p: Plan, point: Point) -> str:
+    v = point.values
+    if p.priced and "cloud_cost" in v:
+        return units.format_quantity(v["cloud_cost"], "USD")
+    return units.format_quantity(v["gpu_hours"], "h") + " GPU-hours"
+
+
+def _tokens_in(point: Point, seconds: float) -> float:
+    """Tokens the plan's recipe trains in `seconds` (whole steps after its fixed costs)."""
+    v = point.values
+    fixed = v["wall_time"] - v["train_time"]
+    return max(math.floor((seconds - fixed) / v["iter_time"]), 0) * v["tokens_per_iter"]
+
+
+def _summary(p: Plan) -> str:
+    name = p.family + (f" {p.preset}" if p.preset else "")
+    head = f"{p.mode} {name}"
+    b = p.best
+    base = ""
+    if p.baseline is not None and p.baseline.get("mem_peak") is not None and p.goal.kind == "fit":
+        if p.baseline["fits"]:
+            base = "the standard recipe fits; "
+        else:
+            base = (f"the standard recipe does not fit ({_bytes(p.baseline['mem_peak'])} needed, "
+                    f"{_bytes(p.baseline['gpu_memory_usable'])} usable); ")
+    if b is None:
+        return f"{head}: {base}no recipe in the search space reaches the goal on {', '.join(p.cards)}" + \
+            ("" if p.mode == "fine-tuning" else " (fine-tuning recipes: --finetune)")
+    v = b.values
+    where = _where(p, b)
+    recipe = _recipe_text(p, b)
+    if p.goal.kind == "fit":
+        return (f"{head} on {where}: {base}fastest that fits: {recipe}: {_tokens(v['total_tokens'])} in "
+                f"{_time(v['wall_time'])}, {_tokens(_tokens_in(b, 30 * DAY))} in 30 days "
+                f"(peak {_bytes(v['mem_peak'])} of {_bytes(v['gpu_memory_usable'])})")
+    if p.goal.kind == "deadline":
+        what = "fewest GPUs" if p.goal.by == "gpus" else ("cheapest" if p.priced else "fewest GPU-hours")
+        return (f"{head}, {_tokens(p.goal.tokens)} by {_time(p.goal.deadline)}: {what}: {where}, {recipe}: "
+                f"{_time(v['wall_time'])}, {_cost(p, b)}")
+    horizon = _time(p.goal.days) if p.goal.kind == "days" else units.format_quantity(p.goal.budget, "USD")
+    return (f"{head}, most tokens in {horizon}: {where}, {recipe}: {_tokens(v['total_tokens'])} in "
+            f"{_time(v['wall_time'])}, {_cost(p, b)}")
+
+
+def _point_dict(p: Plan, point: Point) -> dict[str, Any]:
+    return {
+        "hardware": point.choices.get(CARD) or (p.cards[0] if p.cards else None),
+        "recipe": {k: v for k, v in point.choices.items() if k != CARD},
+        "numbers": {k: int(v) if float(v).is_integer() else v for k, v in point.numbers.items()},
+        "results": {k: {"value": v, "unit": units.pretty_unit(p.units.get(k, "1"))}
+                    for k, v in point.values.items() if not k.startswith("__")},
+    }
+
+
+def _table(p: Plan, points: Sequence[Point]) -> list[str]:
+    cost = "cost" if p.priced else "GPU-hours"
+    rows = [("#", "hardware", "recipe", "time", "peak memory", cost, "tokens")]
+    for i, point in enumerate(points, 1):
+        v = point.values
+        rows.append((str(i), _where(p, point), _recipe_text(p, point), _time(v["wall_time"]), _bytes(v["mem_peak"]),
+                     _cost(p, point).replace(" GPU-hours", ""), _tokens(v["total_tokens"])))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]

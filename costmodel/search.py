@@ -1,0 +1,529 @@
+"""Searching a space of recipes: the best point over choices and whole numbers, under constraints.
+
+    >>> from costmodel.search import search
+    >>> found = search({"family": "nanochat", "preset": "d20", "hardware": "rtx-4070"},
+    ...                {"checkpointing": ["none", "full"], "micro_batch": [1, 2, 4, 8]},
+    ...                objective="wall_time", constraints=["mem_peak <= gpu_memory_usable"])
+    >>> found.best.choices, found.best.numbers    # the fastest recipe that fits
+
+The space is the cartesian product of some inputs' values. Choices (recipe options such as
+`checkpointing`, switches such as `compile`) select formulas, so each combination of them is one
+*group*: one composed scenario. Inside a group the whole numbers (`micro_batch`, `n_gpus`, ...)
+and the cards (`cards=[...]`: each card's catalogue numbers) are evaluated together with numpy,
+each on an axis of its own, so that a formula costs the size of the axes it depends on, not of
+the grid (the weights do not depend on the micro-batch). A group's grid goes through in chunks
+of at most `CHUNK` points: memory stays bounded whatever the grid's size, and a space of more
+than `MAX_CANDIDATES` points is refused before anything runs.
+
+Pruning: a constraint whose left side never decreases along an axis (`monotone`, by default a
+larger micro-batch never needs less memory) is first evaluated at that axis's smallest value;
+where it fails there it fails everywhere, and a group where it fails at every point is decided
+without evaluating the rest of its grid.
+
+A point is a candidate when the family's rules hold and every result lies in its domain; it is
+feasible when, besides, every constraint holds. `SearchResult.outcomes` holds, per group and
+card, the best feasible point, or the point closest to feasibility and the constraint it breaks
+there (what the planner's "why not" lines are made of).
+
+`rule`: inputs computed from a first evaluation (the planner's horizon: `iters` for a number of
+tokens, or for a time); the formulas downstream of them are evaluated again.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from costmodel.errors import UserError
+
+CHUNK = 1 << 16  # points evaluated at once (about 100 arrays of this size at most: ~50 MB)
+MAX_CANDIDATES = 200_000_000  # about a minute of one core; more is refused
+MONOTONE = {"micro_batch": ("mem_peak", "mem_tensors_peak", "mem_activations")}
+CARD = "hardware"  # the name of the cards' axis in points and outcomes
+
+
+@attrs.frozen(kw_only=True)
+class Point:
+    """One point of the space: its choices (and card), its numbers, and the results asked for."""
+
+    choices: dict[str, Any]  # choice name -> value; CARD -> card name when cards are searched
+    numbers: dict[str, float]  # searched whole numbers, and what `rule` computed
+    values: dict[str, float]  # objective, constraint sides, reported names (canonical units)
+    objective: float
+
+    def setting(self) -> dict[str, Any]:
+        """The point as `--set` values (the card apart)."""
+        out = {k: v for k, v in self.choices.items() if k != CARD}
+        out.update({k: int(v) if float(v).is_integer() else v for k, v in self.numbers.items()})
+        return out
+
+
+@attrs.define
+class Outcome:
+    """What one group (a combination of choices) gave on one card."""
+
+    choices: dict[str, Any]
+    candidates: int = 0  # points of the space in this group and card
+    valid: int = 0  # of which the family's rules hold
+    feasible: int = 0  # of which every constraint holds too
+    pruned: bool = False  # decided at the monotone axis's smallest value
+    best: Point | None = None
+    closest: Point | None = None  # no feasible point: the one nearest to feasibility
+    broken: str | None = None  # ... and the constraint it breaks
+    invalid: str | None = None  # no valid point at all: why (a family rule, a missing value)
+
+
+@attrs.define
+class SearchResult:
+    objective: str
+    maximize: bool
+    constraints: tuple[str, ...]
+    outcomes: list[Outcome]
+    candidates: int = 0
+    evaluated: int = 0  # points evaluated in full (the others were pruned)
+    seconds: float = 0.0
+
+    @property
+    def best(self) -> Point | None:
+        """The best feasible point of the whole space (ties: the first in the space's order)."""
+        found = [o.best for o in self.outcomes if o.best is not None]
+        if not found:
+            return None
+        sign = -1.0 if self.maximize else 1.0
+        return min(found, key=lambda p: sign * p.objective)
+
+    @property
+    def feasible(self) -> int:
+        return sum(o.feasible for o in self.outcomes)
+
+    def front(self, metrics: Sequence[str], key: Callable[[Point], Any] | None = None) -> list[Point]:
+        """The groups' best points that no other best point beats (at least as good on every
+        metric, smaller is better, and better on one), ordered by `key` (default: the objective)."""
+        import numpy as np
+
+        points = sorted((o.best for o in self.outcomes if o.best is not None),
+                        key=lambda p: tuple(p.values[m] for m in metrics))
+        kept: list[Point] = []
+        rest = np.empty((0, len(metrics) - 1))
+        for p in points:  # a later point never beats an earlier one on every metric
+            others = np.array([p.values[m] for m in metrics[1:]])
+            if len(rest) and np.any(np.all(rest <= others, axis=1)):
+                continue
+            kept.append(p)
+            rest = np.vstack([rest, others])
+        sign = -1.0 if self.maximize else 1.0
+        return sorted(kept, key=key or (lambda p: sign * p.objective))
+
+
+@attrs.frozen(kw_only=True)
+class Rule:
+    """Inputs computed from a first evaluation: `compute(env)` returns {name: array}."""
+
+    names: tuple[str, ...]
+    compute: Callable[[Mapping[str, Any]], dict[str, Any]]
+    reads: tuple[str, ...]  # results compute() needs from the first evaluation
+
+
+def search(
+    scenario: Mapping[str, Any],
+    space: Mapping[str, Sequence[Any]],
+    *,
+    objective: str,
+    maximize: bool = False,
+    constraints: Sequence[str] = (),
+    where: Sequence[str] = (),
+    report: Sequence[str] = (),
+    cards: Sequence[str] | None = None,
+    card_values: Mapping[str, Mapping[str, Any]] | None = None,
+    rule: Rule | None = None,
+    score: Callable[[Mapping[str, Any]], Any] | None = None,
+    monotone: Mapping[str, Sequence[str]] = MONOTONE,
+    max_candidates: int = MAX_CANDIDATES,
+    chunk: int = CHUNK,
+) -> SearchResult:
+    """The best `objective` over `space` subject to `constraints`.
+
+    `scenario`: the keyword arguments of `costmodel.api.scenario` (family, preset, config,
+    hardware, values, plugins). `space`: input name -> values (choices by name, numbers as
+    `--set` takes them). `constraints`: 'NAME <= NAME|VALUE' limits; `where`: the same syntax for
+    rules that define the space (a point breaking one is no candidate, not a failure).
+    `cards`: search these cards too (their catalogue numbers, with `card_values` on top).
+    `score(env)`: rank by this array instead of the objective itself (a tie-break folded in);
+    `Point.objective` is then the score.
+    """
+    from costmodel import api
+
+    started = time.perf_counter()
+    kwargs = dict(scenario)
+    family = kwargs.pop("family")
+    values = dict(kwargs.pop("values", None) or {})
+    reg = api.registry(kwargs.get("plugins", ()))
+    cards = [reg.card(c).name for c in cards] if cards else None
+    if not space and not cards:
+        raise UserError("nothing to search: give at least one input with several values")
+    names = list(space)
+    parsed = {n: _parse(reg, n, space[n]) for n in names}
+    pinned = sorted(set(names) & set(values))
+    if pinned:
+        raise UserError(f"{pinned[0]} is given; it cannot also be searched")
+    switches = [n for n in names if reg.quantities[n].kind in ("choice", "bool")]
+    numbers = [n for n in names if n not in switches]
+    n_cards = len(cards) if cards else 1
+    total = math.prod(len(parsed[n]) for n in names) * n_cards
+    if total > max_candidates:
+        raise UserError(
+            f"the search space has {total:,} points; at most {max_candidates:,}: pin some choices "
+            "or narrow a range"
+        )
+    result = SearchResult(objective=objective, maximize=maximize, constraints=tuple(constraints), outcomes=[])
+    hardware = cards[0] if cards else kwargs.pop("hardware", None)
+    kwargs.pop("hardware", None)
+    for combo in itertools.product(*(parsed[n] for n in switches)):
+        fixed = dict(zip(switches, combo))
+        first = {n: parsed[n][0] for n in numbers}
+        s = api.scenario(family, hardware=hardware, values={**values, **fixed, **first}, **kwargs)
+        group = _Group(s, fixed, numbers, parsed, objective, maximize, constraints, where, report,
+                       cards, card_values or {}, rule, score, monotone, chunk)
+        result.outcomes.extend(group.run())
+        result.candidates += group.candidates
+        result.evaluated += group.evaluated
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _parse(reg, name: str, raw: Sequence[Any]) -> list[Any]:
+    q = reg.quantity(name)
+    if isinstance(raw, (str, bytes)) or not isinstance(raw, Sequence):
+        raw = [raw]
+    if not raw:
+        raise UserError(f"search {name}: no values")
+    out = [reg.parse_value(name, v, where="search") for v in raw]
+    if q.kind == "bool":
+        out = [bool(v) for v in out]
+    if len(set(out)) != len(out):
+        raise UserError(f"search {name}: a value appears twice")
+    return out
+
+
+class _Group:
+    """One combination of choices: a composed scenario evaluated over the numeric axes."""
+
+    def __init__(self, s, fixed, numbers, parsed, objective, maximize, constraints, where, report,
+                 cards, card_values, rule, score, monotone, chunk):
+        import numpy as np
+
+        from costmodel import solver
+
+        self.np = np
+        self.s = s
+        self.fixed = fixed
+        self.maximize = maximize
+        self.objective = objective
+        self.chunk = chunk
+        self.rule = rule
+        self.score = score
+        reg = s.registry
+        for n in numbers:
+            if n in s.formulas:
+                raise UserError(f"{n} is computed in this scenario; only inputs can be searched")
+        if s.constraints:
+            raise UserError("a search takes inputs, not given results: "
+                            + ", ".join(sorted(s.constraints)) + " is computed")
+        self.limits = [solver.parse_constraint(s, c) for c in constraints]
+        self.rules = [solver.parse_constraint(s, c) for c in where]
+        # the axes: searched numbers, then the cards
+        self.axes: list[tuple[str, Any]] = [(n, np.asarray(parsed[n], dtype=float)) for n in numbers]
+        self.cards = cards
+        self.card_arrays: dict[str, Any] = {}
+        if cards:
+            known = set().union(*(reg.hardware_values[c] for c in cards), *(card_values.get(c, {}) for c in cards))
+            for name in sorted(known):
+                if name in s.pinned:
+                    continue
+                column = []
+                for c in cards:
+                    given = card_values.get(c, {})
+                    v = given.get(name, reg.hardware_values[c].get(name, math.nan))
+                    column.append(reg.parse_value(name, v, where=f"card {c}") if isinstance(v, str) else float(v))
+                self.card_arrays[name] = np.asarray(column, dtype=float)
+            self.axes.append((CARD, np.arange(len(cards), dtype=float)))
+        self.shape = tuple(len(a) for _, a in self.axes)
+        self.candidates = math.prod(self.shape) if self.shape else 1
+        self.evaluated = 0
+        # what to evaluate
+        wanted = {objective, *report}
+        for c in self.limits + self.rules:
+            wanted.update(x for x in (c.lhs, c.rhs) if isinstance(x, str))
+        for check in s.checks:
+            wanted.update(check.inputs)
+        if rule is not None:
+            wanted.update(rule.reads)
+        self.report = sorted(wanted)
+        needed = solver.needed(s, sorted(wanted))
+        self.order = [f for f in solver.order(s) if f.target in needed]
+        for name in sorted(wanted):
+            if name not in s.formulas and name not in s.values and name not in self.card_arrays \
+                    and name not in numbers:
+                solver.explain_missing(s, name, solver.forward(s, dict(solver.numeric_inputs(s))))
+        self.again = []
+        if rule is not None:
+            downstream = set(rule.names)
+            for f in self.order:
+                if downstream & set(f.inputs):
+                    downstream.add(f.target)
+                    self.again.append(f)
+        self.monotone = [c for c in self.limits if c.op == "<=" and isinstance(c.lhs, str)
+                         and any(c.lhs in monotone.get(n, ()) for n, _ in self.axes)]
+        self.monotone_axis = next((i for i, (n, _) in enumerate(self.axes) if n in monotone
+                                   and any(c.lhs in monotone[n] for c in self.monotone)), None)
+
+    # --- evaluation over a block of the grid --------------------------------------------------
+
+    def _env(self, block: list[Any]) -> dict[str, Any]:
+        from costmodel import solver
+
+        np = self.np
+        env: dict[str, Any] = dict(solver.numeric_inputs(self.s))
+        k = len(block)
+        for i, ((name, _), values) in enumerate(zip(self.axes, block)):
+            shape = [1] * k
+            shape[i] = len(values)
+            arr = values.reshape(shape)
+            if name == CARD:
+                for card_name, column in self.card_arrays.items():
+                    env[card_name] = column[values.astype(int)].reshape(shape)
+            else:
+                env[name] = arr
+        return env
+
+    def _evaluate(self, block: list[Any]) -> dict[str, Any]:
+        np = self.np
+        env = self._env(block)
+        with np.errstate(all="ignore"):
+            for f in self.order:
+                env[f.target] = _array(np, f.vector(env))
+            if self.rule is not None:
+                env.update({k: _array(np, v) for k, v in self.rule.compute(env).items()})
+                for f in self.again:
+                    env[f.target] = _array(np, f.vector(env))
+        return env
+
+    def _valid(self, env, shape) -> tuple[Any, str | None]:
+        """Points where the family's rules hold and results lie in their domains; why not, if none."""
+        np = self.np
+        ok = np.ones(shape, dtype=bool)
+        why = None
+        quantities = self.s.registry.quantities
+        with np.errstate(all="ignore"):
+            for f in self.order:
+                value = env[f.target]
+                q = quantities[f.target]
+                if not isinstance(value, np.ndarray):  # the same at every point
+                    if _in_range(value, q):
+                        continue
+                    good = False
+                else:
+                    good = np.isfinite(value)
+                    if q.minimum is not None:
+                        good &= value >= q.minimum - 1e-9 * max(1.0, abs(q.minimum))
+                    if q.maximum is not None:
+                        good &= value <= q.maximum * (1 + 1e-9)
+                    if good.all():
+                        continue
+                ok &= good
+                if why is None and not np.any(ok):
+                    why = f"{f.target} is outside its range ({f.formula.expr})"
+            for check in self.s.checks:
+                holds = np.asarray(check_vector(check)(env), dtype=bool)
+                if not np.all(holds):
+                    ok &= holds
+                    if why is None and not np.any(ok):
+                        why = check.check.message
+            for c in self.rules:
+                holds = _holds(np, c, env)
+                if not np.all(holds):
+                    ok &= holds
+                    if why is None and not np.any(ok):
+                        why = f"no point has {c.text}"
+        return np.broadcast_to(ok, shape), why
+
+    # --- the group ------------------------------------------------------------------------------
+
+    def run(self) -> list[Outcome]:
+        np = self.np
+        n_cards = len(self.cards) if self.cards else 1
+        per_card = self.candidates // n_cards
+        outcomes = [Outcome(choices={**self.fixed, **({CARD: c} if self.cards else {})},
+                            candidates=per_card) for c in (self.cards or [None])]
+        full = [values for _, values in self.axes]
+        if self.monotone_axis is not None and len(full[self.monotone_axis]) > 1:
+            smallest = list(full)
+            smallest[self.monotone_axis] = full[self.monotone_axis][:1]
+            env = self._evaluate(smallest)
+            shape = tuple(len(v) for v in smallest)
+            over = np.zeros(shape, dtype=bool)
+            for c in self.monotone:
+                with np.errstate(invalid="ignore"):
+                    over |= np.broadcast_to(~_holds(np, c, env) & np.isfinite(env[c.lhs]), shape)
+            if np.all(over):  # fails at the smallest value, so at every value: decided
+                valid, why = self._valid(env, shape)
+                self._closest(env, smallest, valid, outcomes, why, pruned=True)
+                return outcomes
+        for block in _blocks(full, self.chunk):
+            env = self._evaluate(block)
+            shape = tuple(len(v) for v in block)
+            self.evaluated += math.prod(shape)
+            valid, why = self._valid(env, shape)
+            feasible = valid.copy()
+            for c in self.limits:
+                feasible &= np.broadcast_to(_holds(np, c, env), shape)
+            self._best(env, block, valid, feasible, outcomes)
+            if not all(o.feasible for o in outcomes):
+                self._closest(env, block, valid, outcomes, why, pruned=False)
+        return outcomes
+
+    def _best(self, env, block, valid, feasible, outcomes) -> None:
+        np = self.np
+        shape = valid.shape
+        with np.errstate(all="ignore"):
+            ranked = self.score(env) if self.score is not None else env[self.objective]
+        objective = np.broadcast_to(ranked, shape).astype(float)
+        sign = -1.0 if self.maximize else 1.0
+        score = np.where(feasible, sign * objective, np.inf)
+        if self.cards:
+            per_card = score.reshape(-1, shape[-1])
+            valid_per_card = valid.reshape(-1, shape[-1])
+            feasible_per_card = feasible.reshape(-1, shape[-1])
+        else:
+            per_card = score.reshape(-1, 1)
+            valid_per_card = valid.reshape(-1, 1)
+            feasible_per_card = feasible.reshape(-1, 1)
+        for j, card_index in enumerate(block[-1].astype(int) if self.cards else [0]):
+            out = outcomes[card_index]
+            out.valid += int(valid_per_card[:, j].sum())
+            count = int(feasible_per_card[:, j].sum())
+            if not count:
+                continue
+            out.feasible += count
+            flat = int(np.argmin(per_card[:, j]))
+            value = sign * float(per_card[flat, j])
+            if out.best is None or sign * value < sign * out.best.objective:
+                index = np.unravel_index(flat * per_card.shape[1] + j, shape)
+                out.best = self._point(env, block, index, value)
+
+    def _closest(self, env, block, valid, outcomes, why, pruned) -> None:
+        """For each card with no feasible point: the valid point that breaks its constraints least."""
+        np = self.np
+        shape = valid.shape
+        excess = np.zeros(shape)
+        first = np.full(shape, -1)
+        with np.errstate(all="ignore"):
+            for i, c in enumerate(self.limits):
+                lhs, rhs = _sides(np, c, env)
+                gap = np.broadcast_to((lhs - rhs) / np.maximum(np.abs(rhs), 1e-300), shape)
+                if c.op == ">=":
+                    gap = -gap
+                gap = np.where(np.isfinite(gap), np.maximum(gap, 0.0), np.inf)
+                first = np.where((first < 0) & (gap > 0), i, first)
+                excess = excess + gap
+        excess = np.where(valid, excess, np.inf)
+        columns = shape[-1] if self.cards else 1
+        flat_excess = excess.reshape(-1, columns)
+        for j, card_index in enumerate(block[-1].astype(int) if self.cards else [0]):
+            out = outcomes[card_index]
+            if out.feasible:
+                continue
+            out.pruned = out.pruned or pruned
+            if pruned:
+                out.valid = 0
+            flat = int(np.argmin(flat_excess[:, j]))
+            if not math.isfinite(flat_excess[flat, j]):
+                if out.closest is None and out.invalid is None:
+                    out.invalid = why or "no valid point"
+                continue
+            index = np.unravel_index(flat * columns + j, shape)
+            if out.closest is None or flat_excess[flat, j] < out.closest.values.get("__excess__", math.inf):
+                point = self._point(env, block, index, math.nan)
+                point.values["__excess__"] = float(flat_excess[flat, j])
+                out.closest = point
+                broken = int(first[index])
+                out.broken = self.limits[broken].text if broken >= 0 else None
+                out.invalid = None
+
+    def _point(self, env, block, index, objective: float) -> Point:
+        np = self.np
+        shape = tuple(len(v) for v in block)
+        numbers = {}
+        choices = dict(self.fixed)
+        for (name, _), values, i in zip(self.axes, block, index):
+            if name == CARD:
+                choices[CARD] = self.cards[int(values[i])]
+            else:
+                numbers[name] = float(values[i])
+        if self.rule is not None:
+            for name in self.rule.names:
+                numbers[name] = float(np.broadcast_to(env[name], shape)[index])
+        values = {n: float(np.broadcast_to(env[n], shape)[index]) for n in self.report if n in env}
+        return Point(choices=choices, numbers=numbers, values=values, objective=objective)
+
+
+def _in_range(value: float, q) -> bool:
+    if not math.isfinite(value):
+        return False
+    if q.minimum is not None and value < q.minimum - 1e-9 * max(1.0, abs(q.minimum)):
+        return False
+    return q.maximum is None or value <= q.maximum * (1 + 1e-9)
+
+
+def _array(np, value):
+    if isinstance(value, np.ndarray):
+        return value.astype(float) if value.dtype == bool else value
+    return float(value)
+
+
+def _sides(np, c, env):
+    lhs = env[c.lhs] if isinstance(c.lhs, str) else c.lhs
+    rhs = env[c.rhs] * c.rhs_scale if isinstance(c.rhs, str) else c.rhs
+    return np.asarray(lhs, dtype=float), np.asarray(rhs, dtype=float)
+
+
+def _holds(np, c, env):
+    lhs, rhs = _sides(np, c, env)
+    slack = 1e-12 * np.maximum(np.abs(lhs), np.abs(rhs))
+    return lhs <= rhs + slack if c.op == "<=" else lhs >= rhs - slack
+
+
+_CHECKS: dict[tuple, Any] = {}
+
+
+def check_vector(check):
+    """A family check compiled over numpy arrays (cached by its program)."""
+    if check.program not in _CHECKS:
+        from costmodel.programs import compile_program
+
+        _CHECKS[check.program] = compile_program(check.program, numpy=True)
+    return _CHECKS[check.program]
+
+
+def _blocks(axes: list[Any], chunk: int):
+    """The grid in blocks of at most `chunk` points: leading axes one value at a time, one axis
+    sliced, the trailing axes whole."""
+    sizes = [len(a) for a in axes]
+    if math.prod(sizes) <= chunk:
+        yield list(axes)
+        return
+    j = 0
+    while math.prod(sizes[j + 1:]) > chunk:
+        j += 1
+    step = max(1, chunk // math.prod(sizes[j + 1:]))
+    for lead in itertools.product(*(range(n) for n in sizes[:j])):
+        for start in range(0, sizes[j], step):
+            block = [axes[i][k:k + 1] for i, k in enumerate(lead)]
+            block.append(axes[j][start:start + step])
+            block.extend(axes[j + 1:])
+            yield block

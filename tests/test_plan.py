@@ -1,0 +1,202 @@
+"""The recipe search (costmodel.search) and the planner (costmodel plan).
+
+Two independent checks of the vectorised search: a brute-force loop over a small grid (one
+forward `estimate` per point) must pick the same winner, and the planner's winner, estimated
+forward, must fit with the same time and cost. The search's own mechanics (chunks, pruning, the
+bound on the grid) must not change what it finds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+
+import pytest
+
+from costmodel import api
+from costmodel.errors import UserError
+from costmodel.planner import Goal, plan
+from costmodel.search import search
+
+SCENARIO = {"family": "nanochat", "preset": "d20", "hardware": "rtx-4090",
+            "values": {"version": "v0", "n_gpus": 1}}
+SPACE = {"precision": ["amp-bf16", "bf16"], "checkpointing": ["none", "full"],
+         "optimizer": ["muon", "adamw8bit"], "micro_batch": [1, 2, 4, 8, 16]}
+FIT = "mem_peak <= gpu_memory_usable"
+
+
+def _brute_force():
+    """The fastest fitting point of SPACE, one forward estimate per point."""
+    best = None
+    names = list(SPACE)
+    for combo in itertools.product(*(SPACE[n] for n in names)):
+        point = dict(zip(names, combo))
+        try:
+            r = api.estimate("nanochat", preset="d20", hardware="rtx-4090",
+                             values={**SCENARIO["values"], **point})
+        except UserError:
+            continue  # a family rule broken: not a candidate
+        if r.numbers["mem_peak"] > r.input_numbers["gpu_memory_usable"]:
+            continue
+        if best is None or r.numbers["wall_time"] < best[1]:
+            best = (point, r.numbers["wall_time"])
+    return best
+
+
+def test_vectorised_search_picks_the_brute_force_winner():
+    found = search(SCENARIO, SPACE, objective="wall_time", constraints=[FIT], report=["mem_peak"])
+    expected, time = _brute_force()
+    best = found.best
+    assert {**best.choices, "micro_batch": int(best.numbers["micro_batch"])} == expected
+    assert best.objective == pytest.approx(time, rel=1e-12)
+    assert found.candidates == math.prod(len(v) for v in SPACE.values())
+
+
+def test_chunks_and_pruning_do_not_change_the_answer():
+    whole = search(SCENARIO, SPACE, objective="wall_time", constraints=[FIT], monotone={})
+    small = search(SCENARIO, SPACE, objective="wall_time", constraints=[FIT], chunk=2)
+    pruned = search(SCENARIO, SPACE, objective="wall_time", constraints=[FIT])
+    assert whole.best.objective == small.best.objective == pruned.best.objective
+    assert whole.best.choices == small.best.choices == pruned.best.choices
+    assert whole.evaluated == whole.candidates
+    # d32 under amp-bf16 does not fit 24 GiB even at micro_batch 1: decided there, the same way
+    small_card = {**SCENARIO, "preset": "d32"}
+    pruned = search(small_card, SPACE, objective="wall_time", constraints=[FIT])
+    unpruned = search(small_card, SPACE, objective="wall_time", constraints=[FIT], monotone={})
+    assert pruned.evaluated < pruned.candidates
+    assert any(o.pruned and o.best is None for o in pruned.outcomes)
+    assert pruned.best.choices == unpruned.best.choices
+    assert pruned.best.objective == unpruned.best.objective
+
+
+def test_a_grid_too_large_is_refused_before_anything_runs():
+    with pytest.raises(UserError, match=r"the search space has 40 points; at most 10"):
+        search(SCENARIO, SPACE, objective="wall_time", max_candidates=10)
+
+
+def test_a_searched_input_cannot_also_be_given():
+    with pytest.raises(UserError, match="n_gpus is given"):
+        search(SCENARIO, {"n_gpus": [1, 2]}, objective="wall_time")
+
+
+def test_plan_winner_checked_by_a_forward_estimate():
+    p = plan("nanochat", preset="d20", hardware="rtx-4090", values={"version": "v0", "n_gpus": 1,
+                                                                     "gpu_hour_price": "0.5 USD/h"})
+    forward = p.estimate()
+    assert forward.numbers["mem_peak"] <= forward.input_numbers["gpu_memory_usable"]
+    assert forward.numbers["wall_time"] == pytest.approx(p.best.values["wall_time"], rel=1e-9)
+    assert forward.numbers["cloud_cost"] == pytest.approx(p.best.values["cloud_cost"], rel=1e-9)
+    # the standard recipe (amp-bf16, muon, micro_batch 32) does not fit a 24 GiB card
+    assert p.baseline["fits"] is False
+    line = p.summary()
+    assert line.startswith("pre-training nanochat d20 on 1 x RTX 4090: the standard recipe does not fit")
+    assert "fastest that fits" in line and "in 30 days" in line
+
+
+def test_tokens_per_step_stay_fixed_unless_freed():
+    p = plan("nanochat", preset="d20", hardware="rtx-4090", values={"version": "v0", "n_gpus": 1})
+    # v0: total_batch_size = 2**19 tokens, whatever the micro-batch (base_train.py@fae3aca L39)
+    assert all(o.best.values["tokens_per_iter"] == 2**19 for o in p.found.outcomes if o.best)
+    # nanoGPT's gpt2 config: 12 x 1024 x 40 = 491,520 tokens per step, kept by the accumulation
+    g = plan("nanogpt", preset="gpt2", hardware="rtx-4090", values={"optimizer": "adamw"})
+    assert g.best is not None
+    assert g.best.values["tokens_per_iter"] == 12 * 1024 * 40
+    mb = g.best.numbers["micro_batch"]
+    assert g.best.numbers["gradient_accumulation_steps"] * mb == 12 * 40
+
+
+def test_pinned_choices_stay_pinned_and_finetuning_is_asked_for():
+    p = plan("nanochat", preset="d20", hardware="rtx-4090",
+             values={"version": "v0", "n_gpus": 1, "optimizer": "adamw8bit"})
+    assert all("optimizer" not in o.choices for o in p.found.outcomes)  # not searched
+    assert p.estimate().input_numbers["optimizer"] == "adamw8bit"
+    assert {o.choices["weights"] for o in p.found.outcomes} == {"full"}
+    assert p.mode == "pre-training"
+    f = plan("nanochat", preset="d20", hardware="rtx-4090",
+             values={"version": "v0", "n_gpus": 1, "optimizer": "adamw8bit"}, finetune=True)
+    assert {o.choices["weights"] for o in f.found.outcomes} == {"full", "lora", "int8", "nf4"}
+    assert f.summary().startswith("fine-tuning")
+    with pytest.raises(UserError, match="add --finetune"):
+        plan("nanochat", preset="d20", hardware="rtx-4090", values={"weights": "nf4"})
+
+
+def test_rejected_recipes_say_why():
+    p = plan("nanochat", preset="d32", hardware="rtx-4070",
+             values={"version": "v0", "n_gpus": 1, "checkpointing": "full", "compile": True})
+    lines = {r["recipe"]: r for r in p.rejected}
+    fp32_master = lines["precision=amp-bf16"]
+    assert fp32_master["line"].startswith("no recipe with precision=amp-bf16 (fp32 master weights")
+    assert "weights, gradients and optimizer states alone need" in fp32_master["reason"]
+    # the number is the static memory of the nearest recipe, as a forward estimate gives it
+    nearest = fp32_master["nearest"]
+    assert nearest["values"]["precision"] == "amp-bf16" and nearest["hardware"] == "RTX 4070"
+    r = api.estimate("nanochat", preset="d32", hardware="rtx-4070",
+                     values={"version": "v0", "n_gpus": 1, "checkpointing": "full", "compile": True,
+                             **nearest["values"]})
+    static = sum(r.numbers[n] for n in ("mem_weights", "mem_grads", "mem_optimizer"))
+    from costmodel import units
+
+    assert units.format_quantity(static, "byte") in fp32_master["reason"]
+
+
+def test_deadline_goal_fewest_gpus():
+    goal = Goal(kind="deadline", tokens=2e9, deadline=6 * 3600.0)
+    p = plan("nanochat", preset="d20", hardware="h100-sxm", goal=goal, values={"version": "v0"},
+             gpus=[1, 2, 4, 8])
+    n = int(p.best.values["n_gpus"])
+    forward = p.estimate()
+    assert forward.numbers["total_tokens"] >= 2e9
+    assert forward.numbers["total_tokens"] - 2e9 < forward.numbers["tokens_per_iter"]
+    assert forward.numbers["wall_time"] <= 6 * 3600.0
+    assert forward.numbers["wall_time"] == pytest.approx(p.best.values["wall_time"], rel=1e-9)
+    fewer = [o for o in p.found.outcomes if o.best is not None and o.best.values["n_gpus"] < n]
+    assert not fewer
+
+
+def test_days_goal_most_tokens_within_the_time():
+    p = plan("nanochat", preset="d20", hardware="rtx-4090", goal=Goal(kind="days", days=86400.0),
+             values={"version": "v0", "n_gpus": 1})
+    forward = p.estimate()
+    assert forward.numbers["wall_time"] <= 86400.0
+    # one more step would not fit in the day
+    assert forward.numbers["wall_time"] + forward.numbers["iter_time"] > 86400.0
+    assert forward.numbers["total_tokens"] == pytest.approx(p.best.values["total_tokens"])
+
+
+def test_several_cards_ranked_and_budget_needs_prices():
+    p = plan("nanochat", preset="d20", hardware=["rtx-4090", "h100-sxm"],
+             goal=Goal(kind="deadline", tokens=2e9, deadline=86400.0, by="cost"),
+             values={"version": "v0"}, gpus=[1, 2, 4, 8])
+    hours = [c.values["gpu_hours"] for c in p.by_card]
+    assert len(p.by_card) == 2 and hours == sorted(hours)
+    with pytest.raises(UserError, match="--budget needs a GPU-hour price"):
+        plan("nanochat", preset="d20", hardware="rtx-4090", goal=Goal(kind="budget", budget=100.0))
+
+
+def test_cli_plan_text_and_json(cli):
+    args = ["plan", "nanochat", "--preset", "d20", "-H", "rtx-4090", "--set", "version=v0", "--set", "n_gpus=1"]
+    code, out, err = cli(*args)
+    assert code == 0, err
+    first = out.splitlines()[0]
+    assert first.startswith("pre-training nanochat d20 on 1 x RTX 4090")
+    assert "best plans, ranked" in out and "note: searched" in err
+    code, out, err = cli(*args, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["summary"] == first and data["mode"] == "pre-training"
+    assert data["best"]["hardware"] == "RTX 4090"
+    same = api.plan("nanochat", preset="d20", hardware="rtx-4090", values={"version": "v0", "n_gpus": 1})
+    assert same.summary() == first
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--tokens", "1e9"], "--tokens and --deadline go together"),
+    (["--days", "3", "--budget", "10"], "give one goal"),
+    (["--by", "cost"], "--by goes with --tokens"),
+    (["--gpus", "0"], "GPU counts are whole numbers from 1"),
+])
+def test_cli_plan_errors(cli, args, message):
+    code, out, err = cli("plan", "nanochat", "--preset", "d20", "-H", "rtx-4090", *args)
+    assert code == 1
+    assert message in err and len(err.strip().splitlines()) == 1
