@@ -186,7 +186,7 @@ def search(
     for combo in itertools.product(*(parsed[n] for n in switches)):
         fixed = dict(zip(switches, combo))
         first = {n: parsed[n][0] for n in numbers}
-        s = api.scenario(family, hardware=hardware, values={**values, **fixed, **first}, **kwargs)
+        s = _compose(family, hardware, {**values, **fixed, **first}, kwargs)
         group = _Group(s, fixed, numbers, parsed, objective, maximize, constraints, where, report,
                        cards, card_values or {}, rule, score, monotone, chunk)
         result.outcomes.extend(group.run())
@@ -194,6 +194,26 @@ def search(
         result.evaluated += group.evaluated
     result.seconds = time.perf_counter() - started
     return result
+
+
+_COMPOSED: dict[tuple, Any] = {}
+
+
+def _compose(family, hardware, values, kwargs):
+    """The group's scenario, kept for the next search of the same request (a plan asked again)."""
+    from costmodel import api, fast
+
+    request = {**kwargs, "hardware": hardware, "values": values}
+    shape = fast._shape(family, request)
+    key = None if shape is None else (shape, tuple(sorted((k, repr(v)) for k, v in values.items())))
+    if key is not None and key in _COMPOSED:
+        return _COMPOSED[key]
+    s = api.scenario(family, **request)
+    if key is not None:
+        if len(_COMPOSED) >= 4096:
+            _COMPOSED.pop(next(iter(_COMPOSED)))
+        _COMPOSED[key] = s
+    return s
 
 
 def _parse(reg, name: str, raw: Sequence[Any]) -> list[Any]:
@@ -467,9 +487,16 @@ class _Group:
                 numbers[name] = float(values[i])
         if self.rule is not None:
             for name in self.rule.names:
-                numbers[name] = float(np.broadcast_to(env[name], shape)[index])
-        values = {n: float(np.broadcast_to(env[n], shape)[index]) for n in self.report if n in env}
+                numbers[name] = _at(env[name], index)
+        values = {n: _at(env[n], index) for n in self.report if n in env}
         return Point(choices=choices, numbers=numbers, values=values, objective=objective)
+
+
+def _at(value, index: tuple[int, ...]) -> float:
+    """One point of a value broadcast over the axes (an array with 1 on the axes it ignores)."""
+    if not hasattr(value, "shape") or not value.shape:
+        return float(value)
+    return float(value[tuple(i if n > 1 else 0 for i, n in zip(index, value.shape))])
 
 
 def _in_range(value: float, q) -> bool:

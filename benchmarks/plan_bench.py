@@ -1,0 +1,133 @@
+"""Performance of the recipe search and of repeated questions, each with its target, PASS or MISS.
+
+    python benchmarks/plan_bench.py            # about half a minute
+    python benchmarks/plan_bench.py --quick    # fewer repetitions
+
+Figures (issue 11, item 5):
+- search throughput: `costmodel.search.search` over a nanochat d20 scenario, the grid of the
+  issue: micro-batch 1-64 x accumulation (nanochat keeps 2^19 tokens per step: the accumulation
+  follows from the micro-batch and the GPU count, and only the seven powers of two from 1 to 64
+  make it a whole number) x 3 checkpointing x 4 optimizers x 3 precisions x 2 compile x
+  4 parallelism x GPU counts 1-64 x 10 cards = 1,290,240 candidates; best of N on one core:
+  target >= 10^6 candidates in <= 2 s. `--free-batch` adds four batch sizes (2^17-2^20 tokens):
+  5,160,960 candidates, reported as a rate;
+- the memory that search adds (peak resident set growth): bounded by the chunk size, not the grid;
+- a grid beyond the bound (10^10 points): refused at once with a clear message;
+- warm `costmodel.api.estimate`: the same question shape with the micro-batch changing, calls per
+  second: target >= 20,000.
+
+A plain script: it prints, asserts nothing, and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None
+
+CARDS = ["rtx-3090", "rtx-4070", "rtx-4090", "l4", "l40s", "a100-40gb-sxm", "a100-80gb-sxm", "h100-sxm",
+         "h200-sxm", "mi300x"]
+SCENARIO = {"family": "nanochat", "preset": "d20", "values": {"version": "v0"}}
+SPACE = {
+    "checkpointing": ["none", "selective", "full"],
+    "optimizer": ["adamw", "adamw8bit", "muon", "sgd"],
+    "precision": ["amp-bf16", "amp-fp16", "bf16"],
+    "compile": [False, True],
+    "parallelism": ["ddp", "zero1", "zero2", "zero3"],
+    "micro_batch": [1, 2, 4, 8, 16, 32, 64],
+    "n_gpus": list(range(1, 65)),
+}
+FREE_BATCH = {"total_batch_size": [2**17, 2**18, 2**19, 2**20]}
+
+
+def report(name: str, shown: str, target: str, ok: bool) -> None:
+    print(f"  {name:<46} {shown:>16}   target {target:<16} {'PASS' if ok else 'MISS'}")
+
+
+def rss_mib() -> float:
+    if resource is None:
+        return float("nan")
+    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
+
+
+def bench_search(reps: int, free_batch: bool) -> None:
+    from costmodel.search import search
+
+    space = {**SPACE, **FREE_BATCH} if free_batch else SPACE
+    kwargs = dict(objective="wall_time", constraints=["mem_peak <= gpu_memory_usable"], cards=CARDS,
+                  report=["mem_peak"])
+    search(SCENARIO, {k: v[:1] for k, v in SPACE.items()}, **kwargs)  # load the registry
+    before = rss_mib()
+    times = []
+    for _ in range(reps):
+        found = search(SCENARIO, space, **kwargs)
+        times.append(found.seconds)
+    best = min(times)
+    n = found.candidates
+    report("search: candidates", f"{n:,}", ">= 1,000,000", n >= 1_000_000)
+    report("search: seconds, one core (best of %d)" % reps, f"{best:.2f} s", "<= 2 s", best <= 2.0)
+    report("search: candidates per second", f"{n / best:,.0f}", ">= 500,000/s", n / best >= 500_000)
+    print(f"    ({found.evaluated:,} evaluated in full, the rest pruned; {found.feasible:,} feasible; "
+          f"winner {found.best.choices} {found.best.numbers})")
+    growth = rss_mib() - before
+    report("search: peak memory growth", f"{growth:.0f} MiB", "< 500 MiB", growth < 500)
+
+
+def bench_refusal() -> None:
+    from costmodel.errors import UserError
+    from costmodel.search import search
+
+    space = {**SPACE, "micro_batch": list(range(1, 1001)), "n_gpus": list(range(1, 1001))}
+    started = time.perf_counter()
+    try:
+        search(SCENARIO, space, objective="wall_time", cards=CARDS)
+        message = "not refused"
+    except UserError as exc:
+        message = str(exc)
+    took = time.perf_counter() - started
+    report("refusal of a 10^10-point grid", f"{took * 1e3:.0f} ms", "< 1 s, refused",
+           took < 1.0 and message.startswith("the search space has"))
+    print(f"    ({message})")
+
+
+def bench_estimate(seconds: float) -> None:
+    from costmodel import api
+
+    for family, preset, card, batches in (("nanochat", "d20", "h100-sxm", [1, 2, 4, 8, 16, 32]),
+                                          ("nanogpt", "gpt2", "rtx-4070", [1, 2, 3, 4, 6, 8, 12])):
+        for b in batches:
+            api.estimate(family, preset=preset, hardware=card, values={"micro_batch": b})
+        calls, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            for b in batches:
+                api.estimate(family, preset=preset, hardware=card, values={"micro_batch": b})
+            calls += len(batches)
+        rate = calls / (time.perf_counter() - started)
+        report(f"warm api.estimate, {family} {preset}", f"{rate:,.0f}/s", ">= 20,000/s", rate >= 20_000)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--free-batch", action="store_true", help="four batch sizes too (5.2M candidates)")
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    print("costmodel plan benchmarks (one core)")
+    bench_search(1 if args.quick else 3, args.free_batch)
+    bench_refusal()
+    bench_estimate(0.5 if args.quick else 2.0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,288 @@
+"""Repeated questions: a scenario's equation system composed once per shape, then only numbers.
+
+The *shape* of a question is everything but its numbers: the family, preset, card, plugins, the
+names the user gives and the values of the choices among them. `evaluate` composes the first
+question of a shape as usual and keeps a `System` for it:
+
+- the formulas that no given number reaches are evaluated once (constants of the shape);
+- the others, and the family's checks and the results' domains they touch, are translated from
+  their programs (`costmodel.programs`) into one straight-line Python function over a list of
+  slots. Only fixed operator templates, slot numbers and float literals go into that function's
+  text: no name, no expression text and nothing a user or a plugin wrote, so nothing of theirs
+  is ever executed;
+- a later question of the same shape copies the slots, puts in its numbers and runs the function.
+
+Whatever the fast function cannot decide (a question that solves for a given result, an error, a
+rule broken, a result out of its domain) goes through `costmodel.solver.evaluate`, which words the
+error exactly as it always does: the fast path only ever returns what the slow path would.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from costmodel.errors import PluginError, UserError
+
+MAX_SHAPES = 256  # systems kept (one per shape of question); the oldest goes first
+_SYSTEMS: dict[tuple, Any] = {}
+_SLOW = object()
+_KNOWN_CARDS: dict[tuple, set[str]] = {}  # card names met, per set of plugins (no file of that name)
+_KWARGS = frozenset({"preset", "config", "config_overrides", "hardware", "values", "plugins"})  # a shape the fast path does not take (given results to solve for)
+
+
+def evaluate(family: str, targets: Sequence[str] = (), **kwargs):
+    """`costmodel.solver.evaluate(api.scenario(family, **kwargs), targets)`, faster when asked again."""
+    from costmodel import api, solver
+
+    key = _shape(family, kwargs)
+    system = _SYSTEMS.get(key) if key is not None else _SLOW
+    if system is None:
+        s = api.scenario(family, **kwargs)
+        system = _SLOW if s.constraints else _build(s, key)
+        if len(_SYSTEMS) >= MAX_SHAPES:
+            _SYSTEMS.pop(next(iter(_SYSTEMS)))
+        _SYSTEMS[key] = system
+        if system is _SLOW:
+            return solver.evaluate(s, targets)
+    if system is _SLOW:
+        return solver.evaluate(api.scenario(family, **kwargs), targets)
+    result = system.run(kwargs.get("values") or {}, targets)
+    if result is None:  # something to word as an error, or to solve: the ordinary path
+        return solver.evaluate(api.scenario(family, **kwargs), targets)
+    return result
+
+
+def layout(evaluation, compute):
+    """`compute(evaluation)`, kept with the shape's system for a fast evaluation."""
+    system = getattr(evaluation, "system", None)
+    if system is None:
+        return compute(evaluation)
+    if system.layout is None:
+        system.layout = compute(evaluation)
+    return system.layout
+
+
+def forget() -> None:
+    """Drop every kept system (after plugins are reloaded)."""
+    _SYSTEMS.clear()
+    _KNOWN_CARDS.clear()
+
+
+def _shape(family: str, kwargs: Mapping[str, Any]) -> tuple | None:
+    """What determines the composed system, numbers apart; None when it cannot be told cheaply
+    (a config file or a card file, which may change on disk)."""
+    from costmodel import api
+
+    if kwargs.get("config") is not None:
+        return None
+    hardware = kwargs.get("hardware")
+    if hardware is not None and (not isinstance(hardware, str) or hardware.endswith(".toml")):
+        return None
+    if not _KWARGS.issuperset(kwargs):
+        return None
+    plugins = tuple(str(p) for p in kwargs.get("plugins", ()))
+    reg = api.registry(plugins)
+    if hardware is not None and hardware not in _KNOWN_CARDS.setdefault(plugins, set()):
+        if Path(hardware).is_file():
+            return None
+        try:
+            reg.card(hardware)
+        except UserError:
+            return None  # the ordinary path says what is unknown
+        _KNOWN_CARDS[plugins].add(hardware)
+    shape = []
+    for name, value in sorted((kwargs.get("values") or {}).items()):
+        q = reg.quantities.get(name)
+        if q is None:
+            return None  # the ordinary path says what is unknown
+        shape.append((name, value if q.kind in ("choice", "bool") else None))
+    return (plugins, family, kwargs.get("preset"), tuple(kwargs.get("config_overrides", ())),
+            hardware, tuple(shape))
+
+
+@attrs.define
+class System:
+    """One shape's equation system: constant slots, and a function for the rest."""
+
+    scenario: Any
+    names: list[str]  # slot -> quantity name (inputs, then results in dependency order)
+    slots: list[float]  # the constants (and the first question's numbers)
+    variables: dict[str, int]  # user-given numeric input -> slot
+    function: Any  # slots -> None (fills the variable results); False when a check fails
+    missing: dict[str, tuple[str, ...]]
+    first_moving: int = 0  # slots from here on change with the numbers
+    constants: dict[str, float] = attrs.Factory(dict)  # name -> value of the slots before first_moving
+    layout: Any = None  # what api.Result shows, the same for every question of the shape
+
+    def run(self, values: Mapping[str, Any], targets: Sequence[str]):
+        reg = self.scenario.registry
+        slots = list(self.slots)
+        given = {}
+        for name, slot in self.variables.items():
+            number = reg.parse_value(name, values[name])
+            slots[slot] = number
+            given[name] = number
+        try:
+            if not self.function(slots):
+                return None
+        except (ArithmeticError, ValueError, TypeError):
+            return None
+        env = self.constants.copy()
+        env.update(zip(self.names[self.first_moving:], slots[self.first_moving:]))
+        env.update(given)
+        if any(t not in env for t in targets):
+            return None
+        s = _copy(self.scenario, values={**self.scenario.values, **given},
+                  request={**self.scenario.request, "values": dict(values)})
+        return _evaluation_type()(scenario=s, env=env, missing=dict(self.missing), system=self)
+
+
+@functools.cache
+def _evaluation_type():
+    """An evaluation that knows its shape's system (made on first use: the solver imports late)."""
+    from costmodel.solver import Evaluation
+
+    @attrs.define
+    class FastEvaluation(Evaluation):
+        system: Any = attrs.field(default=None, repr=False)
+
+    return FastEvaluation
+
+
+def _build(s, key) -> System | object:
+    """Compose the shape's system from its first scenario."""
+    from costmodel import solver
+
+    variables = [n for n in s.pinned if n in s.values and s.registry.quantities[n].kind not in ("choice", "bool")]
+    env = dict(solver.numeric_inputs(s))
+    try:
+        missing = solver.forward(s, env)
+    except (ArithmeticError, ValueError, TypeError):
+        return _SLOW
+    moving = set(variables)
+    computed = []
+    for f in solver.order(s):
+        if f.target in env and moving & set(f.inputs):
+            moving.add(f.target)
+            computed.append(f)
+    if not _constants_valid(s, env, moving):
+        return _SLOW  # the ordinary path words the error every time
+    names = sorted(set(env) - {f.target for f in computed}) + [f.target for f in computed]
+    slot = {n: i for i, n in enumerate(names)}
+    lines = ["def _system(s):"]
+    for f in computed:
+        lines.append(f"    s[{slot[f.target]}] = _float({_code(f.program, slot)})")
+    quantities = s.registry.quantities
+    tests = []
+    for f in computed:
+        q = quantities[f.target]
+        x = f"s[{slot[f.target]}]"
+        tests.append(f"_finite({x})")
+        if q.minimum is not None:
+            tests.append(f"{x} >= {_literal(q.minimum - 1e-9 * max(1.0, abs(q.minimum)))}")
+        if q.maximum is not None:
+            tests.append(f"{x} <= {_literal(q.maximum * (1 + 1e-9))}")
+    for check in s.checks:
+        if all(n in slot for n in check.inputs) and moving & set(check.inputs):
+            tests.append(f"bool({_code(check.program, slot)})")
+    lines.append("    return " + (" and ".join(tests) if tests else "True"))
+    namespace = dict(_NAMESPACE)
+    exec(compile("\n".join(lines), "<costmodel system>", "exec"), namespace)  # noqa: S102 - see module doc
+    first = len(names) - len(computed)
+    return System(scenario=s, names=names, slots=[env[n] for n in names],
+                  variables={n: slot[n] for n in variables}, function=namespace["_system"], missing=missing,
+                  first_moving=first, constants={n: env[n] for n in names[:first]})
+
+
+def _copy(record, **changes):
+    """`attrs.evolve` without re-running converters and validators (the fields are already checked)."""
+    new = object.__new__(type(record))
+    for field in attrs.fields(type(record)):
+        object.__setattr__(new, field.name, changes.get(field.name, getattr(record, field.name)))
+    return new
+
+
+def _constants_valid(s, env, moving) -> bool:
+    """The family's checks and the results' domains that no given number reaches."""
+    quantities = s.registry.quantities
+    for name in s.formulas:
+        if name in env and name not in moving:
+            q, value = quantities[name], env[name]
+            if not math.isfinite(value):
+                return False
+            if q.minimum is not None and value < q.minimum - 1e-9 * max(1.0, abs(q.minimum)):
+                return False
+            if q.maximum is not None and value > q.maximum * (1 + 1e-9):
+                return False
+    for check in s.checks:
+        if all(n in env for n in check.inputs) and not moving & set(check.inputs):
+            if not bool(check.evaluate(env)):
+                return False
+    return True
+
+
+def _no_branch():
+    raise ValueError("no branch of a conditional applies")
+
+
+_NAMESPACE = {
+    "__builtins__": {},
+    "_floor": math.floor, "_ceil": math.ceil, "_exp": math.exp, "_log": math.log, "_sqrt": math.sqrt,
+    "_min": min, "_max": max, "_abs": abs, "bool": bool, "_finite": math.isfinite, "_no_branch": _no_branch,
+    "_inf": math.inf, "_float": float,
+}
+_INFIX = {"add": "+", "mul": "*", "eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
+          "mod": "%", "div": "/", "floordiv": "//"}
+_CALLS = {"floor": "_floor", "ceil": "_ceil", "exp": "_exp", "abs": "_abs"}
+
+
+def _literal(x: float) -> str:
+    x = float(x)
+    if math.isfinite(x):
+        return repr(x)
+    if math.isnan(x):
+        raise PluginError("a formula holds a NaN constant")
+    return "_inf" if x > 0 else "(-_inf)"
+
+
+def _code(p: tuple, slot: Mapping[str, int]) -> str:  # noqa: C901 - one table, as programs._compile
+    """A program as a Python expression over slots (the templates of programs.compile_program)."""
+    op = p[0]
+    if op == "num":
+        return _literal(p[1])
+    if op == "sym":
+        return f"s[{int(slot[p[1]])}]"
+    if op in ("add", "mul"):
+        return "(" + f" {_INFIX[op]} ".join(_code(a, slot) for a in p[1]) + ")"
+    if op in ("min", "max"):
+        return f"_{op}(" + ", ".join(_code(a, slot) for a in p[1]) + ")"
+    if op in ("and", "or"):
+        return "(" + f" {op} ".join(f"bool({_code(a, slot)})" for a in p[1]) + ")"
+    if op == "not":
+        return f"(not {_code(p[1], slot)})"
+    if op in _CALLS:
+        return f"{_CALLS[op]}({_code(p[1], slot)})"
+    if op in _INFIX:
+        return f"({_code(p[1], slot)} {_INFIX[op]} {_code(p[2], slot)})"
+    if op == "pow":
+        base, exponent = _code(p[1], slot), p[2]
+        if exponent == ("num", -1.0):
+            return f"(1.0 / {base})"
+        if exponent == ("num", 0.5):
+            return f"_sqrt({base})"
+        return f"({base} ** {_code(exponent, slot)})"
+    if op == "log":
+        args = [_code(a, slot) for a in p[1]]
+        return f"(_log({args[0]}) / _log({args[1]}))" if len(args) == 2 else f"_log({args[0]})"
+    if op == "piecewise":
+        text = "_no_branch()"
+        for value, cond in reversed(p[1]):
+            text = f"({_code(value, slot)} if {_code(cond, slot)} else {text})"
+        return text
+    raise PluginError(f"cannot evaluate program node {op!r}")
