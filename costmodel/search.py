@@ -554,3 +554,68 @@ def _blocks(axes: list[Any], chunk: int):
             block.append(axes[j][start:start + step])
             block.extend(axes[j + 1:])
             yield block
+
+
+# --- `costmodel solve --maximize X --free NAME,...` ------------------------------------------------
+
+MAX_FREE_INTEGER = 1024  # an integer objective freed without a range: searched over 1..this
+
+
+def solve_free(family: str, objective: str, maximize: bool, constraints: Sequence[str],
+               free: Sequence[str], **scenario):
+    """The best `objective` over the free inputs (`NAME` for a choice or switch, `NAME=1..64` for a
+    number), subject to `constraints`: an Evaluation of the winner, saying what was chosen."""
+    from costmodel import api, solver, units
+    from costmodel.sweep import expand_range
+
+    reg = api.registry(scenario.get("plugins", ()))
+    space: dict[str, list[Any]] = {}
+    for item in (part.strip() for text in free for part in _split_free(text)):
+        name, sep, text = item.partition("=")
+        q = reg.quantity(name.strip())
+        if sep:
+            space[q.name] = [v for part in text.split(",") for v in expand_range(part.strip(), q.name)]
+        elif q.kind == "choice":
+            space[q.name] = list(q.choices)
+        elif q.kind == "bool":
+            space[q.name] = [False, True]
+        elif q.kind == "integer" and q.name == objective:
+            space[q.name] = list(range(1, MAX_FREE_INTEGER + 1))
+        else:
+            raise UserError(f"--free {q.name}: give the values to try, e.g. --free {q.name}=1..64")
+    values = dict(scenario.pop("values", None) or {})
+    q = reg.quantity(objective)
+    base = api.scenario(family, values=values, **scenario)
+    if objective in base.values and objective not in base.formulas and objective not in space:
+        if q.kind != "integer":
+            raise UserError(f"{objective} is an input: free it with a range, e.g. --free {objective}=1..64")
+        space[objective] = list(range(1, MAX_FREE_INTEGER + 1))
+    found = search({"family": family, "values": values, **scenario}, space, objective=objective,
+                   maximize=maximize, constraints=constraints)
+    best = found.best
+    if best is None:
+        near = [o for o in found.outcomes if o.closest is not None]
+        why = ""
+        if near:
+            o = min(near, key=lambda o: o.closest.values.get("__excess__", math.inf))
+            why = f"; the nearest, {o.closest.setting()}, breaks {o.broken}"
+        raise UserError(f"no combination of {', '.join(space)} meets " + ", ".join(constraints) + why)
+    chosen = best.setting()
+    result = solver.evaluate(api.scenario(family, values={**values, **chosen}, **scenario))
+    shown = ", ".join(f"{k} = {v if isinstance(v, str) else units.format_number(float(v))}" for k, v in chosen.items())
+    how = "largest" if maximize else "smallest"
+    result.warnings.insert(0, f"{shown} chosen: the {how} {objective} of {found.candidates:,} candidates"
+                              + (" subject to " + ", ".join(constraints) if constraints else ""))
+    return result
+
+
+def _split_free(text: str) -> list[str]:
+    """'optimizer,checkpointing,micro_batch=1..64' -> the three items (a range may hold commas
+    only after '=': 'micro_batch=1,2,4' stays one item)."""
+    items: list[str] = []
+    for part in text.split(","):
+        if items and "=" in items[-1] and "=" not in part and not part.strip().isidentifier():
+            items[-1] += "," + part
+        else:
+            items.append(part)
+    return [i for i in items if i.strip()]

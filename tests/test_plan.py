@@ -200,3 +200,29 @@ def test_cli_plan_errors(cli, args, message):
     code, out, err = cli("plan", "nanochat", "--preset", "d20", "-H", "rtx-4090", *args)
     assert code == 1
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_solve_frees_recipe_choices_with_the_same_search():
+    r = api.solve("nanochat", preset="d20", hardware="rtx-4090", values={"version": "v0", "n_gpus": 1},
+                  maximize="micro_batch", free=["optimizer,checkpointing"],
+                  subject_to=["mem_peak <= gpu_memory_usable"])
+    assert r.warnings[0].endswith("subject to mem_peak <= gpu_memory_usable")
+    best = int(r.input_numbers["micro_batch"])
+    assert r.numbers["mem_peak"] <= r.input_numbers["gpu_memory_usable"]
+    # brute force: no other optimizer/checkpointing pair fits a larger power-of-two micro-batch
+    for optimizer in ("adamw", "adamw8bit", "muon", "sgd"):
+        for checkpointing in ("none", "selective", "full"):
+            try:
+                bigger = api.estimate("nanochat", preset="d20", hardware="rtx-4090",
+                                      values={"version": "v0", "n_gpus": 1, "optimizer": optimizer,
+                                              "checkpointing": checkpointing, "micro_batch": 2 * best})
+            except UserError:
+                continue
+            assert bigger.numbers["mem_peak"] > bigger.input_numbers["gpu_memory_usable"]
+
+
+def test_cli_solve_free(cli):
+    code, out, err = cli("solve", "nanogpt", "--preset", "gpt2", "-H", "rtx-4070", "--maximize", "micro_batch",
+                         "--free", "checkpointing", "--subject-to", "mem_peak <= gpu_memory_usable")
+    assert code == 0, err
+    assert "checkpointing = " in err and "chosen: the largest micro_batch of 3,072 candidates" in err

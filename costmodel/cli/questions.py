@@ -115,6 +115,7 @@ def solve(
     minimize: Annotated[Optional[str], typer.Option("--minimize", help="the quantity to make as small as possible")] = None,
     given: Annotated[Optional[list[str]], typer.Option("--given", "-g", help="NAME=VALUE that must hold, e.g. wall_time='30 day'")] = None,
     subject_to: Annotated[Optional[list[str]], typer.Option("--subject-to", help="'NAME <= NAME|VALUE' (or >=)")] = None,
+    free: Annotated[Optional[list[str]], typer.Option("--free", help="recipe choices to search too: optimizer,checkpointing (numbers: micro_batch=1..64)")] = None,
     preset: Preset = None,
     config: Config = None,
     set: Sets = None,
@@ -130,12 +131,13 @@ def solve(
 
     Example: costmodel solve nanogpt --preset gpt2 -H rtx-4070 --find total_tokens --given wall_time='30 day'
     Example: costmodel solve nanogpt --preset gpt2 -H rtx-4070 --maximize micro_batch --subject-to 'mem_peak <= gpu_memory_usable'
+    Example: costmodel solve nanogpt --preset gpt2 -H rtx-4070 --maximize micro_batch --free optimizer,checkpointing --subject-to 'mem_peak <= gpu_memory_usable'
     """
     from costmodel import api
 
     kwargs = scenario_kwargs(ctx, preset, config, set, hardware, plugin, given, gpus=gpus, args=args)
     result = api.solve(family, find=find, maximize=maximize, minimize=minimize,
-                       subject_to=tuple(subject_to or ()), **kwargs)
+                       subject_to=tuple(subject_to or ()), free=tuple(free or ()), **kwargs)
     show(result, json_, focus=find or maximize or minimize, everything=all_)
     if explain_ and not json_:
         sys.stdout.write("\n" + result.explain(find or maximize or minimize))
