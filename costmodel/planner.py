@@ -36,8 +36,8 @@ from costmodel.search import CARD, Point, Rule, SearchResult, search
 # the vocabulary's recipe options (../shared/DESIGN.md), searched unless pinned
 RECIPE_OPTIONS = ("precision", "optimizer", "weights", "checkpointing", "attention", "compile", "parallelism")
 FULL_WEIGHTS = "full"  # the `weights` choice that trains every parameter (pre-training)
-MICRO_BATCHES = tuple(range(1, 65))
-GPU_COUNTS = tuple(range(1, 65))
+MICRO_BATCHES = (1, 2, 4, 8, 16, 32, 64)  # and the scenario's own micro-batch
+GPU_COUNTS = (1, 2, 3, 4, 5, 6, 7, 8, 16, 24, 32, 40, 48, 56, 64)  # one node of up to 8, or whole nodes
 FIT = "mem_peak <= gpu_memory_usable"
 REPORT = ("wall_time", "train_time", "iter_time", "iters", "tokens_per_iter", "total_tokens", "mem_peak",
           "gpu_memory_usable", "mem_weights", "mem_grads", "mem_optimizer", "gpu_hours", "energy",

@@ -284,7 +284,7 @@ class _Group:
         if rule is not None:
             wanted.update(rule.reads)
         self.report = sorted(wanted)
-        needed = solver.needed(s, sorted(wanted))
+        needed = _needed(s, wanted)
         self.order = [f for f in solver.order(s) if f.target in needed]
         for name in sorted(wanted):
             if name not in s.formulas and name not in s.values and name not in self.card_arrays \
@@ -412,29 +412,28 @@ class _Group:
         shape = valid.shape
         with np.errstate(all="ignore"):
             ranked = self.score(env) if self.score is not None else env[self.objective]
-        objective = np.broadcast_to(ranked, shape).astype(float)
         sign = -1.0 if self.maximize else 1.0
-        score = np.where(feasible, sign * objective, np.inf)
-        if self.cards:
-            per_card = score.reshape(-1, shape[-1])
-            valid_per_card = valid.reshape(-1, shape[-1])
-            feasible_per_card = feasible.reshape(-1, shape[-1])
-        else:
-            per_card = score.reshape(-1, 1)
-            valid_per_card = valid.reshape(-1, 1)
-            feasible_per_card = feasible.reshape(-1, 1)
-        for j, card_index in enumerate(block[-1].astype(int) if self.cards else [0]):
+        columns = shape[-1] if self.cards else 1
+        score = np.where(feasible, sign * np.broadcast_to(ranked, shape), np.inf).reshape(-1, columns)
+        valid_count = valid.reshape(-1, columns).sum(axis=0)
+        feasible_count = feasible.reshape(-1, columns).sum(axis=0)
+        rows = np.argmin(score, axis=0)
+        best = score[rows, np.arange(columns)]
+        cards = block[-1].astype(int) if self.cards else [0]
+        chosen = []
+        for j, card_index in enumerate(cards):
             out = outcomes[card_index]
-            out.valid += int(valid_per_card[:, j].sum())
-            count = int(feasible_per_card[:, j].sum())
-            if not count:
+            out.valid += int(valid_count[j])
+            if not feasible_count[j]:
                 continue
-            out.feasible += count
-            flat = int(np.argmin(per_card[:, j]))
-            value = sign * float(per_card[flat, j])
-            if out.best is None or sign * value < sign * out.best.objective:
-                index = np.unravel_index(flat * per_card.shape[1] + j, shape)
-                out.best = self._point(env, block, index, value)
+            out.feasible += int(feasible_count[j])
+            if out.best is None or best[j] < sign * out.best.objective:
+                chosen.append(j)
+        if not chosen:
+            return
+        index = np.unravel_index(rows[chosen] * columns + np.asarray(chosen), shape)
+        for j, point in zip(chosen, self._points(env, block, index, [sign * best[j] for j in chosen])):
+            outcomes[cards[j]].best = point
 
     def _closest(self, env, block, valid, outcomes, why, pruned) -> None:
         """For each card with no feasible point: the valid point that breaks its constraints least."""
@@ -477,26 +476,48 @@ class _Group:
 
     def _point(self, env, block, index, objective: float) -> Point:
         np = self.np
-        shape = tuple(len(v) for v in block)
-        numbers = {}
-        choices = dict(self.fixed)
-        for (name, _), values, i in zip(self.axes, block, index):
-            if name == CARD:
-                choices[CARD] = self.cards[int(values[i])]
-            else:
-                numbers[name] = float(values[i])
+        return self._points(env, block, tuple(np.asarray([i]) for i in index), [objective])[0]
+
+    def _points(self, env, block, index: tuple, objectives: list[float]) -> list[Point]:
+        """The points at `index` (one array of positions per axis), their reported values read
+        with one numpy gather per name."""
+        count = len(objectives)
+        numbers: list[dict[str, float]] = [{} for _ in range(count)]
+        choices = [dict(self.fixed) for _ in range(count)]
+        for (name, _), values, where in zip(self.axes, block, index):
+            picked = values[where].tolist()
+            for k in range(count):
+                if name == CARD:
+                    choices[k][CARD] = self.cards[int(picked[k])]
+                else:
+                    numbers[k][name] = picked[k]
         if self.rule is not None:
             for name in self.rule.names:
-                numbers[name] = _at(env[name], index)
-        values = {n: _at(env[n], index) for n in self.report if n in env}
-        return Point(choices=choices, numbers=numbers, values=values, objective=objective)
+                for k, v in enumerate(_gather(env[name], index, count)):
+                    numbers[k][name] = v
+        report = [(n, _gather(env[n], index, count)) for n in self.report if n in env]
+        return [Point(choices=choices[k], numbers=numbers[k], values={n: column[k] for n, column in report},
+                      objective=float(objectives[k])) for k in range(count)]
 
 
-def _at(value, index: tuple[int, ...]) -> float:
-    """One point of a value broadcast over the axes (an array with 1 on the axes it ignores)."""
-    if not hasattr(value, "shape") or not value.shape:
-        return float(value)
-    return float(value[tuple(i if n > 1 else 0 for i, n in zip(index, value.shape))])
+def _needed(s, wanted) -> set[str]:
+    """The formulas the wanted names depend on (one walk for all of them)."""
+    seen: set[str] = set()
+    stack = [n for n in wanted if n in s.formulas]
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        stack.extend(n for n in s.formulas[name].inputs if n in s.formulas and n not in seen)
+    return seen
+
+
+def _gather(value, index: tuple, count: int) -> list[float]:
+    """Some points of a value broadcast over the axes (an array with 1 on the axes it ignores)."""
+    if not hasattr(value, "shape") or value.size == 1:
+        return [float(value if not hasattr(value, "shape") else value.ravel()[0])] * count
+    return value[tuple(i if n > 1 else 0 for i, n in zip(index, value.shape))].astype(float).tolist()
 
 
 def _in_range(value: float, q) -> bool:
