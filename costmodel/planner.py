@@ -45,6 +45,7 @@ REPORT = ("wall_time", "train_time", "iter_time", "iters", "tokens_per_iter", "t
 COSTS = ("cloud_cost", "energy_cost")
 DAY = 86400.0
 CHANGES = "__changes__"  # a point's number of choices that differ from the scenario's own recipe
+FEWER_TOKENS = "__fewer_tokens__"  # minus the tokens: for fronts where more tokens are better
 # what a choice costs besides time and memory: said whenever a plan uses it
 CAVEATS = {
     ("precision", "bf16"): "pure bf16 keeps no fp32 master weights: an update below a weight's bf16 resolution "
@@ -183,7 +184,10 @@ def plan(
     best = min((o.best for o in found.outcomes if o.best is not None), key=rank, default=None)
     for point in (o.best for o in found.outcomes if o.best is not None):
         point.values[CHANGES] = _changes(point, (baseline or {}).get("recipe", {}))
-    metrics = ["wall_time", "mem_peak"] + (["cloud_cost"] if priced else ["gpu_hours"]) + [CHANGES]
+        point.values[FEWER_TOKENS] = -point.values["total_tokens"]
+    # the front: time (or, when the goal is tokens, tokens), memory, cost, closeness to the recipe
+    metrics = [FEWER_TOKENS if maximize else "wall_time", "mem_peak", "cloud_cost" if priced else "gpu_hours",
+               CHANGES]
     result = Plan(
         family=base.family.name, preset=preset,
         mode="fine-tuning" if finetune else "pre-training", goal=goal, cards=cards,

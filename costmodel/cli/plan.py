@@ -72,7 +72,9 @@ def render(result, top: int = 10) -> str:
     """The answer line, the ranked front, the cards compared, and why the rest fails."""
     lines = [result.summary()]
     if result.front:
-        lines += ["", f"best plans, ranked (no other is faster, smaller and cheaper at once; {result.mode}):"]
+        better = "trains more" if result.goal.kind in ("days", "budget") else "is faster"
+        lines += ["", f"best plans, ranked (no other {better}, needs less memory and costs less at once; "
+                      f"{result.mode}):"]
         lines += ["  " + row for row in result.table()[: top + 1]]
     if len(result.cards) > 1:
         lines += ["", "cards compared (each card's best plan):"]
