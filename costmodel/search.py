@@ -164,6 +164,7 @@ def search(
     values = dict(kwargs.pop("values", None) or {})
     reg = api.registry(kwargs.get("plugins", ()))
     cards = [reg.card(c).name for c in cards] if cards else None
+    card_values = {reg.card(c).name: dict(v) for c, v in (card_values or {}).items()}
     if not space and not cards:
         raise UserError("nothing to search: give at least one input with several values")
     names = list(space)
@@ -181,17 +182,24 @@ def search(
             "or narrow a range"
         )
     result = SearchResult(objective=objective, maximize=maximize, constraints=tuple(constraints), outcomes=[])
-    hardware = cards[0] if cards else kwargs.pop("hardware", None)
-    kwargs.pop("hardware", None)
-    for combo in itertools.product(*(parsed[n] for n in switches)):
-        fixed = dict(zip(switches, combo))
-        first = {n: parsed[n][0] for n in numbers}
-        s = _compose(family, hardware, {**values, **fixed, **first}, kwargs)
-        group = _Group(s, fixed, numbers, parsed, objective, maximize, constraints, where, report,
-                       cards, card_values or {}, rule, score, monotone, chunk)
-        result.outcomes.extend(group.run())
-        result.candidates += group.candidates
-        result.evaluated += group.evaluated
+    # cards that give the same names compose alike (a card's value replaces a default rule)
+    given = kwargs.pop("hardware", None)
+    kinds: dict[frozenset, list[str]] = {}
+    for card in cards or []:
+        names_given = frozenset(reg.hardware_values[card]) | frozenset((card_values or {}).get(card, {}))
+        kinds.setdefault(names_given, []).append(card)
+    for alike in kinds.values() if cards else [None]:
+        hardware = alike[0] if alike else given
+        for combo in itertools.product(*(parsed[n] for n in switches)):
+            fixed = dict(zip(switches, combo))
+            first = {n: parsed[n][0] for n in numbers}
+            extra = (card_values or {}).get(alike[0], {}) if alike else {}
+            s = _compose(family, hardware, {**extra, **values, **fixed, **first}, kwargs)
+            group = _Group(s, fixed, numbers, parsed, objective, maximize, constraints, where, report,
+                           alike, card_values or {}, rule, score, monotone, chunk, set(values))
+            result.outcomes.extend(group.run())
+            result.candidates += group.candidates
+            result.evaluated += group.evaluated
     result.seconds = time.perf_counter() - started
     return result
 
@@ -234,7 +242,7 @@ class _Group:
     """One combination of choices: a composed scenario evaluated over the numeric axes."""
 
     def __init__(self, s, fixed, numbers, parsed, objective, maximize, constraints, where, report,
-                 cards, card_values, rule, score, monotone, chunk):
+                 cards, card_values, rule, score, monotone, chunk, user_values=frozenset()):
         import numpy as np
 
         from costmodel import solver
@@ -263,7 +271,7 @@ class _Group:
         if cards:
             known = set().union(*(reg.hardware_values[c] for c in cards), *(card_values.get(c, {}) for c in cards))
             for name in sorted(known):
-                if name in s.pinned:
+                if name in user_values:  # the user's value holds on every card
                     continue
                 column = []
                 for c in cards:

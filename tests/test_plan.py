@@ -226,3 +226,14 @@ def test_cli_solve_free(cli):
                          "--free", "checkpointing", "--subject-to", "mem_peak <= gpu_memory_usable")
     assert code == 0, err
     assert "checkpointing = " in err and "chosen: the largest micro_batch of 3,072 candidates" in err
+
+
+def test_a_value_only_some_cards_give_replaces_the_default_rule_on_those_only():
+    found = search({**SCENARIO, "hardware": None}, {"micro_batch": [4]}, objective="wall_time",
+                   cards=["rtx-4090", "h100-sxm"], card_values={"h100-sxm": {"hfu_ceiling": 0.5}},
+                   report=["wall_time"])
+    by_card = {o.choices["hardware"]: o.best.values["wall_time"] for o in found.outcomes}
+    for card, extra in (("RTX 4090", {}), ("H100 SXM", {"hfu_ceiling": 0.5})):
+        r = api.estimate("nanochat", preset="d20", hardware=card,
+                         values={**SCENARIO["values"], "micro_batch": 4, **extra})
+        assert by_card[card] == pytest.approx(r.numbers["wall_time"], rel=1e-12)
