@@ -184,6 +184,7 @@ def search(
     result = SearchResult(objective=objective, maximize=maximize, constraints=tuple(constraints), outcomes=[])
     # cards that give the same names compose alike (a card's value replaces a default rule)
     given = kwargs.pop("hardware", None)
+    errors: list[str] = []
     kinds: dict[frozenset, list[str]] = {}
     for card in cards or []:
         names_given = frozenset(reg.hardware_values[card]) | frozenset((card_values or {}).get(card, {}))
@@ -195,11 +196,21 @@ def search(
             first = {n: parsed[n][0] for n in numbers}
             extra = (card_values or {}).get(alike[0], {}) if alike else {}
             s = _compose(family, hardware, {**extra, **values, **fixed, **first}, kwargs)
-            group = _Group(s, fixed, numbers, parsed, objective, maximize, constraints, where, report,
-                           alike, card_values or {}, rule, score, monotone, chunk, set(values))
+            try:
+                group = _Group(s, fixed, numbers, parsed, objective, maximize, constraints, where, report,
+                               alike, card_values or {}, rule, score, monotone, chunk, set(values))
+            except UserError as exc:  # this combination of choices cannot answer: not a candidate
+                errors.append(str(exc))
+                size = math.prod(len(parsed[n]) for n in numbers)
+                result.outcomes.extend(Outcome(choices={**fixed, **({CARD: c} if alike else {})}, candidates=size,
+                                               invalid=str(exc)) for c in (alike or [None]))
+                result.candidates += size * len(alike or [None])
+                continue
             result.outcomes.extend(group.run())
             result.candidates += group.candidates
             result.evaluated += group.evaluated
+    if errors and len(errors) == len(kinds or [None]) * math.prod(len(parsed[n]) for n in switches):
+        raise UserError(errors[0])  # no combination can answer: the question itself is wrong
     result.seconds = time.perf_counter() - started
     return result
 
@@ -294,10 +305,17 @@ class _Group:
         self.report = sorted(wanted)
         needed = _needed(s, wanted)
         self.order = [f for f in solver.order(s) if f.target in needed]
-        for name in sorted(wanted):
-            if name not in s.formulas and name not in s.values and name not in self.card_arrays \
-                    and name not in numbers:
-                solver.explain_missing(s, name, solver.forward(s, dict(solver.numeric_inputs(s))))
+        available = set(solver.numeric_inputs(s)) | set(numbers) | set(self.card_arrays)
+        lacking: dict[str, tuple[str, ...]] = {}
+        for f in self.order:
+            absent = [n for n in f.inputs if n not in available]
+            if absent:
+                lacking[f.target] = tuple(sorted({m for n in absent for m in lacking.get(n, (n,))}))
+            else:
+                available.add(f.target)
+        self.order = [f for f in self.order if f.target in available]
+        for name in sorted(wanted - available):
+            solver.explain_missing(s, name, lacking)
         self.again = []
         if rule is not None:
             downstream = set(rule.names)

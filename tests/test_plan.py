@@ -237,3 +237,8 @@ def test_a_value_only_some_cards_give_replaces_the_default_rule_on_those_only():
         r = api.estimate("nanochat", preset="d20", hardware=card,
                          values={**SCENARIO["values"], "micro_batch": 4, **extra})
         assert by_card[card] == pytest.approx(r.numbers["wall_time"], rel=1e-12)
+
+
+def test_a_question_no_combination_can_answer_is_an_error():
+    with pytest.raises(UserError, match="cannot compute cloud_cost: no value for gpu_hour_price"):
+        search(SCENARIO, {"checkpointing": ["none", "full"]}, objective="cloud_cost")
