@@ -34,13 +34,14 @@ from costmodel.errors import UserError
 from costmodel.search import CARD, Point, Rule, SearchResult, search
 
 # the vocabulary's recipe options (../shared/DESIGN.md), searched unless pinned
-RECIPE_OPTIONS = ("precision", "optimizer", "weights", "checkpointing", "attention", "compile", "parallelism")
+RECIPE_OPTIONS = ("precision", "optimizer", "weights", "checkpointing", "attention", "compile", "parallelism",
+                  "offload")
 FULL_WEIGHTS = "full"  # the `weights` choice that trains every parameter (pre-training)
 MICRO_BATCHES = (1, 2, 4, 8, 16, 32, 64)  # and the scenario's own micro-batch
 GPU_COUNTS = (1, 2, 3, 4, 5, 6, 7, 8, 16, 24, 32, 40, 48, 56, 64)  # one node of up to 8, or whole nodes
 FIT = "mem_peak <= gpu_memory_usable"
 REPORT = ("wall_time", "train_time", "iter_time", "iters", "tokens_per_iter", "total_tokens", "mem_peak",
-          "gpu_memory_usable", "mem_weights", "mem_grads", "mem_optimizer", "gpu_hours", "energy",
+          "gpu_memory_usable", "mem_weights", "mem_grads", "mem_optimizer_resident", "gpu_hours", "energy",
           "n_gpus", "micro_batch", "grad_accum")
 COSTS = ("cloud_cost", "energy_cost")
 DAY = 86400.0
@@ -196,7 +197,7 @@ def plan(
                  **kwargs},
         found=found, best=best, baseline=baseline,
         front=found.front(metrics, key=rank), rejected=_rejected(found, reg, base),
-        by_card=_by_card(found, rank), notes=notes, caveats=_caveats(best),
+        by_card=_by_card(found, rank), notes=notes, caveats=_caveats(best, values),
         units={n: reg.quantities[n].unit for n in report if n in reg.quantities}, priced=priced,
     )
     return result
@@ -422,7 +423,7 @@ def _reason(closest) -> tuple[str, str]:
     card = p.choices.get(CARD)
     on = f" on the {card}" if card else ""
     if broken == FIT:
-        static = sum(v.get(n, 0.0) for n in ("mem_weights", "mem_grads", "mem_optimizer"))
+        static = sum(v.get(n, 0.0) for n in ("mem_weights", "mem_grads", "mem_optimizer_resident"))
         has = v["gpu_memory_usable"]
         if static > has:
             return "fits", (f"weights, gradients and optimizer states alone need {_bytes(static)}; "
@@ -440,10 +441,13 @@ def _bytes(x: float) -> str:
     return units.format_quantity(x, "byte")
 
 
-def _caveats(best: Point | None) -> list[str]:
+def _caveats(best: Point | None, pinned: Mapping[str, Any]) -> list[str]:
     if best is None:
         return []
-    return [text for (name, value), text in CAVEATS.items() if best.choices.get(name) == value]
+    chosen = {**pinned, **best.choices}
+    if chosen.get("offload") == "cpu":  # ZeRO-Offload keeps the fp32 master weights on the CPU
+        chosen.pop("precision", None)
+    return [text for (name, value), text in CAVEATS.items() if chosen.get(name) == value]
 
 
 def _ranking(maximize: bool, standard: Mapping[str, Any]):
@@ -516,6 +520,10 @@ def _tokens_in(point: Point, seconds: float) -> float:
     return max(math.floor((seconds - fixed) / v["iter_time"]), 0) * v["tokens_per_iter"]
 
 
+def _either(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
 def _summary(p: Plan) -> str:
     name = p.family + (f" {p.preset}" if p.preset else "")
     head = f"{p.mode} {name}"
@@ -525,8 +533,15 @@ def _summary(p: Plan) -> str:
         if p.baseline["fits"]:
             base = "the standard recipe fits; "
         else:
+            own = {f"{k}={_show_choice(v)}" for k, v in p.baseline.get("recipe", {}).items()}
+            standard = [r["recipe"] for r in p.rejected if r["recipe"] in own]
             base = (f"the standard recipe does not fit ({_bytes(p.baseline['mem_peak'])} needed, "
-                    f"{_bytes(p.baseline['gpu_memory_usable'])} usable); ")
+                    f"{_bytes(p.baseline['gpu_memory_usable'])} usable)")
+            if standard:
+                base = ("no standard recipe fits: none with " + _either(standard)
+                        + f" (the family's own needs {_bytes(p.baseline['mem_peak'])}, "
+                        f"{_bytes(p.baseline['gpu_memory_usable'])} usable)")
+            base += "; "
     if b is None:
         return f"{head}: {base}no recipe in the search space reaches the goal on {', '.join(p.cards)}" + \
             ("" if p.mode == "fine-tuning" else " (fine-tuning recipes: --finetune)")

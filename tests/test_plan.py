@@ -134,7 +134,7 @@ def test_rejected_recipes_say_why():
     r = api.estimate("nanochat", preset="d32", hardware="rtx-4070",
                      values={"version": "v0", "n_gpus": 1, "checkpointing": "full", "compile": True,
                              **nearest["values"]})
-    static = sum(r.numbers[n] for n in ("mem_weights", "mem_grads", "mem_optimizer"))
+    static = sum(r.numbers[n] for n in ("mem_weights", "mem_grads", "mem_optimizer_resident"))
     from costmodel import units
 
     assert units.format_quantity(static, "byte") in fp32_master["reason"]

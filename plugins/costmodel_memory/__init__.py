@@ -23,24 +23,24 @@ from __future__ import annotations
 
 from costmodel import hookimpl
 
-from . import activations, finetune, logits, optimizer, peak, weights
+from . import activations, finetune, logits, offload, optimizer, peak, weights
 from .quantities import QUANTITIES, RECIPES
 
 FORMULAS = (weights.FORMULAS + finetune.FORMULAS + activations.FORMULAS + logits.FORMULAS + optimizer.FORMULAS
-            + peak.FORMULAS)
+            + peak.FORMULAS + offload.FORMULAS)
 
 
 @hookimpl
 def register_quantities(register):
     """The memory model's own names (byte sizes, groups, moments, fits)."""
-    for q in QUANTITIES:
+    for q in QUANTITIES + offload.QUANTITIES:
         register(q)
 
 
 @hookimpl
 def register_recipes(register):
-    """optimizer, weights, lora_targets, parallelism."""
-    for r in RECIPES:
+    """optimizer, weights, lora_targets, parallelism, offload."""
+    for r in RECIPES + offload.RECIPES:
         register(r)
 
 

@@ -78,7 +78,7 @@ MOMENTS = (
     _f("mem_backward_temps", "micro_tokens * (bytes_residual * d_model + mlp_saved * bytes_act * d_ff) / token",
        "the residual's gradient and the gradients of the d_ff-wide MLP tensors of the running block",
        S.KORTHIKANTI, assumptions=("one block's widest gradients alive at once",)),
-    _f("mem_static", "mem_weights + mem_buffers + mem_optimizer + mem_grad_buckets",
+    _f("mem_static", "mem_weights + mem_buffers + mem_optimizer_resident + mem_grad_buckets",
        "held from one step to the next", "definition"),
     _f("mem_moment_forward",
        "mem_static + (mem_grads if grad_accum > 1 else 0 * byte) + mem_gathered + mem_activations"
@@ -109,7 +109,8 @@ MOMENTS = (
        + S.head("nanochat/gpt.py", "262-268") + "; " + S.MEASURED),
     _f("mem_moment_end", "mem_static + mem_grads + mem_gathered + mem_logits_held + mem_embedding_grad_temps",
        "end of backward: activations freed, the embedding's gradients being summed", S.MEASURED),
-    _f("mem_moment_step", "mem_static + mem_grads + mem_optimizer_step + mem_logits_held",
+    _f("mem_moment_step",
+       "mem_static + mem_grads + mem_optimizer_paged_in + mem_optimizer_step_gpu + mem_logits_held",
        "optimizer step: gradients, states and the step's temporaries", S.MEASURED),
     _f("mem_tensors_peak",
        "max(mem_moment_forward, mem_moment_loss, mem_moment_backward, mem_moment_end, mem_moment_step)",

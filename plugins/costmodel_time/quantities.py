@@ -65,6 +65,9 @@ QUANTITIES = [
     _q("mem_peak_low", "byte", "lower end of the 80 % interval of mem_peak"),
     _q("mem_peak_high", "byte", "upper end of the 80 % interval of mem_peak"),
     _q("memory_verdict", "1", "2 fits (even at the interval's high end), 1 borderline, 0 does not fit", "integer"),
+    # 0 unless the memory plugin's offload recipe moves the optimizer off the GPU (its formulas give it)
+    _q("offload_time", "s/iteration", "time per optimizer step spent moving states or gradients over the host "
+       "link and updating on the CPU", default=0),
     # the run
     _q("flops_fwd", "FLOP/token", "forward-pass FLOPs per token (evaluation, inference): a third of flops_per_token"),
     _q("train_time", "s", "time of the optimizer steps alone: iters x iter_time"),

@@ -97,9 +97,9 @@ COMMUNICATION = [
     ),
     Formula(
         target="exposed_comm_time",
-        expr="allreduce_time * (1 - comm_overlap)",
-        doc="the part of the all-reduce not hidden behind computation",
-        source="definition of comm_overlap",
+        expr="allreduce_time * (1 - comm_overlap) + offload_time",
+        doc="the part of the all-reduce not hidden behind computation, and the time of an offloaded optimizer",
+        source="definition of comm_overlap; offload_time: costmodel_memory/offload.py (0 without offloading)",
     ),
 ]
 
