@@ -44,7 +44,7 @@ def evaluate(family: str, targets: Sequence[str] = (), **kwargs):
     system = _SYSTEMS.get(key) if key is not None else _SLOW
     if system is None:
         s = api.scenario(family, **kwargs)
-        system = _SLOW if s.constraints else _build(s, key)
+        system = _SLOW if s.constraints else _build(s, kwargs.get("values") or {})
         if len(_SYSTEMS) >= MAX_SHAPES:
             _SYSTEMS.pop(next(iter(_SYSTEMS)))
         _SYSTEMS[key] = system
@@ -155,11 +155,15 @@ def _evaluation_type():
     return FastEvaluation
 
 
-def _build(s, key) -> System | object:
-    """Compose the shape's system from its first scenario."""
+def _build(s, given: Mapping[str, Any]) -> System | object:
+    """Compose the shape's system from its first scenario (`given`: the user's values)."""
     from costmodel import solver
 
-    variables = [n for n in s.pinned if n in s.values and s.registry.quantities[n].kind not in ("choice", "bool")]
+    quantities = s.registry.quantities
+    variables = [n for n in given if n in s.values and quantities[n].kind not in ("choice", "bool")]
+    if any(n not in s.values or s.values[n] != s.registry.parse_value(n, v) for n, v in given.items()
+           if quantities[n].kind not in ("choice", "bool")):
+        return _SLOW  # the scenario did not take the user's numbers as they are: compose each time
     env = dict(solver.numeric_inputs(s))
     try:
         missing = solver.forward(s, env)
@@ -178,7 +182,6 @@ def _build(s, key) -> System | object:
     lines = ["def _system(s):"]
     for f in computed:
         lines.append(f"    s[{slot[f.target]}] = _float({_code(f.program, slot)})")
-    quantities = s.registry.quantities
     tests = []
     for f in computed:
         q = quantities[f.target]

@@ -573,10 +573,11 @@ def _point_dict(p: Plan, point: Point) -> dict[str, Any]:
 
 def _table(p: Plan, points: Sequence[Point]) -> list[str]:
     cost = "cost" if p.priced else "GPU-hours"
-    rows = [("#", "hardware", "recipe", "time", "peak memory", cost, "tokens")]
+    rows = [("#", "hardware", "recipe", "time", "peak memory", cost, "energy", "tokens")]
     for i, point in enumerate(points, 1):
         v = point.values
         rows.append((str(i), _where(p, point), _recipe_text(p, point), _time(v["wall_time"]), _bytes(v["mem_peak"]),
-                     _cost(p, point).replace(" GPU-hours", ""), _tokens(v["total_tokens"])))
+                     _cost(p, point).replace(" GPU-hours", ""), units.format_quantity(v["energy"], "kWh"),
+                     _tokens(v["total_tokens"])))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
