@@ -24,6 +24,7 @@ SCENARIO = {"family": "nanochat", "preset": "d20", "hardware": "rtx-4090",
 SPACE = {"precision": ["amp-bf16", "bf16"], "checkpointing": ["none", "full"],
          "optimizer": ["muon", "adamw8bit"], "micro_batch": [1, 2, 4, 8, 16]}
 FIT = "mem_peak <= gpu_memory_usable"
+FEWER = {"attention": "flash", "offload": "none"}  # pinned where a test needs no full search (speed)
 
 
 def _brute_force():
@@ -81,8 +82,8 @@ def test_a_searched_input_cannot_also_be_given():
 
 
 def test_plan_winner_checked_by_a_forward_estimate():
-    p = plan("nanochat", preset="d20", hardware="rtx-4090", values={"version": "v0", "n_gpus": 1,
-                                                                     "gpu_hour_price": "0.5 USD/h"})
+    p = plan("nanochat", preset="d20", hardware="rtx-4090",
+             values={"version": "v0", "n_gpus": 1, "gpu_hour_price": "0.5 USD/h", "attention": "flash"})
     forward = p.estimate()
     assert forward.numbers["mem_peak"] <= forward.input_numbers["gpu_memory_usable"]
     assert forward.numbers["wall_time"] == pytest.approx(p.best.values["wall_time"], rel=1e-9)
@@ -95,11 +96,11 @@ def test_plan_winner_checked_by_a_forward_estimate():
 
 
 def test_tokens_per_step_stay_fixed_unless_freed():
-    p = plan("nanochat", preset="d20", hardware="rtx-4090", values={"version": "v0", "n_gpus": 1})
+    p = plan("nanochat", preset="d20", hardware="rtx-4090", values={"version": "v0", "n_gpus": 1, **FEWER})
     # v0: total_batch_size = 2**19 tokens, whatever the micro-batch (base_train.py@fae3aca L39)
     assert all(o.best.values["tokens_per_iter"] == 2**19 for o in p.found.outcomes if o.best)
     # nanoGPT's gpt2 config: 12 x 1024 x 40 = 491,520 tokens per step, kept by the accumulation
-    g = plan("nanogpt", preset="gpt2", hardware="rtx-4090", values={"optimizer": "adamw"})
+    g = plan("nanogpt", preset="gpt2", hardware="rtx-4090", values={"optimizer": "adamw", **FEWER})
     assert g.best is not None
     assert g.best.values["tokens_per_iter"] == 12 * 1024 * 40
     mb = g.best.numbers["micro_batch"]
@@ -108,13 +109,13 @@ def test_tokens_per_step_stay_fixed_unless_freed():
 
 def test_pinned_choices_stay_pinned_and_finetuning_is_asked_for():
     p = plan("nanochat", preset="d20", hardware="rtx-4090",
-             values={"version": "v0", "n_gpus": 1, "optimizer": "adamw8bit"})
+             values={"version": "v0", "n_gpus": 1, "optimizer": "adamw8bit", "offload": "none"})
     assert all("optimizer" not in o.choices for o in p.found.outcomes)  # not searched
     assert p.estimate().input_numbers["optimizer"] == "adamw8bit"
     assert {o.choices["weights"] for o in p.found.outcomes} == {"full"}
     assert p.mode == "pre-training"
     f = plan("nanochat", preset="d20", hardware="rtx-4090",
-             values={"version": "v0", "n_gpus": 1, "optimizer": "adamw8bit"}, finetune=True)
+             values={"version": "v0", "n_gpus": 1, "optimizer": "adamw8bit", **FEWER}, finetune=True)
     assert {o.choices["weights"] for o in f.found.outcomes} == {"full", "lora", "int8", "nf4"}
     assert f.summary().startswith("fine-tuning")
     with pytest.raises(UserError, match="add --finetune"):
@@ -142,8 +143,8 @@ def test_rejected_recipes_say_why():
 
 def test_deadline_goal_fewest_gpus():
     goal = Goal(kind="deadline", tokens=2e9, deadline=6 * 3600.0)
-    p = plan("nanochat", preset="d20", hardware="h100-sxm", goal=goal, values={"version": "v0"},
-             gpus=[1, 2, 4, 8])
+    p = plan("nanochat", preset="d20", hardware="h100-sxm", goal=goal, gpus=[1, 2, 4, 8],
+             values={"version": "v0", "optimizer": "muon", "checkpointing": "none", **FEWER})
     n = int(p.best.values["n_gpus"])
     forward = p.estimate()
     assert forward.numbers["total_tokens"] >= 2e9
@@ -156,7 +157,7 @@ def test_deadline_goal_fewest_gpus():
 
 def test_days_goal_most_tokens_within_the_time():
     p = plan("nanochat", preset="d20", hardware="rtx-4090", goal=Goal(kind="days", days=86400.0),
-             values={"version": "v0", "n_gpus": 1})
+             values={"version": "v0", "n_gpus": 1, **FEWER})
     forward = p.estimate()
     assert forward.numbers["wall_time"] <= 86400.0
     # one more step would not fit in the day
@@ -167,7 +168,7 @@ def test_days_goal_most_tokens_within_the_time():
 def test_several_cards_ranked_and_budget_needs_prices():
     p = plan("nanochat", preset="d20", hardware=["rtx-4090", "h100-sxm"],
              goal=Goal(kind="deadline", tokens=2e9, deadline=86400.0, by="cost"),
-             values={"version": "v0"}, gpus=[1, 2, 4, 8])
+             values={"version": "v0", "optimizer": "muon", "checkpointing": "none", **FEWER}, gpus=[1, 2, 4, 8])
     hours = [c.values["gpu_hours"] for c in p.by_card]
     assert len(p.by_card) == 2 and hours == sorted(hours)
     with pytest.raises(UserError, match="--budget needs a GPU-hour price"):
@@ -175,7 +176,8 @@ def test_several_cards_ranked_and_budget_needs_prices():
 
 
 def test_cli_plan_text_and_json(cli):
-    args = ["plan", "nanochat", "--preset", "d20", "-H", "rtx-4090", "--set", "version=v0", "--set", "n_gpus=1"]
+    args = ["plan", "nanochat", "--preset", "d20", "-H", "rtx-4090", "--set", "version=v0", "--set", "n_gpus=1",
+            "--set", "attention=flash", "--set", "offload=none"]
     code, out, err = cli(*args)
     assert code == 0, err
     first = out.splitlines()[0]
@@ -186,7 +188,8 @@ def test_cli_plan_text_and_json(cli):
     data = json.loads(out)
     assert data["summary"] == first and data["mode"] == "pre-training"
     assert data["best"]["hardware"] == "RTX 4090"
-    same = api.plan("nanochat", preset="d20", hardware="rtx-4090", values={"version": "v0", "n_gpus": 1})
+    same = api.plan("nanochat", preset="d20", hardware="rtx-4090",
+                    values={"version": "v0", "n_gpus": 1, **FEWER})
     assert same.summary() == first
 
 
