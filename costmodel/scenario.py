@@ -230,9 +230,16 @@ def _select(registry: Registry, fam: Family, choices: dict[str, Any]) -> dict[st
 
 def _topological(formulas: dict[str, CompiledFormula]) -> list[str]:
     """The targets of `formulas` with every formula after those it reads; a cycle is an error."""
-    graph = {name: [d for d in f.inputs if d in formulas] for name, f in sorted(formulas.items())}
+    graph = tuple((name, tuple(d for d in f.inputs if d in formulas)) for name, f in sorted(formulas.items()))
+    return list(_sorted_graph(graph))
+
+
+@functools.lru_cache(maxsize=1024)
+def _sorted_graph(graph: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[str, ...]:
+    """graphlib's order of a dependency graph, kept per graph (a search composes hundreds of
+    scenarios that share a few graphs)."""
     try:
-        return list(graphlib.TopologicalSorter(graph).static_order())
+        return tuple(graphlib.TopologicalSorter(dict(graph)).static_order())
     except graphlib.CycleError as exc:
         cycle = list(reversed(exc.args[1]))
         raise UserError(f"formulas form a cycle: {' -> '.join(cycle)}") from None
