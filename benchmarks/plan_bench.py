@@ -4,7 +4,8 @@
     python benchmarks/plan_bench.py --quick    # fewer repetitions
 
 Figures (issue 11, item 5):
-- search throughput: `costmodel.search.search` over a nanochat d20 scenario, the grid of the
+- search throughput (CPU time of the process, which a busy machine does not inflate; the wall
+  time is printed beside it): `costmodel.search.search` over a nanochat d20 scenario, the grid of the
   issue: micro-batch 1-64 x accumulation (nanochat keeps 2^19 tokens per step: the accumulation
   follows from the micro-batch and the GPU count, and only the seven powers of two from 1 to 64
   make it a whole number) x 3 checkpointing x 4 optimizers x 3 precisions x 2 compile x
@@ -68,14 +69,17 @@ def bench_search(reps: int, free_batch: bool) -> None:
                   report=["mem_peak"])
     search(SCENARIO, {k: v[:1] for k, v in SPACE.items()}, **kwargs)  # load the registry
     before = rss_mib()
-    times = []
+    times, cpu = [], []
     for _ in range(reps):
+        started = time.process_time()
         found = search(SCENARIO, space, **kwargs)
+        cpu.append(time.process_time() - started)
         times.append(found.seconds)
-    best = min(times)
+    best = min(cpu)
     n = found.candidates
     report("search: candidates", f"{n:,}", ">= 1,000,000", n >= 1_000_000)
-    report("search: seconds, one core (best of %d)" % reps, f"{best:.2f} s", "<= 2 s", best <= 2.0)
+    report("search: CPU seconds, one core (best of %d)" % reps, f"{best:.2f} s", "<= 2 s", best <= 2.0)
+    print(f"    (wall time {min(times):.2f} s: on a shared machine it includes waiting for the core)")
     report("search: candidates per second", f"{n / best:,.0f}", ">= 500,000/s", n / best >= 500_000)
     print(f"    ({found.evaluated:,} evaluated in full, the rest pruned; {found.feasible:,} feasible; "
           f"winner {found.best.choices} {found.best.numbers})")
@@ -107,12 +111,12 @@ def bench_estimate(seconds: float) -> None:
                                           ("nanogpt", "gpt2", "rtx-4070", [1, 2, 3, 4, 6, 8, 12])):
         for b in batches:
             api.estimate(family, preset=preset, hardware=card, values={"micro_batch": b})
-        calls, started = 0, time.perf_counter()
+        calls, started, cpu = 0, time.perf_counter(), time.process_time()
         while time.perf_counter() - started < seconds:
             for b in batches:
                 api.estimate(family, preset=preset, hardware=card, values={"micro_batch": b})
             calls += len(batches)
-        rate = calls / (time.perf_counter() - started)
+        rate = calls / (time.process_time() - cpu)  # per CPU second: a busy machine does not inflate it
         report(f"warm api.estimate, {family} {preset}", f"{rate:,.0f}/s", ">= 20,000/s", rate >= 20_000)
 
 

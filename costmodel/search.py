@@ -186,9 +186,10 @@ def search(
     given = kwargs.pop("hardware", None)
     errors: list[str] = []
     kinds: dict[frozenset, list[str]] = {}
+    rules = {f.target for f in reg.formulas} | {f.target for fs in reg.family_formulas.values() for f in fs}
     for card in cards or []:
         names_given = frozenset(reg.hardware_values[card]) | frozenset((card_values or {}).get(card, {}))
-        kinds.setdefault(names_given, []).append(card)
+        kinds.setdefault(names_given & rules, []).append(card)
     for alike in kinds.values() if cards else [None]:
         hardware = alike[0] if alike else given
         for combo in itertools.product(*(parsed[n] for n in switches)):
@@ -323,6 +324,30 @@ class _Group:
                 if downstream & set(f.inputs):
                     downstream.add(f.target)
                     self.again.append(f)
+        # what no axis reaches is the same at every point: evaluated (and checked) once
+        moving = set(numbers) | set(self.card_arrays) | set(rule.names if rule is not None else ())
+        fixed_formulas = []
+        for f in self.order:
+            if moving & set(f.inputs):
+                moving.add(f.target)
+            else:
+                fixed_formulas.append(f)
+        self.constants: dict[str, Any] = dict(solver.numeric_inputs(s))
+        with np.errstate(all="ignore"):
+            for f in fixed_formulas:
+                try:
+                    self.constants[f.target] = _array(np, f.vector(self.constants))
+                except (ArithmeticError, ValueError):
+                    self.constants[f.target] = math.nan  # out of range: said below
+        self.order = [f for f in self.order if f.target in moving]
+        self.again = [f for f in self.again if f.target in moving]
+        quantities = s.registry.quantities
+        self.broken = next((f"{f.target} is outside its range ({f.formula.expr})" for f in fixed_formulas
+                            if not _in_range(float(self.constants[f.target]), quantities[f.target])), None)
+        self.moving_checks = [c for c in s.checks if moving & set(c.inputs)]
+        if self.broken is None:
+            self.broken = next((c.check.message for c in s.checks if not moving & set(c.inputs)
+                                and not bool(c.evaluate(self.constants))), None)
         self.monotone = [c for c in self.limits if c.op == "<=" and isinstance(c.lhs, str)
                          and any(c.lhs in monotone.get(n, ()) for n, _ in self.axes)]
         self.monotone_axis = next((i for i, (n, _) in enumerate(self.axes) if n in monotone
@@ -331,10 +356,7 @@ class _Group:
     # --- evaluation over a block of the grid --------------------------------------------------
 
     def _env(self, block: list[Any]) -> dict[str, Any]:
-        from costmodel import solver
-
-        np = self.np
-        env: dict[str, Any] = dict(solver.numeric_inputs(self.s))
+        env: dict[str, Any] = dict(self.constants)
         k = len(block)
         for i, ((name, _), values) in enumerate(zip(self.axes, block)):
             shape = [1] * k
@@ -362,6 +384,8 @@ class _Group:
     def _valid(self, env, shape) -> tuple[Any, str | None]:
         """Points where the family's rules hold and results lie in their domains; why not, if none."""
         np = self.np
+        if self.broken is not None:  # a rule broken, or a result out of range, at every point
+            return np.zeros(shape, dtype=bool), self.broken
         ok = np.ones(shape, dtype=bool)
         why = None
         quantities = self.s.registry.quantities
@@ -384,7 +408,7 @@ class _Group:
                 ok &= good
                 if why is None and not np.any(ok):
                     why = f"{f.target} is outside its range ({f.formula.expr})"
-            for check in self.s.checks:
+            for check in self.moving_checks:
                 holds = np.asarray(check_vector(check)(env), dtype=bool)
                 if not np.all(holds):
                     ok &= holds
