@@ -182,22 +182,25 @@ def _build(s, given: Mapping[str, Any]) -> System | object:
     lines = ["def _system(s):"]
     for f in computed:
         lines.append(f"    s[{slot[f.target]}] = _float({_code(f.program, slot)})")
-    tests = []
+    first = len(names) - len(computed)
+    # every result finite (one sum: a NaN or an infinity anywhere makes it so), and within its range
+    tests = [f"_finite(_sum(s[{first}:]))"] if computed else []
+    lowest: dict[float, list[str]] = {}
+    highest: dict[float, list[str]] = {}
     for f in computed:
         q = quantities[f.target]
-        x = f"s[{slot[f.target]}]"
-        tests.append(f"_finite({x})")
         if q.minimum is not None:
-            tests.append(f"{x} >= {_literal(q.minimum - 1e-9 * max(1.0, abs(q.minimum)))}")
+            lowest.setdefault(q.minimum - 1e-9 * max(1.0, abs(q.minimum)), []).append(f"s[{slot[f.target]}]")
         if q.maximum is not None:
-            tests.append(f"{x} <= {_literal(q.maximum * (1 + 1e-9))}")
+            highest.setdefault(q.maximum * (1 + 1e-9), []).append(f"s[{slot[f.target]}]")
+    tests += [f"_min({', '.join(xs)}, _inf) >= {_literal(bound)}" for bound, xs in lowest.items()]
+    tests += [f"_max({', '.join(xs)}, -_inf) <= {_literal(bound)}" for bound, xs in highest.items()]
     for check in s.checks:
         if all(n in slot for n in check.inputs) and moving & set(check.inputs):
             tests.append(f"bool({_code(check.program, slot)})")
     lines.append("    return " + (" and ".join(tests) if tests else "True"))
     namespace = dict(_NAMESPACE)
     exec(compile("\n".join(lines), "<costmodel system>", "exec"), namespace)  # noqa: S102 - see module doc
-    first = len(names) - len(computed)
     return System(scenario=s, names=names, slots=[env[n] for n in names],
                   variables={n: slot[n] for n in variables}, function=namespace["_system"], missing=missing,
                   first_moving=first, constants={n: env[n] for n in names[:first]})
@@ -206,9 +209,14 @@ def _build(s, given: Mapping[str, Any]) -> System | object:
 def _copy(record, **changes):
     """`attrs.evolve` without re-running converters and validators (the fields are already checked)."""
     new = object.__new__(type(record))
-    for field in attrs.fields(type(record)):
-        object.__setattr__(new, field.name, changes.get(field.name, getattr(record, field.name)))
+    for name in _field_names(type(record)):
+        object.__setattr__(new, name, changes[name] if name in changes else getattr(record, name))
     return new
+
+
+@functools.cache
+def _field_names(cls) -> tuple[str, ...]:
+    return tuple(f.name for f in attrs.fields(cls))
 
 
 def _constants_valid(s, env, moving) -> bool:
@@ -238,7 +246,7 @@ _NAMESPACE = {
     "__builtins__": {},
     "_floor": math.floor, "_ceil": math.ceil, "_exp": math.exp, "_log": math.log, "_sqrt": math.sqrt,
     "_min": min, "_max": max, "_abs": abs, "bool": bool, "_finite": math.isfinite, "_no_branch": _no_branch,
-    "_inf": math.inf, "_float": float,
+    "_inf": math.inf, "_float": float, "_sum": sum,
 }
 _INFIX = {"add": "+", "mul": "*", "eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
           "mod": "%", "div": "/", "floordiv": "//"}
