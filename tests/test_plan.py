@@ -245,3 +245,18 @@ def test_a_value_only_some_cards_give_replaces_the_default_rule_on_those_only():
 def test_a_question_no_combination_can_answer_is_an_error():
     with pytest.raises(UserError, match="cannot compute cloud_cost: no value for gpu_hour_price"):
         search(SCENARIO, {"checkpointing": ["none", "full"]}, objective="cloud_cost")
+
+
+def test_seed_003_d32_on_an_rtx_4070_first_line(cli):
+    """Seed 003: no standard recipe fits nanochat d32 (v0, 1.88B parameters) in 12 GB; the fastest
+    that does offloads the optimizer or pages it, with pure bf16 weights and full checkpointing."""
+    code, out, err = cli("plan", "nanochat", "--preset", "d32", "-H", "rtx-4070", "--set", "version=v0",
+                         "--set", "n_gpus=1", "--set", "attention=flash")
+    assert code == 0, err
+    first = out.splitlines()[0]
+    assert first.startswith("pre-training nanochat d32 on 1 x RTX 4070: no standard recipe fits: none with")
+    assert "offload=none" in first and "checkpointing=full" in first
+    assert "offload=cpu" in first or "offload=paged" in first
+    # v0's horizon by hand: n_params = 32 x 12 x 2048^2 + 2 x 65,536 x 2048 = 1,879,048,192; 20 tokens
+    # per parameter = 37,580,963,840 = exactly 71,680 steps of 2**19 tokens
+    assert "37.58B token in" in first and "in 30 days" in first
