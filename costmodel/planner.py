@@ -84,6 +84,7 @@ class Plan:
     by_card: list[Point]
     notes: list[str]
     caveats: list[str]  # what the chosen recipe costs besides time and memory
+    accumulation: str | None  # the input that sets the micro-steps per optimizer step, if searched
     units: dict[str, str]
     priced: bool
 
@@ -198,6 +199,7 @@ def plan(
         found=found, best=best, baseline=baseline,
         front=found.front(metrics, key=rank), rejected=_rejected(found, reg, base),
         by_card=_by_card(found, rank), notes=notes, caveats=_caveats(best, values),
+        accumulation=_accumulation(base),
         units={n: reg.quantities[n].unit for n in report if n in reg.quantities}, priced=priced,
     )
     return result
@@ -486,8 +488,11 @@ def _recipe_text(p: Plan, point: Point) -> str:
     if "micro_batch" in n:
         parts.append(f"micro_batch={int(n['micro_batch'])}" + (f" x grad_accum={units.format_number(ga)}"
                                                                 if ga is not None else ""))
+    shown_elsewhere = {"micro_batch", "n_gpus", "iters"}
+    if ga is not None:  # the family's own accumulation input says the same as grad_accum
+        shown_elsewhere.add(p.accumulation)
     for name, value in n.items():
-        if name not in ("micro_batch", "n_gpus", "iters"):
+        if name not in shown_elsewhere:
             parts.append(f"{name}={units.format_number(value)}")
     return ", ".join(parts) or "the standard recipe"
 
