@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from costmodel import units
+from costmodel import fast, units
 from costmodel.declarations import Hardware, Value
 from costmodel.errors import UserError
 from costmodel.loading import PluginInfo, load_registry
@@ -35,6 +35,7 @@ def registry(plugins: Sequence[str] = ()) -> Registry:
 def reload() -> None:
     """Forget loaded plugins (tests that register throwaway plugins call this)."""
     _load.cache_clear()
+    fast.forget()
 
 
 @attrs.frozen(kw_only=True, eq=False, slots=False)
@@ -143,17 +144,11 @@ def _result(evaluation: Evaluation, answer: str | None = None, targets: Sequence
     q = scenario.registry.quantities
     env = evaluation.env
     solved = {s.name for s in evaluation.solved}
-    read = {n for f in scenario.formulas.values() if f.target in env for n in f.inputs}
-    inputs: dict[str, Any] = {}
-    for name, value in sorted(scenario.values.items()):
-        decl = q[name]
-        if decl.kind == "choice":
-            inputs[name] = value
-        elif decl.kind == "bool":
-            inputs[name] = bool(value)
-        elif name in read or name in scenario.pinned or name in solved:
-            inputs[name] = float(env.get(name, value))
-    results = {name: float(env[name]) for name in sorted(scenario.formulas) if name in env}
+    shown, names, kinds, unit_of, origin_of, features = fast.layout(evaluation, _layout)
+    values = scenario.values
+    inputs: dict[str, Any] = {name: values[name] if kinds[name] == "choice" else bool(values[name])
+                              if kinds[name] == "bool" else float(env.get(name, values[name])) for name in shown}
+    results = dict(zip(names, map(float, map(env.__getitem__, names))))
     warnings = list(evaluation.warnings)
     for s in evaluation.solved:
         warnings.insert(0, f"{s.name} = {units.format_quantity(s.value, q[s.name].unit)} "
@@ -178,9 +173,9 @@ def _result(evaluation: Evaluation, answer: str | None = None, targets: Sequence
         hardware=scenario.hardware.name if scenario.hardware else None,
         input_numbers=inputs,
         numbers=results,
-        units={name: q[name].unit for name in (*inputs, *results)},
-        origins={k: "solved" if k in solved else str(scenario.origins.get(k, "")) for k in inputs},
-        warnings=(scenario.notes + tuple(warnings) + tuple(_missing_features(evaluation))
+        units={name: unit_of[name] for name in (*inputs, *results)},
+        origins={k: "solved" if k in solved else origin_of[k] for k in inputs},
+        warnings=(scenario.notes + tuple(warnings) + tuple(features)
                   + tuple(_plugin_warnings(scenario.registry))),
         evaluation=evaluation,
     )
@@ -202,6 +197,22 @@ def _missing_features(evaluation: Evaluation) -> list[str]:
     return [f"family {scenario.family.name} does not declare the architecture feature(s) {', '.join(absent)}: "
             "the memory and time results that need them are left out (declare them in its defaults; "
             "docs/plugins.md, Architecture features)"]
+
+
+def _layout(evaluation: Evaluation):
+    """Which inputs a result shows and which results it has, with the inputs' kinds and origins,
+    everyone's units and the missing-feature note: the same for every question of one shape
+    (`costmodel.fast` keeps it)."""
+    scenario = evaluation.scenario
+    q = scenario.registry.quantities
+    env = evaluation.env
+    solved = {s.name for s in evaluation.solved}
+    read = {n for f in scenario.formulas.values() if f.target in env for n in f.inputs}
+    shown = [name for name in sorted(scenario.values)
+             if q[name].kind in ("choice", "bool") or name in read or name in scenario.pinned or name in solved]
+    results = [name for name in sorted(scenario.formulas) if name in env]
+    return (shown, results, {name: q[name].kind for name in shown}, {n: q[n].unit for n in (*shown, *results)},
+            {name: str(scenario.origins.get(name, "")) for name in shown}, _missing_features(evaluation))
 
 
 def _plugin_warnings(reg: Registry) -> list[str]:
@@ -263,12 +274,10 @@ def scenario(
 
 def estimate(family: str, *, targets: Sequence[str] = (), **kwargs) -> Result:
     """Everything computable for a scenario (`costmodel estimate`)."""
-    from costmodel.solver import evaluate
-
     for t in targets:
         registry(kwargs.get("plugins", ())).quantity(t)
     values, notes = _fit_if_asked(family, kwargs.pop("values", None), kwargs)
-    result = _result(evaluate(scenario(family, values=values, **kwargs), targets), targets=targets)
+    result = _result(fast.evaluate(family, targets, values=values, **kwargs), targets=targets)
     return attrs.evolve(result, warnings=tuple(notes) + result.warnings) if notes else result
 
 
@@ -311,12 +320,15 @@ def solve(
     given: Mapping[str, Value] | None = None,
     subject_to: Sequence[str] = (),
     values: Mapping[str, Value] | None = None,
+    free: Sequence[str] = (),
     **kwargs,
 ) -> Result:
     """Answer a question in any direction (`costmodel solve`).
 
     `find=X, given={Y: v}`: X such that Y = v (X is freed, or an input upstream of it).
     `maximize=X, subject_to=["mem_peak <= gpu_memory_usable"]`: the best X under constraints.
+    `free=["optimizer", "checkpointing"]`: recipe choices (and `NAME=1..64` numbers) searched too
+    (`costmodel.search.solve_free`).
     """
     from costmodel import solver
 
@@ -327,6 +339,13 @@ def solve(
     target = asked[0]
     if target in merged:
         raise UserError(f"{target} is both given and asked for")
+    if free:
+        from costmodel.search import solve_free
+
+        if find or given:
+            raise UserError("--free goes with --maximize or --minimize (and --subject-to), not --find/--given")
+        return _result(solve_free(family, target, bool(maximize), tuple(subject_to), tuple(free),
+                                  values=merged, **kwargs), answer=target)
     if maximize == "micro_batch":  # the same run in fewer, larger micro-steps
         if subject_to:
             chosen, notes = _fit_if_asked(family, merged, kwargs, subject_to)

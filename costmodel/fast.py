@@ -84,8 +84,8 @@ def _shape(family: str, kwargs: Mapping[str, Any]) -> tuple | None:
     hardware = kwargs.get("hardware")
     if hardware is not None and (not isinstance(hardware, str) or hardware.endswith(".toml")):
         return None
-    if not _KWARGS.issuperset(kwargs):
-        return None
+    if not _KWARGS.issuperset(k for k, v in kwargs.items() if v is not None):
+        return None  # a GPU count or a family command line: the ordinary path reads them
     plugins = tuple(str(p) for p in kwargs.get("plugins", ()))
     reg = api.registry(plugins)
     if hardware is not None and hardware not in _KNOWN_CARDS.setdefault(plugins, set()):
@@ -160,6 +160,10 @@ def _build(s, given: Mapping[str, Any]) -> System | object:
     from costmodel import solver
 
     quantities = s.registry.quantities
+    rules = {f.target for f in s.registry.formulas} | {f.target for f in s.registry.family_formulas.get(
+        s.family.name, ())}
+    if rules & set(given):
+        return _SLOW  # a given result replaces a rule: the scenario checks it against the rule's inputs
     variables = [n for n in given if n in s.values and quantities[n].kind not in ("choice", "bool")]
     if any(n not in s.values or s.values[n] != s.registry.parse_value(n, v) for n, v in given.items()
            if quantities[n].kind not in ("choice", "bool")):

@@ -157,7 +157,12 @@ def plan(
     goal = goal or Goal()
     values = dict(values or {})
     reg = api.registry(plugins)
-    cards = _cards(reg, hardware)
+    cards, count = _cards(reg, hardware)
+    if count is not None:  # -H 8xh100-sxm: the GPU count is given with the card
+        if gpus is not None or int(float(values.get("n_gpus", count))) != count:
+            raise UserError(f"two different GPU counts: -H {hardware} and "
+                            + ("--gpus" if gpus is not None else f"--set n_gpus={values['n_gpus']}"))
+        values["n_gpus"] = count
     prices = {reg.card(k).name: v for k, v in (prices or {}).items()}
     for card in prices:
         if card not in cards:
@@ -208,21 +213,29 @@ def plan(
 # --- the space ----------------------------------------------------------------------------------
 
 
-def _cards(reg, hardware) -> list[str]:
+def _cards(reg, hardware) -> tuple[list[str], int | None]:
+    """The cards to plan for, and the GPU count written with them (`8xh100-sxm`), if any."""
+    from costmodel.naming import split_count
+
     if hardware is None:
         raise UserError("give the card(s) to plan for: -H CARD[,CARD...] or -H all")
     names = [hardware] if isinstance(hardware, str) else list(hardware)
     names = [n.strip() for item in names for n in item.split(",") if n.strip()]
     if names == ["all"]:
-        return sorted(reg.hardware)
-    out = []
+        return sorted(reg.hardware), None
+    out, counts = [], set()
     for n in names:
+        count, n = split_count(n)
+        if count is not None:
+            counts.add(count)
         card = reg.card(n).name
         if card not in out:
             out.append(card)
     if not out:
         raise UserError("give the card(s) to plan for: -H CARD[,CARD...] or -H all")
-    return out
+    if len(counts) > 1:
+        raise UserError(f"-H {hardware}: one GPU count for all cards (or --gpus to search counts)")
+    return out, counts.pop() if counts else None
 
 
 def _space(base, reg, values, finetune, free_batch, gpus, goal) -> tuple[dict, list[str], list[str]]:

@@ -49,7 +49,8 @@ def plan(
     from costmodel.cli.questions import parse_assignments
 
     kwargs = scenario_kwargs(ctx, preset, config, set, None, plugin)
-    kwargs.pop("hardware")
+    for name in ("hardware", "gpus", "args"):  # the cards and GPU counts are searched here
+        kwargs.pop(name, None)
     goal = _goal(family, kwargs, fit, tokens, deadline, days, budget, by)
     result = planner.plan(
         family, hardware=hardware, goal=goal, finetune=finetune, free_batch=free_batch,
