@@ -190,13 +190,15 @@ def search(
     for card in cards or []:
         names_given = frozenset(reg.hardware_values[card]) | frozenset((card_values or {}).get(card, {}))
         kinds.setdefault(names_given & rules, []).append(card)
+    # the user's request read once (names, counts, contradictions); the groups compose from it
+    base = api.scenario(family, hardware=cards[0] if cards else given, values=values, **kwargs).request
     for alike in kinds.values() if cards else [None]:
-        hardware = alike[0] if alike else given
+        hardware = alike[0] if alike else base["hardware"]
         for combo in itertools.product(*(parsed[n] for n in switches)):
             fixed = dict(zip(switches, combo))
             first = {n: parsed[n][0] for n in numbers}
             extra = (card_values or {}).get(alike[0], {}) if alike else {}
-            s = _compose(family, hardware, {**extra, **values, **fixed, **first}, kwargs)
+            s = _compose(reg, base, hardware, {**extra, **base["values"], **fixed, **first})
             try:
                 group = _Group(s, fixed, numbers, parsed, objective, maximize, constraints, where, report,
                                alike, card_values or {}, rule, score, monotone, chunk, set(values))
@@ -219,16 +221,20 @@ def search(
 _COMPOSED: dict[tuple, Any] = {}
 
 
-def _compose(family, hardware, values, kwargs):
-    """The group's scenario, kept for the next search of the same request (a plan asked again)."""
-    from costmodel import api, fast
+def _compose(reg, base: Mapping[str, Any], hardware, values: Mapping[str, Any]):
+    """A group's scenario from the user's request as `api.scenario` read it, with the group's
+    choices and numbers; kept for the next search of the same request (a plan asked again)."""
+    from costmodel.scenario import compose
 
-    request = {**kwargs, "hardware": hardware, "values": values}
-    shape = fast._shape(family, request)
-    key = None if shape is None else (shape, tuple(sorted((k, repr(v)) for k, v in values.items())))
-    if key is not None and key in _COMPOSED:
-        return _COMPOSED[key]
-    s = api.scenario(family, **request)
+    card = hardware.name if hasattr(hardware, "name") else hardware
+    key = None
+    if base.get("config") is None:
+        key = (base["family"], base["preset"], tuple(base["config_overrides"]), card,
+               tuple(sorted((k, repr(v)) for k, v in values.items())))
+        if key in _COMPOSED and _COMPOSED[key].registry is reg:  # the same plugins loaded
+            return _COMPOSED[key]
+    s = compose(reg, base["family"], preset=base["preset"], config=base["config"],
+                config_overrides=base["config_overrides"], hardware=hardware, values=dict(values))
     if key is not None:
         if len(_COMPOSED) >= 4096:
             _COMPOSED.pop(next(iter(_COMPOSED)))
