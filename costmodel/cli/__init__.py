@@ -15,6 +15,7 @@ import typer
 from costmodel.cli import calibrate, check, listing, questions
 from costmodel.cli import plan as plan_cli
 from costmodel.cli import sweep as sweep_cli
+from costmodel.cli import trace as trace_cli
 
 app = typer.Typer(
     name="costmodel",
@@ -30,6 +31,7 @@ calibrate.register(app)
 check.register(app)
 plan_cli.register(app)
 listing.register(app)
+trace_cli.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

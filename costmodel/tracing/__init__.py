@@ -1,0 +1,288 @@
+"""`costmodel trace`: a model family from the user's own PyTorch model, exact by construction.
+
+This is the one part of costmodel that runs code it did not write: the file named on the command
+line (usercode). Nothing here runs as a side effect of another command; torch is imported only
+when a trace runs (the optional extra `costmodel[trace]`).
+
+Steps, top to bottom:
+1. shapes: every varied name gets a pool of values (`pool`); the sequence length T is tied to
+   the model's context name (block_size, ...), or varied alone; the micro-batch B is varied too.
+2. scans: about a base shape each name alone runs through its pool; the lowest exact degree of
+   every measured quantity along it is that name's degree bound (fit.degree_along).
+3. fit: random shapes (more than the largest basis has unknowns) and the scans' shapes; each
+   quantity is fitted exactly on its basis (fit.fit), then checked at held-out shapes.
+4. the fitted polynomials and the features become a TOML family (tracing.family).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping, Sequence
+from fractions import Fraction
+
+import attrs
+
+from costmodel.errors import UserError
+
+INSTALL = "costmodel trace needs PyTorch: pip install 'costmodel[trace]'"
+SEQ_NAMES = ("block_size", "seq_len", "max_seq_len", "sequence_len", "context_length", "n_ctx",
+             "n_positions", "max_position_embeddings")
+T, B = "T__", "B__"  # the sequence length and micro-batch, as fit variables
+SMALL = (2, 3, 4, 6, 8, 12, 1)  # counts (layers, heads): small, dividing the widths; 1 (views collapse) last
+WIDE = (48, 96, 144, 192, 240, 288)  # widths and table sizes: multiples of every count above
+SEQS = (8, 16, 24, 32, 40)
+FREE_SEQS = (3, 4, 5, 6, 7)  # T when the model's context is fixed: short enough for any model
+BATCHES = (2, 3, 4)
+SCAN = 5  # points of a scan: degree <= 3 with one to spare
+
+
+def need_torch():
+    try:
+        import torch
+    except ImportError:
+        raise UserError(INSTALL) from None
+    return torch
+
+
+@attrs.frozen(kw_only=True)
+class Traced:
+    """The result: fitted polynomials (sympy, in the varied names, T__ and B__) and the rest."""
+
+    file: str
+    factory: str
+    sha256: str
+    torch_version: str
+    vary: tuple[str, ...]
+    kinds: dict[str, str]  # varied name -> "integer" | "bool"
+    seq_name: str | None
+    seq_default: object
+    fixed: dict[str, object]
+    defaults: dict[str, object]
+    degrees: dict[str, dict[str, int]]
+    formulas: dict[str, object]  # quantity -> sympy polynomial
+    choices: dict[str, str]  # activation, norm, attention, positions (constant over shapes)
+    params_by_dtype: dict[str, int]  # at the base shape
+    n_fit: int
+    n_held_out: int
+    seconds: float
+
+
+def pool(name: str, default: object) -> tuple:
+    """Values a varied name takes: bools both ways, counts small, widths as multiples of 48."""
+    if isinstance(default, bool):
+        return (False, True)
+    if isinstance(default, int) and default <= 16:
+        return SMALL
+    if default is None and any(w in name for w in ("layer", "head", "depth", "group")):
+        return SMALL
+    return WIDE
+
+
+def trace(target: str, vary: Sequence[str], fixed: Mapping[str, object] = (), seq_name: str | None = None,
+          degrees: Mapping[str, int] = (), seed: int = 0, held_out: int = 3, log=None) -> Traced:
+    """Measure the model at many shapes and fit every quantity exactly (module doc)."""
+    torch = need_torch()
+    from costmodel.tracing import fit as fitting
+    from costmodel.tracing import usercode
+    from costmodel.tracing.measure import measure
+
+    started = time.perf_counter()
+    log = log or (lambda text: None)
+    file, name = usercode.split_target(target)
+    factory = usercode.load_factory(file, name)
+    defs = usercode.defaults(factory)
+    fixed = dict(fixed)
+    degrees = dict(degrees)
+    vary = tuple(dict.fromkeys(vary))
+    if not vary:
+        raise UserError("--vary names at least one argument of the factory")
+    for n in (*vary, *fixed):
+        if defs and n not in defs and not _accepts_any(factory):
+            raise UserError(f"{target}: the factory has no argument {n!r} (it has: {', '.join(sorted(defs))})")
+    if set(vary) & set(fixed):
+        raise UserError(f"{', '.join(sorted(set(vary) & set(fixed)))}: both varied and fixed")
+    if seq_name is None:
+        seq_name = next((n for n in SEQ_NAMES if n in vary or (n in defs and n not in fixed)), None)
+    pools = {n: pool(n, defs.get(n)) for n in vary if n != seq_name}
+    pools[T] = SEQS if seq_name else FREE_SEQS
+    pools[B] = BATCHES
+    kinds = {n: "bool" if pools.get(n) == (False, True) else "integer" for n in vary if n != seq_name}
+    rng = random.Random(seed)
+    torch_threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny meta-device models: threads only add overhead
+
+    def run(point: dict) -> dict[str, Fraction] | None:
+        values = {**fixed, **{n: point[n] for n in pools if n not in (T, B)}}
+        if seq_name:
+            values[seq_name] = point[T]
+        try:
+            m = measure(usercode.builder(factory, values), point[T], point[B])
+        except (ValueError, AssertionError, RuntimeError, TypeError, IndexError) as exc:
+            return _Invalid(f"{type(exc).__name__}: {exc}")
+        return _quantities(m, point)
+
+    try:
+        base, base_result = None, None
+        for k in (1, 0, 2):  # a valid base shape: the pools' second values, else their first, third
+            base = {n: p[min(k, len(p) - 1)] for n, p in pools.items()}
+            base_result = run(base)
+            if not isinstance(base_result, _Invalid):
+                break
+        if isinstance(base_result, _Invalid):
+            raise UserError(f"{target} fails at {_shape(base, seq_name)}: {base_result.reason}")
+        log(f"base shape {_shape(base, seq_name)} measured")
+        points, results = [base], [base_result]
+        # 2. scans: the degree of every quantity along every name
+        found: dict[str, dict[str, int]] = {q: {} for q in base_result}
+        for n, values in pools.items():
+            xs, line = [base[n]], [base_result]
+            for v in values:
+                if v == base[n] or len(xs) >= SCAN:
+                    continue
+                r = run({**base, n: v})
+                if not isinstance(r, _Invalid):
+                    xs.append(v)
+                    line.append(r)
+                    points.append({**base, n: v})
+                    results.append(r)
+            for q in base_result:
+                bound = degrees.get(n, 1 if n == B or kinds.get(n) == "bool" else 3)
+                if len(xs) < 2 or all(r[q] == line[0][q] for r in line):
+                    found[q][n] = 0
+                elif n in degrees or kinds.get(n) == "bool":
+                    found[q][n] = bound
+                else:
+                    label = _label(q)
+                    found[q][n] = fitting.degree_along(label, _name(n, seq_name), [int(x) for x in xs],
+                                                       [r[q] for r in line], bound)
+        log(f"scans done ({len(points)} shapes)")
+        # 3. the fit: enough random shapes for the largest basis, then held-out ones
+        widest = max(len(fitting.monomials(d)) for d in found.values())
+        want = widest + max(4, widest // 6) + 1
+        checks: list[tuple[dict, dict]] = []
+        formulas = {}
+        while True:
+            _sample(run, pools, rng, points, results, want, target)
+            while len(checks) < held_out:
+                _sample(run, pools, rng, points, None, 0, target, into=checks)
+            log(f"fitting on {len(points)} shapes, {held_out} held out")
+            try:
+                for q in base_result:
+                    if q not in formulas:
+                        formulas[q] = fitting.fit(_label(q), points, [r[q] for r in results], found[q])
+                break
+            except fitting.Underdetermined:
+                if want > 4 * widest:
+                    raise
+                want += max(8, widest // 4)
+        for q, expr in formulas.items():
+            bad = fitting.residuals(expr, [p for p, _ in checks], [r[q] for _, r in checks])
+            if bad:
+                raise fitting.NotPolynomial(
+                    f"{_label(q)}: the exact fit misses held-out shapes: " + "; ".join(
+                        f"at {_shape(p, seq_name)}: measured {v}, fit {got}" for p, v, got in bad))
+        choices = _choices(target, [r.choices for r in results], seq_name, points)
+        return Traced(
+            file=file.name, factory=name, sha256=usercode.sha256(file), torch_version=torch.__version__,
+            vary=tuple(n for n in vary if n != seq_name), kinds=kinds, seq_name=seq_name,
+            seq_default=defs.get(seq_name) if seq_name else None, fixed=fixed,
+            defaults={n: defs[n] for n in vary if n in defs}, degrees=found, formulas=formulas,
+            choices=choices, params_by_dtype=base_result.by_dtype, n_fit=len(points),
+            n_held_out=held_out, seconds=time.perf_counter() - started,
+        )
+    finally:
+        torch.set_num_threads(torch_threads)
+
+
+def _sample(run, pools, rng, points, results, want, target, into=None):
+    """Random valid shapes until `want` (into `points`/`results`, or pairs into `into`)."""
+    tries = 0
+    have = (lambda: len(points)) if into is None else (lambda: len(into))
+    goal = want if into is None else len(into) + 1
+    while have() < goal:
+        tries += 1
+        if tries > 20 * max(goal, 10):
+            raise UserError(f"{target}: too few valid shapes; give --fixed values that make the varied "
+                            "shapes valid")
+        point = {n: rng.choice(values) for n, values in pools.items()}
+        if point in points or (into is not None and any(point == p for p, _ in into)):
+            continue
+        r = run(point)
+        if isinstance(r, _Invalid):
+            continue
+        if into is None:
+            points.append(point)
+            results.append(r)
+        else:
+            into.append((point, r))
+
+
+class _Invalid:
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+class _Row(dict):
+    """One shape's measured quantities (exact numbers), its choices and dtype counts."""
+
+    choices: dict
+    by_dtype: dict
+
+
+def _quantities(m, point) -> _Row:
+    tokens = point[T] * point[B]
+    o = m.observed
+    row = _Row({f"n_params_{g}": Fraction(v) for g, v in m.params.items()})
+    row["n_params"] = Fraction(sum(m.params.values()))
+    row["flops_per_token_exact"] = Fraction(m.flops, tokens)
+    row["saved"] = Fraction(m.saved)
+    row["saved_loss"] = Fraction(m.saved_loss)
+    shapes = {"n_layer": o.n_blocks, "d_model": o.d_model, "vocab_size": o.vocab_rows, "n_head": o.n_head,
+              "n_kv_head": o.n_kv_head, "head_dim": o.head_dim, "d_ff": o.d_ff}
+    flags = ("norm_weight", "norm_bias", "tied_embeddings", "qkv_fused", "qkv_bias", "proj_bias",
+             "causal_mask_buffer")
+    row.update({k: Fraction(v) for k, v in shapes.items() if v is not None})
+    if "head_dim" in row and "n_head" in row:  # head_dim = width / heads is rational: fit the width
+        row["q_width"] = row.pop("head_dim") * row["n_head"]
+    row.update({k: Fraction(int(getattr(o, k))) for k in flags})
+    mlp = None
+    if o.activation is not None:
+        mlp = {("gelu", False): "gelu", ("gelu", True): "geglu", ("silu", True): "swiglu",
+               ("silu", False): "swiglu", ("relu", False): "relu2", ("relu", True): "relu2"}.get((o.activation, o.gated))
+    row.choices = {"mlp": mlp, "norm": o.norm, "attention": o.attention, "positions": o.positions}
+    row.by_dtype = m.params_by_dtype
+    return row
+
+
+def _choices(target: str, seen: list[dict], seq_name, points) -> dict[str, str]:
+    out = {}
+    for key in seen[0]:
+        values = {s[key] for s in seen}
+        if len(values) > 1:
+            raise UserError(f"{target}: its {key} changes with the shape ({', '.join(map(str, sorted(values, key=str)))}); "
+                            "fix the name that switches it with --fixed")
+        if seen[0][key] is not None:
+            out[key] = seen[0][key]
+    return out
+
+
+def _accepts_any(factory) -> bool:
+    import inspect
+
+    try:
+        return any(p.kind == p.VAR_KEYWORD for p in inspect.signature(factory).parameters.values())
+    except (TypeError, ValueError):
+        return False
+
+
+def _name(n: str, seq_name: str | None) -> str:
+    return {T: seq_name or "seq_len", B: "micro_batch"}.get(n, n)
+
+
+def _label(q: str) -> str:
+    return {"saved": "bytes saved for backward", "saved_loss": "bytes saved by the loss"}.get(q, q)
+
+
+def _shape(point: Mapping, seq_name) -> str:
+    return ", ".join(f"{_name(k, seq_name)}={int(v) if isinstance(v, bool) else v}" for k, v in point.items())

@@ -1,0 +1,174 @@
+"""A traced model as a TOML family (the format of docs/plugins.md, read by costmodel.toml_files).
+
+What it declares:
+- the varied names as the family's own quantities (unless costmodel's vocabulary has them), with
+  the factory's defaults;
+- the shapes of the vocabulary (n_layer, d_model, n_head, n_kv_head, head_dim, vocab_size, d_ff)
+  and the architecture features it identified (mlp, norm, positions, tied_embeddings, biases, ...):
+  constants in [defaults], fitted formulas where they follow a varied name. The memory and time
+  plugins need nothing else;
+- the traced formulas, each citing the file and its sha256: the parameter groups and n_params,
+  flops_per_token_exact (for the attention the model runs), and what fp32 training without
+  checkpointing saves for backward: act_layer per layer and token, act_outside per token, mem_mask
+  per layer (tensors that do not grow with the micro-batch), mem_logits_saved (inside the loss).
+  Under any other precision or recipe the generic formulas of the features apply.
+"""
+
+from __future__ import annotations
+
+import json
+
+import sympy as sp
+
+from costmodel.tracing import B, T, Traced
+
+SHAPES = ("n_layer", "d_model", "vocab_size", "n_head", "n_kv_head", "d_ff")
+FLAGS = ("norm_weight", "norm_bias", "tied_embeddings", "qkv_fused", "qkv_bias", "proj_bias", "causal_mask_buffer")
+GROUPS = ("matrices", "embeddings", "lm_head", "positions", "vectors")
+SEQ_TEXT = "(seq_len * sequence/token)"
+BATCH_TEXT = "(micro_batch / sequence)"
+
+
+def _text(expr: sp.Expr) -> str:
+    """Formula text the engine's whitelist parses: T and B as unit-free numbers."""
+    expr = sp.expand(expr)
+    text = sp.sstr(expr, order="grlex")
+    return text.replace(T, SEQ_TEXT).replace(B, BATCH_TEXT)
+
+
+def _number(expr: sp.Expr):
+    return int(expr) if expr.is_Integer else float(expr)
+
+
+def to_toml(traced: Traced, name: str, declared: dict) -> str:
+    """The family as TOML text. `declared`: the quantities costmodel's plugins declare already (a
+    varied name is declared again, as the engine allows, unless it is declared with another kind)."""
+    f = traced.formulas
+    source = (f"{traced.file}:{traced.factory} sha256:{traced.sha256}, traced by costmodel trace "
+              f"(PyTorch {traced.torch_version}, meta device)")
+    how = (f"exact polynomial through {traced.n_fit} measured shapes, checked at {traced.n_held_out} "
+           "held-out shapes; degree bounds {deg}")
+    defaults: dict[str, object] = {}
+    formulas: list[dict] = []
+    layer = sp.Symbol("n_layer", positive=True)
+
+    def formula(target: str, expr: sp.Expr, doc: str, unit: str = "", condition: str | None = None, q=None):
+        degrees = ", ".join(f"{_var(k, traced)}<={v}" for k, v in sorted(traced.degrees.get(q or target, {}).items())
+                            if v)
+        row = {"target": target, "expr": f"({_text(expr)}) * {unit}" if unit else _text(expr),
+               "doc": f"{doc} ({how.format(deg=degrees or 'all 0')})", "source": source}
+        if condition:
+            row["condition"] = condition
+        formulas.append(row)
+
+    for q in SHAPES:
+        if q not in f:
+            continue
+        expr = f[q]
+        if expr.free_symbols == set() and q not in traced.vary:
+            defaults[q] = _number(expr)
+        elif expr != sp.Symbol(q, positive=True):
+            if q in traced.vary:
+                raise ValueError(f"the factory's {q!r} is not the model's {q} ({q} = {expr}): rename it")
+            formula(q, expr, f"{q} of the traced model")
+    if "q_width" in f and "n_head" in f:
+        head_dim = f["q_width"] / f["n_head"]
+        if head_dim.free_symbols:
+            formula("head_dim", sp.Mul(f["q_width"], sp.Pow(f["n_head"], -1, evaluate=False), evaluate=False),
+                    "width of one attention head: the query width over the heads", q="q_width")
+        else:
+            defaults["head_dim"] = _number(head_dim)
+    for q in FLAGS:
+        if q in f:
+            if f[q].free_symbols:
+                formula(q, f[q], f"architecture feature {q}, as the traced model follows its arguments")
+            else:
+                defaults[q] = bool(f[q])
+    for key in ("mlp", "norm", "positions", "attention"):
+        if key in traced.choices:
+            defaults[key] = traced.choices[key]
+    attention = traced.choices.get("attention")
+    for g in GROUPS:
+        formula(f"n_params_{g}", f[f"n_params_{g}"], f"trainable parameters: {g}", "param")
+    formula("n_params", f["n_params"], "all unique trainable parameters (a tied tensor once)", "param")
+    if attention:
+        formula("flops_per_token_exact", f["flops_per_token_exact"],
+                "forward + backward FLOPs per token as torch.utils.flop_counter.FlopCounterMode counts them "
+                "(matmuls; SDPA as a flash kernel)", "FLOP/token", f'attention == "{attention}"')
+        _activations(traced, formula, layer, attention)
+    lines = [
+        f"# Traced by `costmodel trace {traced.file}:{traced.factory}` from {traced.file}",
+        f"# (sha256 {traced.sha256}) with PyTorch {traced.torch_version} on the meta device.",
+        f"# Varied: {', '.join(traced.vary) or '-'}; sequence length: "
+        f"{traced.seq_name + ' = seq_len' if traced.seq_name else 'seq_len (free)'}; fixed: "
+        f"{', '.join(f'{k}={v}' for k, v in traced.fixed.items()) or '-'}.",
+        f"# Parameters by dtype at the base shape: {', '.join(f'{k} {v}' for k, v in traced.params_by_dtype.items())}.",
+        "",
+        "[family]",
+        f"name = {_q(name)}",
+        f"doc = {_q(f'traced from {traced.file}:{traced.factory}')}",
+        f"source = {_q(source)}",
+        "",
+        "[quantities]",
+    ]
+    for v in traced.vary:
+        kind = traced.kinds[v]
+        if v not in declared or (declared[v].kind == kind and declared[v].unit == "1"):
+            extra = "" if kind == "bool" else ", positive = true"
+            lines.append(f"{v} = {{ doc = {_q(f'argument {v} of {traced.factory}')}, kind = {_q(kind)}{extra} }}")
+    lines += ["", "[defaults]"]
+    for v in traced.vary:
+        if v in traced.defaults:
+            lines.append(f"{v} = {_value(traced.defaults[v])}")
+    if isinstance(traced.seq_default, int) and not isinstance(traced.seq_default, bool):
+        lines.append(f"seq_len = {traced.seq_default}")
+    lines.append("micro_batch = 1  # a run value, not the model's: give yours with --set micro_batch=N")
+    for k, v in defaults.items():
+        lines.append(f"{k} = {_value(v)}")
+    for row in formulas:
+        lines += ["", "[[formulas]]"] + [f"{k} = {_q(v)}" for k, v in row.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _activations(traced: Traced, formula, layer, attention: str) -> None:
+    """Split the saved bytes S(B, T, ...) = B X + Y into per layer and per token parts."""
+    f = traced.formulas
+    b, t = sp.Symbol(B, positive=True), sp.Symbol(T, positive=True)
+    loss = sp.expand(f["saved_loss"])
+    vocab = f.get("vocab_size")
+    logits = sum((term for term in loss.as_ordered_terms() if vocab is not None and vocab.is_Symbol
+                  and vocab in term.free_symbols), sp.Integer(0))
+    saved = sp.expand(f["saved"] + loss - logits)  # the loss's small tensors (targets) count outside
+    x, y = saved.coeff(b, 1), saved.coeff(b, 0)
+    if sp.expand(saved - b * x - y) != 0:
+        return  # not linear in the micro-batch: leave activations to the generic model
+    n_layer = f.get("n_layer")
+    per_layer = n_layer if n_layer is not None and n_layer.free_symbols and n_layer.is_Symbol else None
+    x1 = x.coeff(per_layer, 1) if per_layer is not None else sp.Integer(0)
+    y1 = y.coeff(per_layer, 1) if per_layer is not None else sp.Integer(0)
+    x0, y0 = sp.expand(x - (per_layer or 0) * x1), sp.expand(y - (per_layer or 0) * y1)
+    when = f'precision == "fp32" and checkpointing == "none" and weights == "full" and attention == "{attention}"'
+    formula("act_layer", sp.expand(x1 / t), "bytes one block saves for backward per token, fp32 (saved-tensor "
+            "hooks, unique storages)", "byte/token", when, q="saved")
+    formula("act_outside", sp.expand(x0 / t + y0 / (b * t)), "bytes saved per token outside the blocks, fp32 "
+            "(what does not grow with the micro-batch spread over its tokens)", "byte/token", when, q="saved")
+    formula("mem_mask", sp.expand((per_layer or 0) * y1), "bytes each block saves once per micro-batch "
+            "(masks built from the sequence length), fp32", "byte", when, q="saved")
+    formula("mem_logits_saved", logits if logits != 0 else loss, "bytes the loss saves for backward (inside F.cross_entropy), fp32",
+            "byte", when + " and not compile", q="saved_loss")
+
+
+def _var(name: str, traced: Traced) -> str:
+    return {T: "seq_len", B: "micro_batch"}.get(name, name)
+
+
+def _q(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return _q(str(v))

@@ -1,0 +1,118 @@
+"""Exact polynomials from measurements: rational linear algebra, never a least-squares float.
+
+A quantity measured at many shapes is fitted as a polynomial in the varied names on a stated
+monomial basis: every monomial whose degree in each name is at most that name's bound (`Basis`).
+The coefficients solve the normal equations A^T A c = A^T y over the rationals (sympy's
+DomainMatrix over QQ), so they are exact; the fit is accepted only when it reproduces every
+measurement exactly (residual 0 at every shape), with more shapes than unknowns, and again at
+held-out shapes that took no part in the fit. Otherwise `NotPolynomial` names the quantity and
+the shapes where the fit broke, with the residuals.
+
+The degree bound of a name is found first by a scan (`degree_along`): the name alone is varied
+about a base shape and the lowest degree that fits every point exactly (with at least one point to
+spare) is its degree along that line.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from fractions import Fraction
+
+import sympy as sp
+from sympy.polys.matrices import DomainMatrix
+
+from costmodel.errors import UserError
+
+Point = Mapping[str, int]
+
+
+class NotPolynomial(UserError):
+    """No polynomial of the basis reproduces the measurements."""
+
+
+class Underdetermined(UserError):
+    """The shapes do not pin every coefficient down (more shapes needed)."""
+
+
+def monomials(degrees: Mapping[str, int]) -> list[tuple[tuple[str, int], ...]]:
+    """Every product of the names with each exponent up to its bound (1 first)."""
+    names = sorted(degrees)
+    out = []
+    for powers in itertools.product(*(range(degrees[n] + 1) for n in names)):
+        out.append(tuple((n, k) for n, k in zip(names, powers) if k))
+    return sorted(out, key=lambda m: (sum(k for _, k in m), m))
+
+
+def _value(monomial, point: Point) -> int:
+    v = 1
+    for name, k in monomial:
+        v *= int(point[name]) ** k
+    return v
+
+
+def fit(quantity: str, points: Sequence[Point], values: Sequence[int | Fraction],
+        degrees: Mapping[str, int]) -> sp.Expr:
+    """The exact polynomial of the basis through every (point, value), or NotPolynomial."""
+    basis = monomials(degrees)
+    if len(points) <= len(basis):
+        raise Underdetermined(f"{quantity}: {len(points)} shapes for {len(basis)} unknowns")
+    rows = [[sp.Rational(_value(m, p)) for m in basis] for p in points]
+    a = DomainMatrix.from_list_sympy(len(rows), len(basis), rows).convert_to(sp.QQ)
+    y = DomainMatrix.from_list_sympy(len(rows), 1, [[sp.Rational(v)] for v in values]).convert_to(sp.QQ)
+    at = a.transpose()
+    normal = at * a
+    if normal.rank() < len(basis):
+        raise Underdetermined(f"{quantity}: the shapes do not determine all {len(basis)} coefficients")
+    coeffs = normal.lu_solve(at * y).to_Matrix()
+    expr = sp.Add(*(c * sp.Mul(*(sp.Symbol(n, positive=True) ** k for n, k in m))
+                    for c, m in zip(coeffs, basis) if c != 0))
+    bad = residuals(expr, points, values)
+    if bad:
+        raise NotPolynomial(_message(quantity, degrees, bad, len(points)))
+    return expr
+
+
+def residuals(expr: sp.Expr, points: Sequence[Point], values: Sequence) -> list[tuple[Point, object, object]]:
+    """(point, measured, predicted) wherever expr misses a measurement (exact arithmetic)."""
+    symbols = sorted(expr.free_symbols, key=str)
+    terms = [(exps, Fraction(int(c.p), int(c.q)))
+             for exps, c in (sp.Poly(expr, *symbols).terms() if symbols else [((), sp.Rational(expr))])]
+    bad = []
+    for p, v in zip(points, values):
+        got = Fraction(0)
+        for exps, c in terms:
+            for s, k in zip(symbols, exps):
+                c *= Fraction(p[s.name]) ** k
+            got += c
+        if Fraction(v) != got:
+            bad.append((p, v, got))
+    return bad
+
+
+def degree_along(quantity: str, name: str, xs: Sequence[int], values: Sequence, max_degree: int) -> int:
+    """The lowest degree in `name` that fits the scan exactly with a point to spare."""
+    for k in range(0, min(max_degree, len(xs) - 2) + 1):
+        try:
+            fit(quantity, [{name: x} for x in xs], values, {name: k})
+            return k
+        except (NotPolynomial, Underdetermined):
+            continue
+    shown = ", ".join(f"{name}={x}: {v}" for x, v in zip(xs, values))
+    raise NotPolynomial(
+        f"{quantity} is not a polynomial of degree <= {min(max_degree, len(xs) - 2)} in {name} "
+        f"(measured {shown}); a shape rounded with // or max? fix {name} with --fixed, or raise "
+        f"--degree {name}=K"
+    )
+
+
+def _message(quantity: str, degrees: Mapping[str, int], bad, n: int) -> str:
+    shown = "; ".join(
+        f"at {', '.join(f'{k}={v}' for k, v in p.items())}: measured {measured}, fit {predicted} "
+        f"(residual {Fraction(measured) - predicted})"
+        for p, measured, predicted in bad[:4]
+    )
+    basis = ", ".join(f"{k}<={v}" for k, v in sorted(degrees.items()))
+    more = f" (and {len(bad) - 4} more)" if len(bad) > 4 else ""
+    return (f"{quantity} is not a polynomial with degrees {basis}: no exact fit through {n} shapes; "
+            f"{len(bad)} miss: {shown}{more}")

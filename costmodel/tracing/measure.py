@@ -1,0 +1,305 @@
+"""One shape of the user's model, measured on the meta device: no weights, no data, no GPU.
+
+`measure(build, T, B)` builds the model (`build()` runs the user's factory) under
+`torch.device("meta")`, runs one training forward and backward on a micro-batch of B sequences of
+T token ids, and returns a `Measurement`:
+
+- the unique trainable parameters, by group and by dtype (a tied tensor counted once);
+- the FLOPs of the step as torch.utils.flop_counter.FlopCounterMode counts them (matmuls only);
+- the bytes saved for backward (torch.autograd.graph.saved_tensors_hooks), unique storages,
+  parameters and buffers excluded, split into the loss's (saved inside F.cross_entropy) and the rest;
+- what the model is made of, as seen from the torch functions it calls (`Observed`).
+
+Attention through F.scaled_dot_product_attention is run as a flash kernel (`_Flash`): it saves
+q, k, v, the output and an fp32 logsumexp per query and head, as the fused kernels do, and counts
+4 B H Tq Tk hd FLOPs forward and 10 backward (the scores recomputed, then dA, dV, dQ, dK), torch's
+own sdpa_flop_count / sdpa_backward_flop_count (pytorch/pytorch v2.13.0,
+torch/utils/flop_counter.py) with H the query heads. Attention written out (q @ k^T, softmax,
+@ v) is counted and saved as it runs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+import attrs
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.overrides import TorchFunctionMode
+from torch.utils.flop_counter import FlopCounterMode
+
+GROUPS = ("matrices", "embeddings", "lm_head", "positions", "vectors")
+ACTIVATIONS = {F.gelu: "gelu", F.silu: "silu", F.relu: "relu", torch.relu: "relu", torch.sigmoid: "sigmoid"}
+NORMS = {F.layer_norm: "layernorm", torch.layer_norm: "layernorm", F.rms_norm: "rmsnorm",
+         torch.rms_norm: "rmsnorm"}
+
+
+@attrs.frozen(kw_only=True)
+class Observed:
+    """What the forward pass showed of the architecture (None: not seen)."""
+
+    n_blocks: int
+    d_model: int | None
+    vocab_rows: int | None
+    n_head: int | None
+    n_kv_head: int | None
+    head_dim: int | None
+    d_ff: int | None
+    activation: str | None
+    gated: bool
+    norm: str | None
+    norm_weight: bool
+    norm_bias: bool
+    attention: str | None  # flash (SDPA) or eager (softmax written out)
+    positions: str  # learned (a second embedding table) or rotary (none)
+    tied_embeddings: bool
+    qkv_fused: bool
+    qkv_bias: bool
+    proj_bias: bool
+    causal_mask_buffer: bool
+
+
+@attrs.frozen(kw_only=True)
+class Measurement:
+    params: dict[str, int]  # by group (GROUPS)
+    params_by_dtype: dict[str, int]
+    flops: int  # forward + backward of the whole micro-batch
+    saved: int  # bytes saved for backward outside the loss
+    saved_loss: int  # bytes saved inside the loss (the logit-sized tensors)
+    observed: Observed
+
+
+class _Flash(torch.autograd.Function):
+    """SDPA as a fused flash kernel: saves q, k, v, out and an fp32 logsumexp; the FLOPs are added
+    to the counter by hand (the meta device runs no kernel)."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, counter):
+        if q.dim() == 4:  # the kernels write (B, T, H, hd) and return it as (B, H, T, hd)
+            out = q.new_empty(q.shape[0], q.shape[2], q.shape[1], v.shape[-1]).transpose(1, 2)
+        else:
+            out = q.new_empty(q.shape[:-1] + v.shape[-1:])
+        lse = q.new_empty(q.shape[:-1], dtype=torch.float32)
+        ctx.save_for_backward(q, k, v, out, lse)
+        ctx.counter = counter
+        counter.flops += 4 * q.shape[:-1].numel() * k.shape[-2] * q.shape[-1]
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        q, k, v, _, _ = ctx.saved_tensors
+        ctx.counter.flops += 10 * q.shape[:-1].numel() * k.shape[-2] * q.shape[-1]
+        return torch.zeros_like(q), torch.zeros_like(k), torch.zeros_like(v), None
+
+
+class _Watch(TorchFunctionMode):
+    """Sees every torch function the model calls: records the architecture, runs SDPA as flash,
+    and marks the loss (so that what it saves is counted apart)."""
+
+    def __init__(self):
+        super().__init__()
+        self.flops = 0
+        self.calls: Counter = Counter()
+        self.in_loss = 0
+        self.sdpa: tuple | None = None
+        self.scores: tuple | None = None
+        self.activation: tuple | None = None
+        self.gate_mul = False
+        self.norms: list[tuple] = []
+        self.v_storage: int | None = None  # the storage attention's values were read from
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        self.calls[func] += 1
+        if func is F.scaled_dot_product_attention:
+            q, k, v = args[:3]
+            self.sdpa = (tuple(q.shape), tuple(k.shape))
+            if self.v_storage is None:
+                self.v_storage = _storage(v)
+            return _Flash.apply(q, k, v, self)
+        if (func in (torch.matmul, torch.Tensor.matmul, torch.Tensor.__matmul__) and self.scores is not None
+                and self.v_storage is None and len(args) == 2 and args[1].dim() == 4):
+            self.v_storage = _storage(args[1])  # eager: the first matmul after the softmax is A @ V
+        if func in ACTIVATIONS and self.activation is None and args:
+            self.activation = (ACTIVATIONS[func], tuple(args[0].shape))
+        if func in NORMS:
+            self.norms.append((NORMS[func], args, kwargs))
+        if func in (F.softmax, torch.softmax, torch.Tensor.softmax) and args and args[0].dim() == 4:
+            self.scores = tuple(args[0].shape)
+        if func in (torch.mul, torch.Tensor.mul, torch.Tensor.__mul__) and self.activation and len(args) == 2:
+            a, b = args
+            if all(isinstance(t, torch.Tensor) and t.shape[-1:] == self.activation[1][-1:] for t in (a, b)):
+                self.gate_mul = True
+        if func is F.cross_entropy:
+            self.in_loss += 1
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self.in_loss -= 1
+        return func(*args, **kwargs)
+
+
+def _blocks(model: nn.Module) -> nn.ModuleList | None:
+    """The repeated blocks: the longest ModuleList/Sequential of modules of one class."""
+    best = None
+    for m in model.modules():
+        if isinstance(m, (nn.ModuleList, nn.Sequential)) and len(m) and len({type(c) for c in m}) == 1:
+            if best is None or len(m) > len(best):
+                best = m
+    return best
+
+
+def _storage(t: torch.Tensor) -> int:
+    return t.untyped_storage()._cdata
+
+
+def measure(build: Callable[[], nn.Module], seq: int, batch: int) -> Measurement:
+    """Build the model on the meta device and run one training step of `batch` x `seq` tokens."""
+    with torch.device("meta"):
+        model = build()
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"the factory returned {type(model).__name__}, not a torch.nn.Module")
+        model.train()
+        embeddings = [m for m in model.modules() if isinstance(m, nn.Embedding)]
+        if not embeddings:
+            raise TypeError("the model has no nn.Embedding: trace needs a token embedding")
+        token = max(embeddings, key=lambda m: m.num_embeddings)  # the vocabulary is the largest table
+        vocab = token.num_embeddings
+        idx = torch.randint(0, vocab, (batch, seq))
+        targets = torch.randint(0, vocab, (batch, seq))
+        watch = _Watch()
+        saved: dict[int, tuple[int, bool]] = {}
+
+        def pack(t: torch.Tensor):
+            key = _storage(t)
+            if key not in saved:
+                saved[key] = (t.untyped_storage().nbytes(), watch.in_loss > 0)
+            return t
+
+        blocks = _blocks(model)
+        first = blocks[0] if blocks is not None else model
+        linear_io: dict[nn.Module, tuple[int, int]] = {}
+
+        def seen(module, inputs, output) -> None:  # a hook returning None leaves the output alone
+            linear_io.setdefault(module, (_storage(inputs[0]), _storage(output)))
+
+        hooks = [m.register_forward_hook(seen) for m in first.modules() if isinstance(m, nn.Linear)]
+        counter = FlopCounterMode(display=False)
+        with counter, watch, torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            out = model(idx, targets)
+            loss = _loss(out, targets, watch)
+            loss.backward()
+        for h in hooks:
+            h.remove()
+    fixed = {_storage(p) for p in model.parameters()} | {_storage(b) for b in model.buffers()}
+    kept = [(n, in_loss) for key, (n, in_loss) in saved.items() if key not in fixed]
+    return Measurement(
+        params=_groups(model, token),
+        params_by_dtype=_by_dtype(model),
+        flops=counter.get_total_flops() + watch.flops,
+        saved=sum(n for n, in_loss in kept if not in_loss),
+        saved_loss=sum(n for n, in_loss in kept if in_loss),
+        observed=_observe(model, token, watch, seq, linear_io),
+    )
+
+
+def _loss(out, targets: torch.Tensor, watch: _Watch) -> torch.Tensor:
+    """The model returns the loss, (logits, loss), or logits (then the mean cross-entropy)."""
+    if isinstance(out, (tuple, list)):
+        scalars = [o for o in out if isinstance(o, torch.Tensor) and o.dim() == 0]
+        if scalars:
+            return scalars[0]
+        out = out[0]
+    if not isinstance(out, torch.Tensor):
+        raise TypeError(f"model(idx, targets) returned {type(out).__name__}: expected the loss or the logits")
+    if out.dim() == 0:
+        return out
+    with watch:
+        return F.cross_entropy(out.reshape(-1, out.shape[-1]), targets.reshape(-1))
+
+
+def _unique(model: nn.Module):
+    seen = {}
+    for name, p in model.named_parameters():  # a tied tensor is yielded once, under its first name
+        if p.requires_grad:
+            seen[id(p)] = (name, p)
+    return seen.values()
+
+
+def _groups(model: nn.Module, token: nn.Embedding) -> dict[str, int]:
+    blocks = _blocks(model)
+    in_blocks = {id(p) for p in blocks.parameters()} if blocks is not None else set()
+    tables = {id(m.weight) for m in model.modules() if isinstance(m, nn.Embedding)}
+    linears = {id(m.weight) for m in model.modules() if isinstance(m, nn.Linear)}
+    counts = dict.fromkeys(GROUPS, 0)
+    for _, p in _unique(model):
+        if p is token.weight:
+            group = "embeddings"
+        elif id(p) in tables:
+            group = "positions" if p.shape[0] != token.num_embeddings else "embeddings"
+        elif id(p) in linears and id(p) not in in_blocks and p.shape[0] == token.num_embeddings:
+            group = "lm_head"
+        elif p.dim() >= 2:
+            group = "matrices"
+        else:
+            group = "vectors"
+        counts[group] += p.numel()
+    return counts
+
+
+def _by_dtype(model: nn.Module) -> dict[str, int]:
+    counts: Counter = Counter()
+    for _, p in _unique(model):
+        counts[str(p.dtype).removeprefix("torch.")] += p.numel()
+    return dict(counts)
+
+
+def _observe(model: nn.Module, token: nn.Embedding, watch: _Watch, seq: int, linear_io: dict) -> Observed:
+    blocks = _blocks(model)
+    first = blocks[0] if blocks is not None else model
+    d = token.embedding_dim
+    n_head = n_kv = head_dim = None
+    attention = None
+    if watch.sdpa is not None:
+        (_, n_head, _, head_dim), (_, n_kv, _, _) = watch.sdpa[0], watch.sdpa[1]
+        attention = "flash"
+    elif watch.scores is not None:
+        n_head, n_kv, head_dim, attention = watch.scores[1], watch.scores[1], None, "eager"
+        if n_head and d % n_head == 0:
+            head_dim = d // n_head
+    kv_width = n_kv * head_dim if n_kv and head_dim else None
+    # the Linear that made the values, and its siblings reading the same input: the qkv projections
+    v_linear = next((m for m, (_, out) in linear_io.items() if out == watch.v_storage), None)
+    qkv = [m for m, (inp, _) in linear_io.items() if v_linear is not None and inp == linear_io[v_linear][0]]
+    fused = v_linear is not None and kv_width is not None and v_linear.out_features > kv_width
+    norm_weight = norm_bias = False
+    for kind, args, kwargs in watch.norms:  # F.layer_norm(x, shape, weight, bias), F.rms_norm(x, shape, weight)
+        norm_weight |= (args[2] if len(args) > 2 else kwargs.get("weight")) is not None
+        if kind == "layernorm":
+            norm_bias |= (args[3] if len(args) > 3 else kwargs.get("bias")) is not None
+    d_ff = watch.activation[1][-1] if watch.activation else None
+    tables = [m for m in model.modules() if isinstance(m, nn.Embedding) and m is not token]
+    masks = [b for b in first.buffers() if b.dim() == 2 and b.shape[0] == b.shape[1] and b.shape[0] >= seq]
+    return Observed(
+        n_blocks=len(blocks) if blocks is not None else 1,
+        d_model=d,
+        vocab_rows=token.num_embeddings,
+        n_head=n_head,
+        n_kv_head=n_kv,
+        head_dim=head_dim,
+        d_ff=d_ff,
+        activation=watch.activation[0] if watch.activation else None,
+        gated=watch.gate_mul,
+        norm=watch.norms[0][0] if watch.norms else None,
+        norm_weight=norm_weight,
+        norm_bias=norm_bias,
+        attention=attention,
+        positions="learned" if tables else "rotary",
+        tied_embeddings=any(m.weight is token.weight for m in model.modules() if isinstance(m, nn.Linear)),
+        qkv_fused=fused,
+        qkv_bias=any(m.bias is not None for m in qkv),
+        proj_bias=any(m.bias is not None for m in linear_io if m not in qkv),
+        causal_mask_buffer=bool(masks),
+    )
