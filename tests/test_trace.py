@@ -64,6 +64,12 @@ def test_nanogpt_parameters_and_flops_are_the_families_formulas(nanogpt):
     assert _symbolic(nanogpt.formulas["flops_per_token_exact"], rename) == _builtin(
         "flops_per_token_exact", 'attention == "flash"')
     assert nanogpt.choices == {"mlp": "gelu", "norm": "layernorm", "attention": "flash", "positions": "learned"}
+    # MemTracker's step peak at the base shape holds every fp32 weight and gradient once
+    at_base = {sp.Symbol(k, positive=True): v for k, v in nanogpt.base.items()}
+    at_base[sp.Symbol("T__", positive=True)] = nanogpt.base["block_size"]
+    n = nanogpt.formulas["n_params"].subs(at_base)
+    assert nanogpt.peak["parameter"] == nanogpt.peak["gradient"] == 4 * n
+    assert nanogpt.peak["total"] > 4 * 4 * n  # weights, grads and AdamW's two states, at least
 
 
 def test_nanogpt_activations_within_a_tenth_of_a_percent(nanogpt, tmp_path):

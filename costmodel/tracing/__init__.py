@@ -63,6 +63,8 @@ class Traced:
     formulas: dict[str, object]  # quantity -> sympy polynomial
     choices: dict[str, str]  # activation, norm, attention, positions (constant over shapes)
     params_by_dtype: dict[str, int]  # at the base shape
+    base: dict[str, object]  # the base shape: the varied names, seq_len, micro_batch
+    peak: dict[str, int]  # MemTracker's step peak at the base shape, bytes by kind
     n_fit: int
     n_held_out: int
     seconds: float
@@ -183,12 +185,18 @@ def trace(target: str, vary: Sequence[str], fixed: Mapping[str, object] = (), se
                     f"{_label(q)}: the exact fit misses held-out shapes: " + "; ".join(
                         f"at {_shape(p, seq_name)}: measured {v}, fit {got}" for p, v, got in bad))
         choices = _choices(target, [r.choices for r in results], seq_name, points)
+        from costmodel.tracing.measure import step_peak
+
+        peak = step_peak(usercode.builder(factory, {**fixed, **{n: base[n] for n in pools if n not in (T, B)},
+                                                     **({seq_name: base[T]} if seq_name else {})}), base[T], base[B])
+        log(f"eager fp32 AdamW step peak at the base shape (MemTracker): {peak.get('total', 0):,} bytes")
         return Traced(
             file=file.name, factory=name, sha256=usercode.sha256(file), torch_version=torch.__version__,
             vary=tuple(n for n in vary if n != seq_name), kinds=kinds, seq_name=seq_name,
             seq_default=defs.get(seq_name) if seq_name else None, fixed=fixed,
             defaults={n: defs[n] for n in vary if n in defs}, degrees=found, formulas=formulas,
             choices=choices, params_by_dtype=base_result.by_dtype, n_fit=len(points),
+            base={_name(k, seq_name): (int(v) if isinstance(v, bool) else v) for k, v in base.items()}, peak=peak,
             n_held_out=held_out, seconds=time.perf_counter() - started,
         )
     finally:

@@ -102,7 +102,10 @@ def to_toml(traced: Traced, name: str, declared: dict) -> str:
         f"# Varied: {', '.join(traced.vary) or '-'}; sequence length: "
         f"{traced.seq_name + ' = seq_len' if traced.seq_name else 'seq_len (free)'}; fixed: "
         f"{', '.join(f'{k}={v}' for k, v in traced.fixed.items()) or '-'}.",
-        f"# Parameters by dtype at the base shape: {', '.join(f'{k} {v}' for k, v in traced.params_by_dtype.items())}.",
+        f"# At the base shape ({', '.join(f'{k}={v}' for k, v in traced.base.items())}): parameters by dtype "
+        f"{', '.join(f'{k} {v}' for k, v in traced.params_by_dtype.items())};",
+        "# eager fp32 step with AdamW, peak bytes by kind (torch.distributed._tools.mem_tracker.MemTracker): "
+        + ", ".join(f"{k} {v}" for k, v in traced.peak.items() if v) + ".",
         "",
         "[family]",
         f"name = {_q(name)}",

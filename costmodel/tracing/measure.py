@@ -303,3 +303,29 @@ def _observe(model: nn.Module, token: nn.Embedding, watch: _Watch, seq: int, lin
         proj_bias=any(m.bias is not None for m in linear_io if m not in qkv),
         causal_mask_buffer=bool(masks),
     )
+
+
+def step_peak(build: Callable[[], nn.Module], seq: int, batch: int) -> dict[str, int]:
+    """The peak bytes of an eager fp32 training step with AdamW, by kind, as
+    torch.distributed._tools.mem_tracker.MemTracker tracks it (second step, after the optimizer
+    states exist): parameters, gradients, optimizer states, activations, temporaries, total."""
+    from torch.distributed._tools.mem_tracker import MemTracker
+
+    with torch.device("meta"):
+        model = build()
+        model.train()
+        optimizer = torch.optim.AdamW(model.parameters(), foreach=False)
+        vocab = max(m.num_embeddings for m in model.modules() if isinstance(m, nn.Embedding))
+        idx, targets = torch.randint(0, vocab, (batch, seq)), torch.randint(0, vocab, (batch, seq))
+        tracker = MemTracker()
+        tracker.track_external(model, optimizer)
+        with tracker, _Watch() as watch:
+            for step in range(2):
+                _loss(model(idx, targets), targets, watch).backward()
+                optimizer.step()
+                optimizer.zero_grad()
+                if step == 0:
+                    tracker.reset_mod_stats()
+        peak = tracker.get_tracker_snapshot("peak")
+    meta = peak.get(torch.device("meta"), {})
+    return {str(getattr(k, "value", k)).lower(): int(v) for k, v in meta.items()}
