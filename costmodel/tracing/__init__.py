@@ -35,6 +35,7 @@ SEQS = (8, 16, 24, 32, 40)
 FREE_SEQS = (3, 4, 5, 6, 7)  # T when the model's context is fixed: short enough for any model
 BATCHES = (2, 3, 4)
 SCAN = 5  # points of a scan: degree <= 3 with one to spare
+SPARE = 4  # shapes measured beyond those that determine every coefficient
 
 
 def need_torch():
@@ -99,13 +100,14 @@ def trace(target: str, vary: Sequence[str], fixed: Mapping[str, object] = (), se
     vary = tuple(dict.fromkeys(vary))
     if not vary:
         raise UserError("--vary names at least one argument of the factory")
+    known = usercode.arguments(factory)
     for n in (*vary, *fixed):
-        if defs and n not in defs and not _accepts_any(factory):
-            raise UserError(f"{target}: the factory has no argument {n!r} (it has: {', '.join(sorted(defs))})")
+        if known is not None and n not in known:
+            raise UserError(f"{target}: the factory has no argument {n!r} (it has: {', '.join(sorted(known))})")
     if set(vary) & set(fixed):
         raise UserError(f"{', '.join(sorted(set(vary) & set(fixed)))}: both varied and fixed")
     if seq_name is None:
-        seq_name = next((n for n in SEQ_NAMES if n in vary or (n in defs and n not in fixed)), None)
+        seq_name = next((n for n in SEQ_NAMES if n in vary or (n in (known or defs) and n not in fixed)), None)
     pools = {n: pool(n, defs.get(n)) for n in vary if n != seq_name}
     pools[T] = SEQS if seq_name else FREE_SEQS
     pools[B] = BATCHES
@@ -160,24 +162,29 @@ def trace(target: str, vary: Sequence[str], fixed: Mapping[str, object] = (), se
                                                        [r[q] for r in line], bound)
         log(f"scans done ({len(points)} shapes)")
         # 3. the fit: enough random shapes for the largest basis, then held-out ones
-        widest = max(len(fitting.monomials(d)) for d in found.values())
-        want = widest + max(4, widest // 6) + 1
+        design = fitting.Design(found.values())
+        for p in points:
+            design.add(p)
+        tries = 0
+        while not design.full():  # only shapes that pin down a coefficient more are measured
+            tries += 1
+            if tries > 200 * design.size:
+                raise fitting.Underdetermined(f"{target}: no valid shapes determine every coefficient; "
+                                              "give --fixed values that make more varied shapes valid")
+            point = {n: rng.choice(values) for n, values in pools.items()}
+            if point in points or not design.helps(point):
+                continue
+            r = run(point)
+            if not isinstance(r, _Invalid):
+                points.append(point)
+                results.append(r)
+                design.add(point)
+        _sample(run, pools, rng, points, results, len(points) + SPARE, target)
         checks: list[tuple[dict, dict]] = []
-        formulas = {}
-        while True:
-            _sample(run, pools, rng, points, results, want, target)
-            while len(checks) < held_out:
-                _sample(run, pools, rng, points, None, 0, target, into=checks)
-            log(f"fitting on {len(points)} shapes, {held_out} held out")
-            try:
-                for q in base_result:
-                    if q not in formulas:
-                        formulas[q] = fitting.fit(_label(q), points, [r[q] for r in results], found[q])
-                break
-            except fitting.Underdetermined:
-                if want > 4 * widest:
-                    raise
-                want += max(8, widest // 4)
+        while len(checks) < held_out:
+            _sample(run, pools, rng, points, None, 0, target, into=checks)
+        log(f"fitting on {len(points)} shapes, {held_out} held out")
+        formulas = {q: fitting.fit(_label(q), points, [r[q] for r in results], found[q]) for q in base_result}
         for q, expr in formulas.items():
             bad = fitting.residuals(expr, [p for p, _ in checks], [r[q] for _, r in checks])
             if bad:
@@ -273,15 +280,6 @@ def _choices(target: str, seen: list[dict], seq_name, points) -> dict[str, str]:
         if seen[0][key] is not None:
             out[key] = seen[0][key]
     return out
-
-
-def _accepts_any(factory) -> bool:
-    import inspect
-
-    try:
-        return any(p.kind == p.VAR_KEYWORD for p in inspect.signature(factory).parameters.values())
-    except (TypeError, ValueError):
-        return False
 
 
 def _name(n: str, seq_name: str | None) -> str:

@@ -44,6 +44,51 @@ def monomials(degrees: Mapping[str, int]) -> list[tuple[tuple[str, int], ...]]:
     return sorted(out, key=lambda m: (sum(k for _, k in m), m))
 
 
+class Design:
+    """Which shapes determine the coefficients of every basis: an echelon form of each basis's
+    rows modulo a large prime (a full rank modulo p implies a full rank over the rationals), so a
+    shape is measured only when it adds to the rank of a basis that is not yet determined."""
+
+    PRIME = 2**61 - 1
+
+    def __init__(self, degrees):
+        self.bases = {tuple(sorted(d.items())): monomials(d) for d in degrees}
+        self.rows: dict[tuple, dict[int, list[int]]] = {k: {} for k in self.bases}
+        self.size = max(len(b) for b in self.bases.values())
+
+    def full(self) -> bool:
+        return all(len(self.rows[k]) == len(b) for k, b in self.bases.items())
+
+    def _reduce(self, key, point: Point) -> list[int]:
+        p = self.PRIME
+        row = [_value(m, point) % p for m in self.bases[key]]
+        for col, pivot_row in self.rows[key].items():
+            if row[col]:
+                f = row[col]
+                row = [(a - f * b) % p for a, b in zip(row, pivot_row)]
+        return row
+
+    def helps(self, point: Point) -> bool:
+        return any(len(self.rows[k]) < len(b) and any(self._reduce(k, point)) for k, b in self.bases.items())
+
+    def add(self, point: Point) -> None:
+        p = self.PRIME
+        for key, basis in self.bases.items():
+            if len(self.rows[key]) == len(basis):
+                continue
+            row = self._reduce(key, point)
+            col = next((i for i, a in enumerate(row) if a), None)
+            if col is None:
+                continue
+            inv = pow(row[col], p - 2, p)
+            row = [a * inv % p for a in row]
+            for other in self.rows[key].values():  # keep the rows reduced at the new pivot
+                if other[col]:
+                    f = other[col]
+                    other[:] = [(a - f * b) % p for a, b in zip(other, row)]
+            self.rows[key][col] = row
+
+
 def _value(monomial, point: Point) -> int:
     v = 1
     for name, k in monomial:

@@ -108,7 +108,7 @@ class _Watch(TorchFunctionMode):
         self.activation: tuple | None = None
         self.gate_mul = False
         self.norms: list[tuple] = []
-        self.v_storage: int | None = None  # the storage attention's values were read from
+        self.v: torch.Tensor | None = None  # attention's values (kept: their storage is compared later)
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -116,12 +116,12 @@ class _Watch(TorchFunctionMode):
         if func is F.scaled_dot_product_attention:
             q, k, v = args[:3]
             self.sdpa = (tuple(q.shape), tuple(k.shape))
-            if self.v_storage is None:
-                self.v_storage = _storage(v)
+            if self.v is None:
+                self.v = v
             return _Flash.apply(q, k, v, self)
         if (func in (torch.matmul, torch.Tensor.matmul, torch.Tensor.__matmul__) and self.scores is not None
-                and self.v_storage is None and len(args) == 2 and args[1].dim() == 4):
-            self.v_storage = _storage(args[1])  # eager: the first matmul after the softmax is A @ V
+                and self.v is None and len(args) == 2 and args[1].dim() == 4):
+            self.v = args[1]  # eager: the first matmul after the softmax is A @ V
         if func in ACTIVATIONS and self.activation is None and args:
             self.activation = (ACTIVATIONS[func], tuple(args[0].shape))
         if func in NORMS:
@@ -180,10 +180,11 @@ def measure(build: Callable[[], nn.Module], seq: int, batch: int) -> Measurement
 
         blocks = _blocks(model)
         first = blocks[0] if blocks is not None else model
-        linear_io: dict[nn.Module, tuple[int, int]] = {}
+        linear_io: dict[nn.Module, tuple[torch.Tensor, torch.Tensor]] = {}
 
         def seen(module, inputs, output) -> None:  # a hook returning None leaves the output alone
-            linear_io.setdefault(module, (_storage(inputs[0]), _storage(output)))
+            # the tensors themselves, kept alive to the end: a freed storage's address is reused
+            linear_io.setdefault(module, (inputs[0], output))
 
         hooks = [m.register_forward_hook(seen) for m in first.modules() if isinstance(m, nn.Linear)]
         counter = FlopCounterMode(display=False)
@@ -271,8 +272,10 @@ def _observe(model: nn.Module, token: nn.Embedding, watch: _Watch, seq: int, lin
             head_dim = d // n_head
     kv_width = n_kv * head_dim if n_kv and head_dim else None
     # the Linear that made the values, and its siblings reading the same input: the qkv projections
-    v_linear = next((m for m, (_, out) in linear_io.items() if out == watch.v_storage), None)
-    qkv = [m for m, (inp, _) in linear_io.items() if v_linear is not None and inp == linear_io[v_linear][0]]
+    io = {m: (_storage(i), _storage(o)) for m, (i, o) in linear_io.items()}
+    v_storage = _storage(watch.v) if watch.v is not None else None
+    v_linear = next((m for m, (_, out) in io.items() if out == v_storage), None)
+    qkv = [m for m, (inp, _) in io.items() if v_linear is not None and inp == io[v_linear][0]]
     fused = v_linear is not None and kv_width is not None and v_linear.out_features > kv_width
     norm_weight = norm_bias = False
     for kind, args, kwargs in watch.norms:  # F.layer_norm(x, shape, weight, bias), F.rms_norm(x, shape, weight)

@@ -83,6 +83,20 @@ def defaults(factory: Callable) -> dict[str, object]:
     return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
 
 
+def arguments(factory: Callable) -> set[str] | None:
+    """Every name the factory (or its config dataclass) takes; None when it takes **kwargs."""
+    config = _config_class(factory)
+    if config is not None:
+        return {f.name for f in dataclasses.fields(config)}
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind == p.VAR_KEYWORD for p in params):
+        return None
+    return {p.name for p in params}
+
+
 def builder(factory: Callable, values: dict[str, object]) -> Callable[[], object]:
     """A thunk that calls the factory with these values."""
     config = _config_class(factory)
