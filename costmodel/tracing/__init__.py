@@ -191,7 +191,7 @@ def trace(target: str, vary: Sequence[str], fixed: Mapping[str, object] = (), se
                 raise fitting.NotPolynomial(
                     f"{_label(q)}: the exact fit misses held-out shapes: " + "; ".join(
                         f"at {_shape(p, seq_name)}: measured {v}, fit {got}" for p, v, got in bad))
-        choices = _choices(target, [r.choices for r in results], seq_name, points)
+        choices = _choices(target, [r.choices for r in results])
         from costmodel.tracing.measure import step_peak
 
         peak = step_peak(usercode.builder(factory, {**fixed, **{n: base[n] for n in pools if n not in (T, B)},
@@ -270,7 +270,8 @@ def _quantities(m, point) -> _Row:
     return row
 
 
-def _choices(target: str, seen: list[dict], seq_name, points) -> dict[str, str]:
+def _choices(target: str, seen: list[dict]) -> dict[str, str]:
+    """mlp, norm, attention and positions: one value at every shape, else an error."""
     out = {}
     for key in seen[0]:
         values = {s[key] for s in seen}
