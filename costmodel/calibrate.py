@@ -183,10 +183,9 @@ def calibrate(family: str, log: str | Path, *, warmup: int | None = None, text: 
     values, plugins ...); the scenario should describe the logged run (batch sizes, GPUs, card).
     """
     if text is None:
-        try:
-            text = Path(log).read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            raise UserError(f"cannot read log {log}: {exc.strerror}") from None
+        from costmodel import files
+
+        text = files.read_text(log, "log", "log", errors="replace")
     from costmodel import api
 
     formats = api.registry(tuple(scenario.get("plugins") or ())).log_formats

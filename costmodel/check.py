@@ -155,7 +155,7 @@ def parse_claim(registry, name: str, text: Any) -> Claimed:
     """`text` as a value of `name` with the interval its digits or its range state (canonical unit)."""
     q = registry.quantity(name)
     if q.kind == "bool" or isinstance(text, bool):
-        value = registry.parse_value(name, text, where="claim")
+        value = registry.parse_value(name, text, where="claim", bounded=False)
         return Claimed(text=str(text), value=value, low=value, high=value)
     raw = str(text).strip()
     parts = _RANGE.split(raw)
@@ -175,7 +175,7 @@ def _one(registry, name: str, text: str) -> Claimed:
     q = registry.quantity(name)
     m = _NUMBER.match(text)
     if m is None or (m.group("int") is None and not m.group("frac")):
-        value = registry.parse_value(name, text, where="claim")
+        value = registry.parse_value(name, text, where="claim", bounded=False)
         return Claimed(text=text, value=value, low=value, high=value)
     digits_int = (m.group("int") or "0").replace(",", "").replace("_", "")
     frac = m.group("frac") or ""
@@ -188,7 +188,7 @@ def _one(registry, name: str, text: str) -> Claimed:
     mantissa = float(f"{m.group('sign')}{digits_int}.{frac or '0'}")
     written = mantissa * 10.0**exponent
     half = 0.5 * 10.0 ** (exponent - len(frac))  # half a unit of the last digit written
-    canonical = registry.parse_value(name, f"{written!r} {rest}".strip(), where="claim")
+    canonical = registry.parse_value(name, f"{written!r} {rest}".strip(), where="claim", bounded=False)
     scale = canonical / written if written else units.parse_value(f"1 {rest}".strip(), q.unit, name)
     return Claimed(text=text, value=canonical, low=canonical - abs(half * scale),
                    high=canonical + abs(half * scale))

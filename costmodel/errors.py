@@ -31,6 +31,14 @@ class OutOfRange(Unreachable):
         self.value = value
 
 
+class DivisionByZero(UserError, ZeroDivisionError):
+    """A formula divided by zero for the user's inputs (still a ZeroDivisionError to solvers)."""
+
+
+class Overflow(UserError, OverflowError):
+    """A formula's number overflowed for the user's inputs (still an OverflowError to solvers)."""
+
+
 class PluginError(CostModelError):
     """A plugin that declares something broken (bad formula, dimension error, hook typo)."""
 

@@ -95,6 +95,8 @@ class _Translator:
             raise ExpressionError(f"constant {node.value!r} is not allowed (numbers only)")
         if isinstance(node.value, float) and not math.isfinite(node.value):
             raise ExpressionError("non-finite constant")
+        if isinstance(node.value, int) and node.value.bit_length() > MAX_INT_BITS:
+            raise ExpressionError(f"an integer constant beyond 2**{MAX_INT_BITS}")
         return sp.Integer(node.value) if isinstance(node.value, int) else sp.Float(node.value)
 
     def visit_Name(self, node: ast.Name):
@@ -104,7 +106,10 @@ class _Translator:
         op = _BINOPS.get(type(node.op))
         if op is None:
             raise ExpressionError(f"operator {type(node.op).__name__} is not allowed")
-        return op(self.visit(node.left), self.visit(node.right))
+        left, right = self.visit(node.left), self.visit(node.right)
+        if isinstance(node.op, ast.Pow):
+            _bounded_power(left, right)
+        return op(left, right)
 
     def visit_UnaryOp(self, node: ast.UnaryOp):
         operand = self.visit(node.operand)
@@ -146,6 +151,24 @@ class _Translator:
     def visit_BoolOp(self, node: ast.BoolOp):
         values = [_boolean(self.visit(v)) for v in node.values]
         return sp.And(*values) if isinstance(node.op, ast.And) else sp.Or(*values)
+
+
+MAX_INT_BITS = 256  # integer constants in a formula (the largest real one is 2**40)
+MAX_POWER = 64  # |exponent| of a quantity's power in a formula (formulas use 2, 0.5, -1)
+MAX_DIGITS = 400  # digits of a number a power of numbers may give
+
+
+def _bounded_power(base, exponent) -> None:
+    """Refuse powers sympy would compute for ever: `10**10**10`, `2**(10**9)`."""
+    if exponent.is_Number and not base.is_Number and not abs(exponent) <= MAX_POWER:
+        raise ExpressionError(f"a power beyond {MAX_POWER} ({exponent})")
+    if base.is_Number and exponent.is_Number and base != 0:
+        try:
+            digits = abs(float(exponent)) * abs(math.log10(abs(float(base))))
+        except (OverflowError, ValueError):
+            digits = math.inf
+        if not digits <= MAX_DIGITS:
+            raise ExpressionError(f"a power of numbers with more than {MAX_DIGITS} digits")
 
 
 def _boolean(value):

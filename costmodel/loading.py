@@ -54,7 +54,8 @@ def load_registry(paths: Sequence[str] = ()):
     """Load every allowed entry-point plugin plus the plugins at `paths`; build the registry.
 
     The built registry is cached on disk (see `costmodel.cache`), keyed by every file the plugins
-    are made of: a cached run imports neither the plugins, nor sympy, nor pint.
+    are made of and every file the build read: a cached run imports neither the plugins, nor sympy,
+    nor pint.
     """
     from costmodel import cache
 
@@ -62,8 +63,9 @@ def load_registry(paths: Sequence[str] = ()):
     hit = cache.read(key)
     if hit is not None:
         return hit
-    registry, infos = _build(paths)
-    cache.write(key, registry, infos)
+    with cache.recording() as read:
+        registry, infos = _build(paths)
+    cache.write(key, registry, infos, deps=read)
     return registry, infos
 
 
@@ -159,9 +161,23 @@ def _load_path(pm, infos, declarative, path: str, explicit: set[str] | None) -> 
         infos[str(p)] = PluginInfo(name=p.stem, origin=str(p), error="path does not exist")
         return
     if p.is_dir():
-        for child in sorted(p.iterdir()):
-            if child.suffix in (".py", ".toml") and not child.name.startswith("_"):
-                _load_path(pm, infos, declarative, str(child), explicit)
+        children = _plugin_files(p)
+        if not children:
+            message = "a folder without .py or .toml plugins in it"
+            if explicit is not None:
+                raise UserError(f"plugin path {path!r}: {message}")
+            infos[str(p)] = PluginInfo(name=p.name or str(p), origin=str(p), error=message)
+        for child in children:
+            _load_path(pm, infos, declarative, str(child), explicit)
+        return
+    try:  # a FIFO, a device or a huge file is refused before it is read or imported
+        from costmodel.files import LIMITS, regular_file
+
+        regular_file(p, "plugin", LIMITS["plugin"])
+    except UserError as exc:
+        if explicit is not None:
+            raise
+        infos[str(p)] = PluginInfo(name=p.stem, origin=str(p), error=str(exc))
         return
     if p.suffix == ".toml":
         from costmodel.toml_files import read_family
@@ -195,6 +211,23 @@ def _load_path(pm, infos, declarative, path: str, explicit: set[str] | None) -> 
     _register(pm, infos, p.stem, module, str(p), explicit is not None)
     if explicit is not None:
         explicit.add(p.stem)
+
+
+MAX_FOLDER = 1000  # entries of a plugin folder looked at (the folder is not searched recursively)
+
+
+def _plugin_files(folder: Path) -> list[Path]:
+    """The .py and .toml files directly in `folder` (not _private ones), in name order."""
+    found = []
+    with os.scandir(folder) as entries:
+        for i, entry in enumerate(entries):
+            if i >= MAX_FOLDER:
+                raise UserError(f"plugin path {str(folder)!r}: more than {MAX_FOLDER} entries; "
+                                "give a folder of plugins")
+            name = entry.name
+            if name.endswith((".py", ".toml")) and not name.startswith(("_", ".")):
+                found.append(folder / name)
+    return sorted(found)
 
 
 def _collect(pm, registry, infos, declarative) -> list[tuple[str, str]]:

@@ -79,8 +79,9 @@ class CompiledFormula(_Picklable):
 
     @functools.cached_property
     def evaluate(self):
-        """Scalar closure: env (name -> float) -> float."""
-        return programs.compile_program(self.program)
+        """Scalar closure: env (name -> float) -> float; a division by zero or an overflow is a
+        one-line error naming the formula and the inputs that caused it."""
+        return _guarded(programs.compile_program(self.program), self.target, self.inputs)
 
     @functools.cached_property
     def vector(self):
@@ -436,8 +437,9 @@ class Registry:
 
     # --- values -------------------------------------------------------------------------------
 
-    def parse_value(self, name: str, value: Value, where: str = "") -> Any:
-        """A value for a quantity, in its canonical unit (float), or a choice (str) / bool (0/1)."""
+    def parse_value(self, name: str, value: Value, where: str = "", bounded: bool = True) -> Any:
+        """A value for a quantity, in its canonical unit (float), or a choice (str) / bool (0/1).
+        `bounded=False` admits values above the quantity's maximum (a claim to be judged)."""
         q = self.quantity(name)
         label = f"{where}: {name}" if where else name
         if q.kind == "choice":
@@ -448,17 +450,40 @@ class Registry:
         if q.kind == "bool":
             return _parse_bool(value, label)
         number = units.parse_value(value, q.unit, label)
-        check_domain(q, number, label)
+        check_domain(q, number, label, bounded)
         return number
 
 
-def check_domain(q: Quantity, number: float, label: str) -> None:
+def _guarded(fn, target: str, inputs: tuple[str, ...]):
+    from costmodel.errors import DivisionByZero, Overflow
+
+    def run(env):
+        try:
+            return fn(env)
+        except ZeroDivisionError:
+            zero = [n for n in inputs if env.get(n) == 0] or list(inputs)
+            raise DivisionByZero(f"cannot compute {target}: division by zero "
+                                 f"({_shown(zero, env)})") from None
+        except OverflowError:
+            big = sorted(inputs, key=lambda n: -abs(float(env.get(n, 0))))[:3]
+            raise Overflow(f"cannot compute {target}: the number overflows ({_shown(big, env)})") from None
+
+    return run
+
+
+def _shown(names, env) -> str:
+    return ", ".join(f"{n} = {units.format_number(float(env[n]))}" for n in names if n in env)
+
+
+def check_domain(q: Quantity, number: float, label: str, bounded: bool = True) -> None:
     if not math.isfinite(number):
         raise UserError(f"{label}: {number} is not a finite number")
     if q.positive and number <= 0:
         raise UserError(f"{label}: must be greater than 0, got {units.format_number(number)}")
     if q.minimum is not None and number < q.minimum:
         raise UserError(f"{label}: must be at least {q.minimum:g}, got {units.format_number(number)}")
+    if bounded and q.maximum is not None and number > q.maximum:
+        raise UserError(f"{label}: must be at most {q.maximum:g}, got {units.format_number(number)}")
     if q.kind == "integer" and not float(number).is_integer():
         raise UserError(f"{label}: must be a whole number, got {units.format_number(number)}")
 

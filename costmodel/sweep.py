@@ -95,9 +95,12 @@ def _parse_grid(reg, grid: Mapping[str, Sequence[Any]]):
     if not grid:
         raise UserError("give at least one grid: NAME=v1,v2,...")
     names = list(grid)
+    points = math.prod(1 if isinstance(v, (str, bytes)) or not isinstance(v, Sequence) else len(v)
+                       for v in grid.values())
+    if points > MAX_POINTS:  # refused before any value is read
+        raise UserError(f"the grid has {points:,} points; at most {MAX_POINTS:,}")
     parsed: dict[str, list[Any]] = {}
     shown: dict[str, list[Any]] = {}
-    points = 1
     for name in names:
         q = reg.quantity(name)
         raw = grid[name]
@@ -114,9 +117,6 @@ def _parse_grid(reg, grid: Mapping[str, Sequence[Any]]):
             shown[name] = [int(v) for v in parsed[name]]
         else:
             shown[name] = list(parsed[name])
-        points *= len(raw)
-    if points > MAX_POINTS:
-        raise UserError(f"the grid has {points:,} points; at most {MAX_POINTS:,}")
     return names, parsed, shown
 
 
@@ -254,16 +254,19 @@ def expand_range(text: str, name: str = "") -> list[str]:
     m = _RANGE_RE.match(text)
     if not m:
         return [text]
-    start, stop = float(m.group(1).replace("_", "")), float(m.group(2).replace("_", ""))
     op, by, unit = m.group(3), m.group(4), m.group(5).strip()
     label = f"--grid {name}={text}" if name else text
+    start, stop = _finite(m.group(1), label), _finite(m.group(2), label)
     if stop < start:
         raise UserError(f"{label}: the range ends before it starts")
     numbers: list[float] = []
     if op == "*":
-        factor = float(by.replace("_", ""))
+        factor = _finite(by, label)
         if factor <= 1 or start <= 0:
             raise UserError(f"{label}: a geometric range needs a start above 0 and a factor above 1")
+        count = math.floor(math.log(stop / start) / math.log(factor) + 1e-9) + 1
+        if count > MAX_POINTS:
+            raise UserError(f"{label}: {count:,} values; a grid has at most {MAX_POINTS:,} points")
         x = start
         while x <= stop * (1 + 1e-12):
             numbers.append(x)
@@ -271,14 +274,23 @@ def expand_range(text: str, name: str = "") -> list[str]:
             if len(numbers) > MAX_POINTS:
                 break
     else:
-        step = float(by.replace("_", "")) if by else 1.0
+        step = _finite(by, label) if by else 1.0
         if step <= 0:
             raise UserError(f"{label}: the step must be above 0")
-        count = math.floor((stop - start) / step + 1e-9) + 1
+        span = (stop - start) / step
+        count = math.floor(span + 1e-9) + 1 if span < 10 * MAX_POINTS else math.inf
         if count > MAX_POINTS:
-            raise UserError(f"{label}: {count:,} values; at most {MAX_POINTS:,}")
+            shown = f"{count:,}" if count != math.inf else f"more than {10 * MAX_POINTS:,}"
+            raise UserError(f"{label}: {shown} values; a grid has at most {MAX_POINTS:,} points")
         numbers = [start + k * step for k in range(count)]
     return [_number(x) + (f" {unit}" if unit else "") for x in numbers]
+
+
+def _finite(text: str, label: str) -> float:
+    value = float(text.replace("_", ""))
+    if not math.isfinite(value) or abs(value) > 1e300:
+        raise UserError(f"{label}: {text} is beyond the range of numbers costmodel takes")
+    return value
 
 
 def _number(x: float) -> str:

@@ -21,14 +21,35 @@ HARDWARE_KEYS = {"name", "aliases", "vendor", "doc", "notes", "values", "sources
 FAMILY_KEYS = {"family", "quantities", "defaults", "presets", "formulas", "checks", "config"}
 
 
+MAX_DEPTH = 16  # tables and arrays nested deeper than this are refused (cards and families use 3)
+
+
 def load(path: str) -> dict[str, Any]:
+    """A TOML file's tables: a regular UTF-8 file within `files.LIMITS['toml']`, nested at most
+    MAX_DEPTH deep."""
+    from costmodel import files
+
+    text = files.read_text(path, "TOML file", "toml")
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{path}: malformed TOML: {exc}") from None
+    except RecursionError:
+        raise UserError(f"{path}: TOML nested deeper than {MAX_DEPTH} levels") from None
+    _check_depth(data, path)
+    return data
+
+
+def _check_depth(data: Any, path: str) -> None:
+    """Refuse absurd nesting (`a.b.c....` keys parse without recursion; walking them would not)."""
+    level = [data]
+    for _ in range(MAX_DEPTH + 1):
+        level = [v for item in level
+                 for v in (item.values() if isinstance(item, dict) else item)
+                 if isinstance(v, (dict, list))]
+        if not level:
+            return
+    raise UserError(f"{path}: TOML nested deeper than {MAX_DEPTH} levels")
 
 
 def read_hardware(path: str) -> Hardware:

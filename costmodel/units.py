@@ -36,16 +36,39 @@ def unit(text: str):
         return ureg.dimensionless
     if any(ch in text for ch in "()[]{};:'\"\\`$") or "__" in text:
         raise UserError(f"unknown unit {text!r}")
+    _bounded_powers(text)
     try:
         return ureg.Unit(text)
     except Exception as exc:  # pint raises several types; the user sees one line
         raise UserError(f"unknown unit {text!r}: {_first_line(exc)}") from None
 
 
+MAX_EXPONENT = 16  # a unit's power: FLOP/s**2 is as far as physics goes here
+MAX_UNIT_TEXT = 200
+_POWER_RE = re.compile(r"(\*\*|\^)\s*([-+]?[\d.eE_]*)")
+_CHAIN_RE = re.compile(r"(\*\*|\^)\s*[-+]?[\w.]+\s*(\*\*|\^)")
+
+
+def _bounded_powers(text: str) -> None:
+    """Refuse what makes pint's parser compute forever: `s**9**9**9`, `s**1e9`, huge texts."""
+    if len(text) > MAX_UNIT_TEXT:
+        raise UserError(f"unit text longer than {MAX_UNIT_TEXT} characters")
+    if _CHAIN_RE.search(text):
+        raise UserError(f"unknown unit {text!r}: a power of a power is not a unit")
+    for _, exponent in _POWER_RE.findall(text):
+        try:
+            value = float(exponent.replace("_", ""))
+        except ValueError:
+            raise UserError(f"unknown unit {text!r}: write a power as a plain number (s**2)") from None
+        if not abs(value) <= MAX_EXPONENT:
+            raise UserError(f"unknown unit {text!r}: a power beyond {MAX_EXPONENT}")
+
+
 @functools.lru_cache(maxsize=1024)
 def is_unit_name(name: str) -> bool:
     """Whether a bare name is a unit of the registry (used by the expression parser)."""
     try:
+        _bounded_powers(name)
         registry().Unit(name)
     except Exception:
         return False
@@ -111,7 +134,9 @@ def quantity(value: float, unit_text: str):
     return registry().Quantity(value, unit(unit_text))
 
 
-_NUMBER_RE = re.compile(r"^\s*([-+]?(?:\d[\d_,]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
+_NUMBER_RE = re.compile(r"^\s*([-+]?(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
+_COMMA_RE = re.compile(r"^\s*[-+]?\d[\d_]*,\d")
+MAX_DIGITS = 400  # a number written with more digits than this is refused before it is read
 
 
 def parse_value(text: str | float | int, unit_text: str, name: str) -> float:
@@ -123,15 +148,23 @@ def parse_value(text: str | float | int, unit_text: str, name: str) -> float:
     if isinstance(text, bool):
         raise UserError(f"{name}: expected a number, got {text!r}")
     if isinstance(text, (int, float)):
-        value = float(text)
+        try:
+            value = float(text)
+        except OverflowError:
+            raise UserError(f"{name}: a number beyond the float range") from None
         _finite(value, name, text)
         return value
+    if _COMMA_RE.match(str(text)):  # '2,5': a German 2.5, or an English 25? never guess
+        raise UserError(f"{name}: {text!r} has a comma; write a decimal point (2.5) and thousands "
+                        "with _ or nothing (32_768)")
+    if len(str(text)) > MAX_DIGITS:
+        raise UserError(f"{name}: a value of more than {MAX_DIGITS} characters")
     match = _NUMBER_RE.match(str(text))
     if not match:
         if str(text).strip().lower() in ("nan", "inf", "+inf", "-inf", "infinity"):
             raise UserError(f"{name}: {text!r} is not a finite number")
         raise UserError(f"{name}: cannot read {text!r} as a number with a unit (e.g. '12 GiB')")
-    number = float(match.group(1).replace("_", "").replace(",", ""))
+    number = float(match.group(1).replace("_", ""))
     _finite(number, name, text)
     unit_part = match.group(2)
     if not unit_part:

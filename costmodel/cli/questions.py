@@ -18,6 +18,7 @@ Plugins = Annotated[Optional[list[str]], typer.Option("--plugin", help="a local 
 Json = Annotated[bool, typer.Option("--json", help="print one JSON object (every result; `answer` names the one asked for)")]
 Gpus = Annotated[Optional[int], typer.Option("--gpus", help="data-parallel GPUs (also -H 8xh100-sxm); 1 unless a config or run preset says otherwise", min=1)]
 Args = Annotated[Optional[str], typer.Option("--args", help="the family's own command-line flags as one string, e.g. '--depth=26 --device_batch_size=16'")]
+Force = Annotated[bool, typer.Option("--force", help="replace an existing --output/--plot file")]
 
 EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
 
@@ -40,6 +41,13 @@ def parse_assignments(items: list[str] | None, option: str = "--set") -> dict[st
             raise UserError(f"{option} {item!r}: write NAME=VALUE")
         out[name] = value
     return out
+
+
+def inputs(kwargs: dict) -> list[str]:
+    """The files a question reads (config, plugins, a card given as a path): never written over."""
+    from costmodel import files
+
+    return files.inputs_of(kwargs["config"], kwargs["plugins"], kwargs["hardware"])
 
 
 def scenario_kwargs(ctx: typer.Context, preset, config, sets, hardware, plugins, given=None,
@@ -83,6 +91,7 @@ def estimate(
     target: Annotated[Optional[list[str]], typer.Option("--target", "-t", help="print only this result (repeatable)")] = None,
     all_: Annotated[bool, typer.Option("--all", help="print every result and every input")] = False,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="write the memory breakdown with the card's limit (.png or .svg; needs matplotlib)")] = None,
+    force: Force = False,
 ) -> None:
     """What a training run needs: model, tokens and FLOPs, memory (fits?), time, energy and money.
 
@@ -91,11 +100,16 @@ def estimate(
     """
     from costmodel import api
 
+    from costmodel import files
+
+    kwargs = scenario_kwargs(ctx, preset, config, set, hardware, plugin)
     if plot is not None:
         from costmodel import plots
 
         plots.require()
     kwargs = scenario_kwargs(ctx, preset, config, set, hardware, plugin, gpus=gpus, args=args)
+    if plot is not None:
+        files.check_output(plot, force=force, inputs=inputs(kwargs), option="--plot")
     registry = api.registry(kwargs["plugins"])
     for name in target or ():
         registry.quantity(name)  # a misspelled target is an error, not an empty answer
@@ -103,7 +117,8 @@ def estimate(
     show(result, json_, everything=all_, targets=target)
     if plot is not None:
         label = (preset or family) + (f" on {result.hardware}" if result.hardware else "")
-        plots.memory_breakdown({label: result}, str(plot), title=result.scenario_line)
+        with files.replacing(plot, force=force, inputs=inputs(kwargs), option="--plot") as temp:
+            plots.memory_breakdown({label: result}, temp, title=result.scenario_line)
         sys.stderr.write(f"wrote {plot}\n")
 
 
@@ -156,6 +171,7 @@ def explain(
     plugin: Plugins = None,
     gpus: Gpus = None,
     args: Args = None,
+    force: Force = False,
 ) -> None:
     """The derivation of one quantity, step by step: formula, numbers, result, source.
 
@@ -163,17 +179,16 @@ def explain(
     """
     from costmodel import api
 
-    text = api.explain(family, target=target, format=format,
-                       **scenario_kwargs(ctx, preset, config, set, hardware, plugin, gpus=gpus, args=args))
+    from costmodel import files
+
+    kwargs = scenario_kwargs(ctx, preset, config, set, hardware, plugin, gpus=gpus, args=args)
+    if output is not None:
+        files.check_output(output, force=force, inputs=inputs(kwargs))
+    text = api.explain(family, target=target, format=format, **kwargs)
     if output is None:
         sys.stdout.write(text)
     else:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            from costmodel.errors import UserError
-
-            raise UserError(f"cannot write {output}: {exc.strerror}") from None
+        files.write_text(output, text, force=force, inputs=inputs(kwargs))
         sys.stderr.write(f"wrote {output}\n")
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from costmodel.cli.questions import EXTRA, Config, Family, Hardware, Plugins, Preset, Sets
+from costmodel.cli.questions import EXTRA, Config, Family, Force, Hardware, Plugins, Preset, Sets
 
 FORMATS = ("table", "csv", "json")
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
@@ -35,6 +36,7 @@ def sweep(
     set: Sets = None,
     hardware: Hardware = None,
     plugin: Plugins = None,
+    force: Force = False,
 ) -> None:
     """Evaluate a scenario at every point of a grid of inputs; recipe options on the grid too.
 
@@ -47,14 +49,23 @@ def sweep(
     from costmodel import api
     from costmodel import sweep as sweeping
     from costmodel.cli.questions import scenario_kwargs
-    from costmodel.errors import unknown
+    from costmodel.errors import UserError, unknown
 
     if format not in FORMATS:
         raise unknown("format", format, FORMATS)
+    from costmodel import files
+    from costmodel.cli.questions import inputs
+
     targets = list(target or ())
+    kwargs = scenario_kwargs(ctx, preset, config, set, hardware, plugin)
+    read = inputs(kwargs)
     if plot is not None:
         _check_plot(plot, targets, grid)
-    kwargs = scenario_kwargs(ctx, preset, config, set, hardware, plugin)
+        files.check_output(plot, force=force, inputs=read, option="--plot")
+    if output is not None:
+        files.check_output(output, force=force, inputs=read)
+        if plot is not None and os.path.abspath(plot) == os.path.abspath(output):
+            raise UserError("--output and --plot name the same file")
     parsed = sweeping.parse_grid(grid)
     rows = sweeping.sweep(family, parsed, targets=targets, **kwargs)
     reg = api.registry(kwargs["plugins"])
@@ -66,7 +77,8 @@ def sweep(
     if output is None:
         sys.stdout.write(text)
     else:
-        _write(output, text)
+        files.write_text(output, text, force=force, inputs=read)
+        sys.stderr.write(f"wrote {output}\n")
     if plot is not None:
         from costmodel import plots
 
@@ -76,11 +88,12 @@ def sweep(
         title = f"{targets[0]}: {scenario_label(base)}"
         usable = base.values.get("gpu_memory_usable")
         limit = ("gpu_memory_usable", usable) if usable and reg.quantities[targets[0]].unit == "byte" else None
-        if len(names) == 1:
-            plots.sweep_line(rows, names[0], targets[0], plot, registry=reg, title=title, limit=limit)
-        else:
-            plots.sweep_heatmap(rows, names[0], names[1], targets[0], plot, registry=reg, title=title,
-                                limit=limit)
+        with files.replacing(plot, force=force, inputs=read, option="--plot") as temp:
+            if len(names) == 1:
+                plots.sweep_line(rows, names[0], targets[0], temp, registry=reg, title=title, limit=limit)
+            else:
+                plots.sweep_heatmap(rows, names[0], names[1], targets[0], temp, registry=reg, title=title,
+                                    limit=limit)
         sys.stderr.write(f"wrote {plot}\n")
     bad = sum(1 for r in rows if r["note"])
     if bad:
@@ -108,16 +121,6 @@ def _card_name(reg, hardware: str | None) -> str | None:
         return reg.card(hardware).name
     except Exception:
         return str(hardware)
-
-
-def _write(path: Path, text: str) -> None:
-    from costmodel.errors import UserError
-
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"cannot write {path}: {exc.strerror}") from None
-    sys.stderr.write(f"wrote {path}\n")
 
 
 def _cell(value, unit: str, kind: str, on_grid: bool = False) -> str:

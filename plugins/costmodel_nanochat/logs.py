@@ -29,7 +29,7 @@ from .sources import head, v0
 H100_BF16_PEAK = 989e12  # FLOP/s: v0's promised_flops_per_sec_h100
 WARMUP = 10
 
-_STEP_START = re.compile(r"\bstep (?P<step>\d+)/(?P<total>\d+) \((?P<pct>[0-9.]+)%\)")
+_STEP_START = re.compile(r"\bstep (?P<step>\d{1,15})/(?P<total>\d{1,15}) \((?P<pct>[0-9.]+)%\)")
 _FIELD = re.compile(r"^\s*(?P<key>[a-z0-9_/ ]+?):\s*(?P<value>.*?)\s*$")
 _HEADERS = (
     ("tokens_per_iter", re.compile(r"Total batch size (?P<v>[0-9,]+) => gradient accumulation")),

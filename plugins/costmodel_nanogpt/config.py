@@ -27,8 +27,8 @@ from __future__ import annotations
 import ast
 import difflib
 import operator
-from pathlib import Path
 
+from costmodel import files
 from costmodel.errors import UserError
 
 from costmodel_nanogpt import upstream
@@ -59,10 +59,7 @@ IGNORED = "__ignored__"  # the keys read but not modelled (the scenario lists th
 
 def read_config_file(path: str) -> dict[str, Value]:
     """The literal assignments of a nanoGPT config file, as {train.py key: value}."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read nanoGPT config {path}: {type(exc).__name__}: {exc}") from None
+    text = files.read_text(path, "nanoGPT config", "config")
     return read_config_text(text, path)
 
 
@@ -132,7 +129,7 @@ _ARITHMETIC = {
 def _literal(node: ast.AST) -> Value | None:
     """A constant, or arithmetic of number constants (`5 * 8`), or `'a' + 'b'`; else _NotLiteral."""
     if isinstance(node, ast.Constant) and isinstance(node.value, (type(None), bool, int, float, str)):
-        return node.value
+        return _bounded(node.value)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         operand = _literal(node.operand)
         if _is_number(operand):
@@ -147,10 +144,17 @@ def _literal(node: ast.AST) -> Value | None:
         if isinstance(node.op, ast.Pow) and abs(right) > 64:
             raise _NotLiteral("an exponent above 64")
         try:
-            return _ARITHMETIC[type(node.op)](left, right)
+            return _bounded(_ARITHMETIC[type(node.op)](left, right))
         except ArithmeticError as exc:
             raise _NotLiteral(str(exc)) from None
     raise _NotLiteral(f"it needs {_describe(node)}")
+
+
+def _bounded(value: Value) -> Value:
+    """Integers beyond 2**128 (no setting is that large) are refused before arithmetic on them."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        raise _NotLiteral("an integer beyond 2**128")
+    return value
 
 
 def _shown(node: ast.AST, limit: int = 60) -> str:

@@ -30,9 +30,10 @@ from costmodel_nanogpt.upstream import src
 A100_BF16_PEAK = 312e12  # FLOP/s: model.py L301, flops_promised
 WARMUP = 5  # train.py L324: MFU is measured from the 5th iteration on
 
-_ITER = re.compile(r"\biter (?P<step>\d+): loss (?P<loss>\S+), time (?P<ms>[0-9.]+)ms, mfu (?P<mfu>-?[0-9.]+)%\s*$")
+_ITER = re.compile(r"\biter (?P<step>\d{1,15}): loss (?P<loss>\S+), time (?P<ms>\d+(?:\.\d*)?)ms, "
+                   r"mfu (?P<mfu>-?\d+(?:\.\d*)?)%\s*$")
 _ITER_START = re.compile(r"\biter \d+:")
-_EVAL = re.compile(r"\bstep (?P<step>\d+): train loss \S+, val loss \S+\s*$")
+_EVAL = re.compile(r"\bstep (?P<step>\d{1,15}): train loss \S+, val loss \S+\s*$")
 _HEADERS = (
     ("tokens_per_iter", re.compile(r"tokens per iteration will be: (?P<v>[0-9,]+)"), 1.0),
     ("n_params_reported", re.compile(r"number of parameters: (?P<v>[0-9.]+)M"), 1e6),
