@@ -134,8 +134,9 @@ def quantity(value: float, unit_text: str):
     return registry().Quantity(value, unit(unit_text))
 
 
-_NUMBER_RE = re.compile(r"^\s*([-+]?(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
-_COMMA_RE = re.compile(r"^\s*[-+]?\d[\d_]*,\d")
+_NUMBER_RE = re.compile(r"^\s*([-+]?(?:\d[\d_,]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
+_COMMA_RE = re.compile(r"^\s*[-+]?\d[\d_,]*,")  # a number with a comma in it
+_THOUSANDS_RE = re.compile(r"^\s*[-+]?\d{1,3}(?:,\d{3})+(?![\d,])")  # 32,768 or 1,000,000.5
 MAX_DIGITS = 400  # a number written with more digits than this is refused before it is read
 
 
@@ -154,9 +155,10 @@ def parse_value(text: str | float | int, unit_text: str, name: str) -> float:
             raise UserError(f"{name}: a number beyond the float range") from None
         _finite(value, name, text)
         return value
-    if _COMMA_RE.match(str(text)):  # '2,5': a German 2.5, or an English 25? never guess
-        raise UserError(f"{name}: {text!r} has a comma; write a decimal point (2.5) and thousands "
-                        "with _ or nothing (32_768)")
+    if _COMMA_RE.match(str(text)) and not _THOUSANDS_RE.match(str(text)):
+        # '2,5' is a German 2.5 or a mistyped 25: never guessed (thousands are groups of three)
+        raise UserError(f"{name}: {text!r} has a comma that does not separate thousands; write a "
+                        "decimal point (2.5), and thousands as 32,768 or 32_768")
     if len(str(text)) > MAX_DIGITS:
         raise UserError(f"{name}: a value of more than {MAX_DIGITS} characters")
     match = _NUMBER_RE.match(str(text))
@@ -164,7 +166,7 @@ def parse_value(text: str | float | int, unit_text: str, name: str) -> float:
         if str(text).strip().lower() in ("nan", "inf", "+inf", "-inf", "infinity"):
             raise UserError(f"{name}: {text!r} is not a finite number")
         raise UserError(f"{name}: cannot read {text!r} as a number with a unit (e.g. '12 GiB')")
-    number = float(match.group(1).replace("_", ""))
+    number = float(match.group(1).replace("_", "").replace(",", ""))
     _finite(number, name, text)
     unit_part = match.group(2)
     if not unit_part:

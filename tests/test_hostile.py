@@ -187,6 +187,7 @@ def test_sweep_range_beyond_floats_and_grid_limit(refused):
 def test_decimal_comma_is_refused_never_multiplied(refused):
     refused(*BASE, "--set", "gpu_hour_price=2,5", match="comma")
     refused(*BASE, "--set", "gpu_hour_price=2,50 USD/h", match="comma")
+    refused(*BASE, "--set", "gpu_hour_price=1,0245", match="comma")
 
 
 def test_api_raises_the_projects_error(tmp_path):
