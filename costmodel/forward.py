@@ -141,12 +141,18 @@ def sweep_numeric(scenario: Scenario, grid: dict[str, Sequence[float]]):
 
     names = list(grid)
     mesh = np.meshgrid(*[np.asarray(grid[n], dtype=float) for n in names], indexing="ij")
-    env: dict[str, Any] = {k: v for k, v in numeric_inputs(scenario).items()}
-    for name, arr in zip(names, mesh):
-        env[name] = arr.ravel()
     size = mesh[0].size if mesh else 1
+    return evaluate_arrays(scenario, {name: arr.ravel() for name, arr in zip(names, mesh)}, size), size
+
+
+def evaluate_arrays(scenario: Scenario, arrays: dict[str, Any], size: int) -> dict[str, Any]:
+    """Every formula over points given as equal-length arrays of inputs (one point per index)."""
+    import numpy as np
+
+    env: dict[str, Any] = {k: v for k, v in numeric_inputs(scenario).items()}
+    env.update(arrays)
     for f in order(scenario):
         if all(n in env for n in f.inputs):
             value = f.vector(env)
             env[f.target] = np.broadcast_to(np.asarray(value, dtype=float), (size,))
-    return env, size
+    return env

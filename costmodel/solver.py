@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from costmodel.forward import (  # noqa: F401  (re-exported)
-    MAX_VALUE, REL_TOL, Evaluation, Solved, explain_missing, forward, needed, numeric_inputs, order,
-    sweep_numeric, upstream, validate,
+    MAX_VALUE, REL_TOL, Evaluation, Solved, evaluate_arrays, explain_missing, forward, needed,
+    numeric_inputs, order, sweep_numeric, upstream, validate,
 )
 from costmodel.inverse import (  # noqa: F401  (re-exported)
     meet_constraints, as_input, free_candidates, plan_constraints, solve_for,

@@ -7,8 +7,9 @@
 
 Choice and switch names on the grid (recipe options such as `checkpointing`) re-compose the
 scenario for each combination, since they select other formulas; numeric names are evaluated
-together over numpy arrays (`costmodel.solver.sweep_numeric`). A scenario with a given result to
-meet (`values={"wall_time": "30 day"}`) is solved point by point instead.
+together over numpy arrays, a chunk of rows at a time (`plan(...).chunks()`: bounded memory for
+a million rows). A scenario with a given result to meet (`values={"wall_time": "30 day"}`) is
+solved point by point instead.
 
 Every row holds the grid values (numbers in canonical units, integers as int, choices as text,
 switches as bool), one number per target in its canonical unit, and `note`: "" when the point is
@@ -21,7 +22,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from costmodel.errors import UserError
@@ -35,12 +36,143 @@ def sweep(
     targets: Sequence[str] = (),
     **scenario_kwargs,
 ) -> list[dict[str, Any]]:
-    """Evaluate `targets` (default: every result) at every point of `grid`.
+    """Evaluate `targets` (default: every result) at every point of `grid`: a list of rows.
 
     `grid` maps input names to lists of values, each written as `--set` takes it (a number in the
     canonical unit, text with a unit such as "30 day", a choice's name, true/false).
     `scenario_kwargs` are those of `costmodel.api.estimate` (preset, config, hardware, values, plugins).
+    For large grids, `plan(...).chunks()` gives the same rows a chunk at a time, in bounded memory.
     """
+    p = plan(family, grid, targets, **scenario_kwargs)
+    return [row for chunk in p.chunks() for row in rows_of(chunk, p.header)]
+
+
+def rows_of(chunk: Mapping[str, list], header: Sequence[str]) -> list[dict[str, Any]]:
+    """A columnar chunk as row dicts."""
+    return [dict(zip(header, values)) for values in zip(*(chunk[h] for h in header))]
+
+
+CHUNK = 65_536  # points evaluated (and rows held) at a time
+
+
+class Plan:
+    """A sweep ready to run: its grid parsed, one scenario composed per combination of the
+    switches, its columns known; `chunks()` evaluates it a block of rows at a time."""
+
+    def __init__(self, reg, names, parsed, shown, switches, scenarios, targets):
+        self.registry = reg
+        self.names, self.parsed, self.shown = names, parsed, shown
+        self.switches = switches
+        self.numbers = [n for n in names if n not in switches]
+        self.scenarios = scenarios  # combination of switch indices -> (scenario, pointwise?)
+        self.targets = list(targets)
+        self.shape = [len(parsed[n]) for n in names]
+        self.size = math.prod(self.shape)
+        self.columns = self.targets or self._every_result()
+        self.header = [*names, *self.columns, "note"]
+        self.invalid = 0  # points with a note, counted as chunks are made
+
+    def _every_result(self) -> list[str]:
+        """Every result computed for every combination of the switches (probed at one point)."""
+        common = None
+        for combo, (scenario, pointwise) in self.scenarios.items():
+            first = {n: self.parsed[n][0] for n in self.numbers}
+            derived = self._derived(scenario, first, pointwise)
+            common = derived if common is None else common & derived
+        return sorted((common or set()) - set(self.names))
+
+    def _derived(self, scenario, point, pointwise) -> set[str]:
+        from costmodel import solver
+
+        if pointwise:
+            try:
+                ev = solver.evaluate(scenario.with_values(point) if point else scenario)
+            except UserError:
+                return set(scenario.formulas) | set(scenario.constraints)
+            return {n for n in scenario.formulas if n in ev.env} | set(scenario.constraints)
+        import numpy as np
+
+        env = solver.evaluate_arrays(scenario, {n: np.array([float(v)]) for n, v in point.items()}, 1)
+        return {n for n in scenario.formulas if n in env}
+
+    def chunks(self, size: int | None = None) -> Iterator[dict[str, list]]:
+        """The rows in grid order (the last name varying fastest), `size` at a time, as columns:
+        name -> list of values, and "note" -> list of texts."""
+        import numpy as np
+
+        self.invalid = 0
+        size = size or CHUNK
+        for start in range(0, self.size, size):
+            flat = np.arange(start, min(start + size, self.size))
+            index = dict(zip(self.names, np.unravel_index(flat, self.shape))) if self.names else {}
+            chunk = {n: _take(self.shown[n], index[n]) for n in self.names}
+            results = {c: np.full(len(flat), np.nan) for c in self.columns}
+            notes = np.full(len(flat), "", dtype=object)
+            combos = _combination_ids(index, self.switches, self.parsed, len(flat), np)
+            for combo, members in combos:
+                scenario, pointwise = self.scenarios[combo]
+                arrays = {n: np.asarray(self.parsed[n], dtype=float)[index[n][members]] for n in self.numbers}
+                run = self._pointwise if pointwise else self._vectorised
+                values, texts = run(scenario, arrays, len(members), start == 0)
+                for c in self.columns:
+                    results[c][members] = values[c]
+                notes[members] = texts
+            bad = notes != ""
+            self.invalid += int(bad.sum())
+            for c in self.columns:
+                column = results[c].tolist()
+                for i in np.flatnonzero(bad):
+                    column[i] = None
+                chunk[c] = column
+            chunk["note"] = notes.tolist()
+            yield chunk
+
+    def _vectorised(self, scenario, arrays, size, first):
+        """Every point at once over numpy arrays; (column -> values, notes)."""
+        import numpy as np
+
+        from costmodel import solver
+
+        env = solver.evaluate_arrays(scenario, arrays, size)
+        if first:
+            probe = dict(solver.numeric_inputs(scenario))
+            _check_targets(scenario, self.targets, env, solver.forward(scenario, probe))
+        notes = np.full(size, "", dtype=object)
+        for i in _suspect_points(scenario, env, size, np):
+            point = {k: _scalar(v, i) for k, v in env.items()}
+            try:
+                solver.validate(scenario, point)
+            except UserError as exc:
+                notes[i] = str(exc)
+        values = {c: np.broadcast_to(np.asarray(env.get(c, np.nan), dtype=float), (size,))
+                  for c in self.columns}
+        return values, notes
+
+    def _pointwise(self, scenario, arrays, size, first):
+        """One solve per point (a given result to meet, or a derived name on the grid)."""
+        from costmodel import solver
+
+        values = {c: [math.nan] * size for c in self.columns}
+        notes = [""] * size
+        for i in range(size):
+            point = {n: float(a[i]) for n, a in arrays.items()}
+            s = scenario.with_values(point) if point else scenario
+            try:
+                ev = solver.evaluate(s)
+            except UserError as exc:
+                notes[i] = str(exc)
+                continue
+            _check_targets(s, self.targets, ev.env, ev.missing)
+            for c in self.columns:
+                values[c][i] = ev.env.get(c, math.nan)
+        if first and size and all(notes):  # no point could be solved: the first failure says why
+            raise UserError(notes[0])
+        return values, notes
+
+
+def plan(family: str, grid: Mapping[str, Sequence[Any]], targets: Sequence[str] = (),
+         **scenario_kwargs) -> Plan:
+    """Parse the grid and compose the scenarios of a sweep (nothing is evaluated yet)."""
     from costmodel import api
 
     reg = api.registry(scenario_kwargs.get("plugins", ()))
@@ -52,36 +184,31 @@ def sweep(
     values = dict(scenario_kwargs.pop("values", None) or {})
     switches = [n for n in names if reg.quantities[n].kind in ("choice", "bool")]
     numbers = [n for n in names if n not in switches]
-
-    blocks: dict[tuple, tuple[Mapping[str, Any], list[str], list[str]]] = {}
+    scenarios = {}
     for combo in itertools.product(*(range(len(parsed[n])) for n in switches)):
         fixed = {n: grid_value(reg, n, parsed[n][i]) for n, i in zip(switches, combo)}
         first = {n: grid_value(reg, n, parsed[n][0]) for n in numbers}
         scenario = api.scenario(family, values={**values, **fixed, **first}, **scenario_kwargs)
-        if scenario.constraints or any(n in scenario.formulas for n in numbers):
-            blocks[combo] = _pointwise(scenario, numbers, parsed, targets)
-        else:
-            blocks[combo] = _vectorised(scenario, numbers, parsed, targets)
+        pointwise = bool(scenario.constraints) or any(n in scenario.formulas for n in numbers)
+        scenarios[combo] = (scenario, pointwise)
+    return Plan(reg, names, parsed, shown, switches, scenarios, targets)
 
-    if targets:
-        columns = list(targets)
-    else:  # every result computed for every combination of the switches
-        common = set.intersection(*(set(block[2]) for block in blocks.values()))
-        columns = sorted(common - set(names))
 
-    shape = [len(parsed[n]) for n in numbers]
-    rows = []
-    for index in itertools.product(*(range(len(parsed[n])) for n in names)):
-        at = dict(zip(names, index))
-        results, notes, _ = blocks[tuple(at[n] for n in switches)]
-        flat = _flat([at[n] for n in numbers], shape)
-        row: dict[str, Any] = {n: shown[n][at[n]] for n in names}
-        note = notes[flat]
-        for c in columns:
-            row[c] = None if note else _scalar(results[c], flat)
-        row["note"] = note
-        rows.append(row)
-    return rows
+def _take(values: list, index) -> list:
+    return [values[i] for i in index.tolist()]
+
+
+def _combination_ids(index, switches, parsed, size, np):
+    """(combination of switch indices, positions in the chunk that have it) for each present."""
+    if not switches:
+        return [((), np.arange(size))]
+    shape = [len(parsed[n]) for n in switches]
+    ids = np.ravel_multi_index([index[n] for n in switches], shape)
+    out = []
+    for combo_id in np.unique(ids):
+        combo = tuple(int(i) for i in np.unravel_index(combo_id, shape))
+        out.append((combo, np.flatnonzero(ids == combo_id)))
+    return out
 
 
 def grid_value(reg, name: str, value: Any) -> Any:
@@ -120,13 +247,6 @@ def _parse_grid(reg, grid: Mapping[str, Sequence[Any]]):
     return names, parsed, shown
 
 
-def _flat(index: list[int], shape: list[int]) -> int:
-    flat = 0
-    for i, n in zip(index, shape):
-        flat = flat * n + i
-    return flat
-
-
 def _scalar(value: Any, i: int) -> float:
     try:
         return float(value[i])
@@ -140,27 +260,6 @@ def _check_targets(scenario, targets: Sequence[str], env: Mapping[str, Any], mis
     for t in targets:
         if t not in env:
             solver.explain_missing(scenario, t, dict(missing))
-
-
-def _vectorised(scenario, numbers, parsed, targets):
-    """Every point of the numeric grid at once; (results, notes per point, derived names)."""
-    import numpy as np
-
-    from costmodel import solver
-
-    env, size = solver.sweep_numeric(scenario, {n: parsed[n] for n in numbers})
-    probe = dict(solver.numeric_inputs(scenario))
-    missing = solver.forward(scenario, probe)
-    _check_targets(scenario, targets, env, missing)
-    notes = [""] * size
-    for i in _suspect_points(scenario, env, size, np):
-        point = {k: _scalar(v, i) for k, v in env.items()}
-        try:
-            solver.validate(scenario, point)
-        except UserError as exc:
-            notes[i] = str(exc)
-    derived = [n for n in scenario.formulas if n in env]
-    return env, notes, derived
 
 
 def _suspect_points(scenario, env: Mapping[str, Any], size: int, np) -> list[int]:
@@ -180,9 +279,52 @@ def _suspect_points(scenario, env: Mapping[str, Any], size: int, np) -> list[int
             continue
         ok = None
         try:
-            from costmodel import expressions
+            from costmodel import programs
 
-            vector = expressions.compile_program(check.program, numpy=True)
+            vector = programs.compile_program(check.program, numpy=True)
+            ok = np.broadcast_to(np.asarray(vector(env), dtype=bool), (size,))
+        except Exception:  # a relation numpy cannot take: decide point by point
+            ok = np.array([bool(check.evaluate({n: _scalar(env[n], i) for n in check.inputs}))
+                           for i in range(size)])
+        bad |= ~ok
+    return [int(i) for i in np.flatnonzero(bad)]
+
+
+def _scalar(value: Any, i: int) -> float:
+    try:
+        return float(value[i])
+    except (TypeError, IndexError):
+        return float(value)
+
+
+def _check_targets(scenario, targets: Sequence[str], env: Mapping[str, Any], missing: Mapping) -> None:
+    from costmodel import solver
+
+    for t in targets:
+        if t not in env:
+            solver.explain_missing(scenario, t, dict(missing))
+
+
+def _suspect_points(scenario, env: Mapping[str, Any], size: int, np) -> list[int]:
+    """Points where a family check or a result's domain may fail (re-checked one by one)."""
+    bad = np.zeros(size, dtype=bool)
+    quantities = scenario.registry.quantities
+    for name in scenario.formulas:
+        if name not in env:
+            continue
+        value = np.asarray(env[name], dtype=float)
+        bad |= ~np.isfinite(value)
+        minimum = quantities[name].minimum
+        if minimum is not None:
+            bad |= value < minimum - 1e-9 * max(1.0, abs(minimum))
+    for check in scenario.checks:
+        if not all(n in env for n in check.inputs):
+            continue
+        ok = None
+        try:
+            from costmodel import programs
+
+            vector = programs.compile_program(check.program, numpy=True)
             ok = np.broadcast_to(np.asarray(vector(env), dtype=bool), (size,))
         except Exception:  # a relation numpy cannot take: decide point by point
             ok = np.array([bool(check.evaluate({n: _scalar(env[n], i) for n in check.inputs}))

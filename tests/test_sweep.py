@@ -338,3 +338,42 @@ def test_wired_into_costmodel(cli, family):
     assert code == 0, err
     assert out.splitlines()[0].split() == ["micro_batch", "n_params"]
     assert out.splitlines()[2].split() == ["1", "84.93M", "param"]  # 84,934,656 param
+
+
+# --- streaming: rows a chunk at a time, in bounded memory ------------------------------------------
+
+
+def test_chunks_give_the_same_rows_whatever_their_size():
+    from costmodel.sweep import plan, rows_of
+
+    grid = {"micro_batch": [1, 2, 4, 8, 16], "checkpointing": ["none", "full"], "seq_len": [256, 1024, 512]}
+    p = plan("nanogpt", grid, targets=["mem_peak"], preset="gpt2", hardware="rtx-4070")
+    whole = [r for c in p.chunks() for r in rows_of(c, p.header)]
+    assert len(whole) == 30 and [r["checkpointing"] for r in whole[:4]] == ["none"] * 3 + ["full"]
+    for size in (1, 7, 29):
+        assert [r for c in p.chunks(size) for r in rows_of(c, p.header)] == whole
+    assert whole == sweep("nanogpt", grid, targets=["mem_peak"], preset="gpt2", hardware="rtx-4070")
+
+
+def test_large_sweep_streams_in_bounded_memory(tmp_path, monkeypatch):
+    """20,000 rows as CSV and JSON, 2,048 at a time: the memory Python allocates stays far below
+    the rows' size (benchmarks/bench.py times a million)."""
+    import json
+    import tracemalloc
+
+    from costmodel.cli import main
+
+    args = ["sweep", "nanogpt", "-p", "gpt2", "-H", "rtx-4070", "--grid", "micro_batch=1..40",
+            "--grid", "seq_len=1..500", "-t", "mem_peak"]
+    main(args[:6] + ["--grid", "micro_batch=1,2", "-t", "mem_peak"])  # registry and imports first
+    monkeypatch.setattr("costmodel.sweep.CHUNK", 2048)
+    for fmt in ("csv", "json"):
+        out = tmp_path / f"s.{fmt}"
+        tracemalloc.start()
+        assert main(args + ["-f", fmt, "-o", str(out)]) == 0
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert out.stat().st_size > 300_000
+        assert peak < 6 * 2**20, f"{fmt}: {peak / 2**20:.1f} MiB"  # all rows at once: ~60 MiB
+    rows = json.loads(out.read_text())["rows"]
+    assert len(rows) == 20_000 and rows[-1]["micro_batch"] == 40 and rows[-1]["seq_len"] == 500

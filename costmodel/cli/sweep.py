@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Annotated, Optional
 
 import typer
@@ -67,15 +68,15 @@ def sweep(
         if plot is not None and os.path.abspath(plot) == os.path.abspath(output):
             raise UserError("--output and --plot name the same file")
     parsed = sweeping.parse_grid(grid)
-    rows = sweeping.sweep(family, parsed, targets=targets, **kwargs)
+    p = sweeping.plan(family, parsed, targets=targets, **kwargs)
     reg = api.registry(kwargs["plugins"])
-    names = list(parsed)
-    columns = [c for c in rows[0] if c != "note"] if rows else names + targets
-    header = {"family": family, "preset": preset,
-              "hardware": _card_name(reg, hardware)}
-    text = {"table": _table, "csv": _csv, "json": _json}[format](rows, columns, reg, header, names)
+    header = {"family": family, "preset": preset, "hardware": _card_name(reg, hardware)}
+    kept: list[dict] = []  # the plotted columns only, when there is a plot
+    chunks = _keeping(p, kept, [*p.names, *targets[:1], "note"]) if plot is not None else p.chunks()
+    text = FORMATTERS[format](p, chunks, reg, header)
     if output is None:
-        sys.stdout.write(text)
+        for piece in text:
+            sys.stdout.write(piece)
     else:
         files.write_text(output, text, force=force, inputs=read)
         sys.stderr.write(f"wrote {output}\n")
@@ -88,16 +89,25 @@ def sweep(
         title = f"{targets[0]}: {scenario_label(base)}"
         usable = base.values.get("gpu_memory_usable")
         limit = ("gpu_memory_usable", usable) if usable and reg.quantities[targets[0]].unit == "byte" else None
+        names = p.names
         with files.replacing(plot, force=force, inputs=read, option="--plot") as temp:
             if len(names) == 1:
-                plots.sweep_line(rows, names[0], targets[0], temp, registry=reg, title=title, limit=limit)
+                plots.sweep_line(kept, names[0], targets[0], temp, registry=reg, title=title, limit=limit)
             else:
-                plots.sweep_heatmap(rows, names[0], names[1], targets[0], temp, registry=reg, title=title,
+                plots.sweep_heatmap(kept, names[0], names[1], targets[0], temp, registry=reg, title=title,
                                     limit=limit)
         sys.stderr.write(f"wrote {plot}\n")
-    bad = sum(1 for r in rows if r["note"])
-    if bad:
-        sys.stderr.write(f"note: {bad} of {len(rows)} points are not valid (see the note column)\n")
+    if p.invalid:
+        sys.stderr.write(f"note: {p.invalid} of {p.size} points are not valid (see the note column)\n")
+
+
+def _keeping(p, kept: list, columns: list[str]):
+    """The plan's chunks, passed on, keeping the rows' `columns` for a plot."""
+    from costmodel.sweep import rows_of
+
+    for chunk in p.chunks():
+        kept.extend(rows_of(chunk, columns))
+        yield chunk
 
 
 def _check_plot(plot: Path, targets: list[str], grid: list[str]) -> None:
@@ -138,24 +148,47 @@ def _cell(value, unit: str, kind: str, on_grid: bool = False) -> str:
     return units.format_quantity(float(value), unit)
 
 
-def _table(rows, columns, reg, header, names) -> str:
+# Each formatter takes the plan and its chunks and yields text, a chunk at a time: a sweep of a
+# million rows is written in bounded memory.
+
+
+def _table(p, chunks, reg, header) -> Iterator[str]:
+    """Aligned columns; widths come from the header and the first chunk (a later, wider cell
+    widens only its own line)."""
     q = reg.quantities
-    cells = [[_cell(r[c], q[c].unit, q[c].kind, c in names) for c in columns] for r in rows]
-    notes = any(r["note"] for r in rows)
-    heads = list(columns)
-    if notes:
-        heads.append("note")
-        for line, r in zip(cells, rows):
-            line.append(r["note"])
-    widths = [max([len(h)] + [len(line[i]) for line in cells]) for i, h in enumerate(heads)]
+    heads = [*p.names, *p.columns]
     numeric = [c in q and q[c].kind not in ("choice", "bool") for c in heads]
+    widths = None
+    for chunk in chunks:
+        cells = [_cells(chunk[c], q[c].unit, q[c].kind, c in p.names) for c in heads]
+        notes = chunk["note"]
+        if widths is None:
+            widths = [max([len(h)] + [len(t) for t in column]) for h, column in zip(heads, cells)]
+            top = heads + (["note"] if any(notes) else [])
+            yield _line(top, widths + [0], numeric + [False]) + "\n"
+            yield _line(["-" * w for w in widths] + (["----"] if any(notes) else []),
+                        widths + [0], numeric + [False]) + "\n"
+        lines = [_line(list(row), widths, numeric) + (f"  {note}" if note else "")
+                 for row, note in zip(zip(*cells), notes)]
+        yield "\n".join(lines) + "\n"
 
-    def fmt(line):
-        parts = [(text.rjust(w) if right else text.ljust(w)) for text, w, right in zip(line, widths, numeric)]
-        return "  ".join(parts).rstrip()
 
-    out = [fmt(heads), fmt(["-" * w for w in widths])] + [fmt(line) for line in cells]
-    return "\n".join(out) + "\n"
+def _line(texts: list[str], widths: list[int], right: list[bool]) -> str:
+    parts = [(t.rjust(w) if r else t.ljust(w)) for t, w, r in zip(texts, widths, right)]
+    return "  ".join(parts).rstrip()
+
+
+def _cells(values: list, unit: str, kind: str, on_grid: bool) -> list[str]:
+    """A column's cells, each distinct value formatted once."""
+    seen: dict = {}
+    out = []
+    for v in values:
+        key = (type(v), v)
+        text = seen.get(key)
+        if text is None:
+            text = seen[key] = _cell(v, unit, kind, on_grid)
+        out.append(text)
+    return out
 
 
 def _csv_head(name: str, reg) -> str:
@@ -178,39 +211,83 @@ def _plain(value):
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def _csv(rows, columns, reg, header, names) -> str:
+def _plain_column(values: list) -> list[str]:
+    """`_plain` over a column, fast for the common case: every value a float."""
+    if all(type(v) is float for v in values):  # repr of a whole float < 1e16 ends in ".0"
+        return [t[:-2] if t.endswith(".0") else t for t in map(repr, values)]
+    if all(type(v) is int for v in values):  # grid integers
+        return list(map(str, values))
+    return list(map(_plain, values))
+
+
+def _csv(p, chunks, reg, header) -> Iterator[str]:
     import csv
     import io
 
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([_csv_head(c, reg) for c in columns] + ["note"])
-    whole = {c for c in columns if c in reg.quantities and reg.quantities[c].unit == "byte"}
-    for r in rows:  # bytes are whole numbers
-        writer.writerow([_plain(round(r[c]) if c in whole and isinstance(r[c], float) else r[c])
-                         for c in columns] + [r["note"]])
-    return buffer.getvalue()
+    heads = [*p.names, *p.columns]
+    whole = {c for c in heads if c in reg.quantities and reg.quantities[c].unit == "byte"}
+    yield ",".join(_csv_head(c, reg) for c in heads) + ",note\n"
+    for chunk in chunks:
+        buffer = io.StringIO()
+        columns = [_plain_column(_whole(chunk[c]) if c in whole else chunk[c]) for c in heads]
+        csv.writer(buffer, lineterminator="\n").writerows(zip(*columns, chunk["note"]))
+        yield buffer.getvalue()
 
 
-def _json(rows, columns, reg, header, names) -> str:
+def _whole(values: list) -> list:
+    """Bytes are whole numbers."""
+    return [round(v) if type(v) is float and v == v and abs(v) != float("inf") else v for v in values]
+
+
+def _json_value(value) -> str:
+    import json
+    import math
+
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    return json.dumps(value)
+
+
+def _json_column(values: list) -> list[str]:
+    """`_json_value` over a column, fast when every value is a finite float."""
+    import math
+
+    if all(type(v) is float and math.isfinite(v) for v in values):
+        return list(map(repr, values))
+    return list(map(_json_value, values))
+
+
+def _json(p, chunks, reg, header) -> Iterator[str]:
+    """One JSON object: family, preset, hardware, grid, targets, units, then the rows, written as
+    they are computed."""
     import json
 
     from costmodel import units
 
     q = reg.quantities
+    heads = [*p.names, *p.columns, "note"]
     document = {
         **header,
-        "grid": {n: _unique([r[n] for r in rows]) for n in names},
-        "targets": [c for c in columns if c not in names],
-        "units": {c: units.pretty_unit(q[c].unit) for c in columns if q[c].kind not in ("choice", "bool")},
-        "rows": rows,
+        "grid": {n: p.shown[n] for n in p.names},
+        "targets": list(p.columns),
+        "units": {c: units.pretty_unit(q[c].unit) for c in heads[:-1] if q[c].kind not in ("choice", "bool")},
     }
-    return json.dumps(document, indent=2) + "\n"
+    head = json.dumps(document, indent=2)
+    yield head[:-2] + ',\n  "rows": ['
+    keys = [json.dumps(h).replace("{", "{{").replace("}", "}}") for h in heads]
+    template = "\n    {{" + ", ".join(f"{k}: {{}}" for k in keys) + "}}"
+    separator = ""
+    for chunk in chunks:
+        columns = [_json_column(chunk[h]) for h in heads]
+        yield separator + ",".join(template.format(*row) for row in zip(*columns))
+        separator = ","
+    yield "\n  ]\n}\n"
 
 
-def _unique(values):
-    seen = []
-    for v in values:
-        if v not in seen:
-            seen.append(v)
-    return seen
+FORMATTERS = {"table": _table, "csv": _csv, "json": _json}
