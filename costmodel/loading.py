@@ -124,7 +124,7 @@ def _load_entry_points(pm, infos: dict[str, PluginInfo]) -> None:
         origin = f"entry point {ep.name} = {ep.value} ({dist.name if dist else '?'})"
         try:
             module = ep.load()
-        except Exception as exc:  # a broken plugin must not take the others down
+        except (Exception, SystemExit) as exc:  # a broken plugin must not take the others down
             infos[ep.name] = PluginInfo(name=ep.name, origin=origin, error=_why(exc))
             continue
         _register(pm, infos, ep.name, module, origin, explicit=False)
@@ -134,7 +134,7 @@ def _register(pm, infos, name, module, origin, explicit: bool) -> None:
     try:
         pm.register(module, name=name)
         pm.check_pending()
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         if pm.is_registered(module):
             pm.unregister(module)
         message = f"plugin {name} ({origin}): {_why(exc)}"
@@ -203,7 +203,7 @@ def _load_path(pm, infos, declarative, path: str, explicit: set[str] | None) -> 
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)  # a Python plugin is code its user chose to run
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # sys.exit() at import: reported, not obeyed
         if explicit_flag:
             raise UserError(f"plugin {p.name}: {_why(exc)}") from None
         infos[str(p)] = PluginInfo(name=p.stem, origin=str(p), error=_why(exc))
@@ -264,7 +264,7 @@ def _collect(pm, registry, infos, declarative) -> list[tuple[str, str]]:
         for impl in sorted(caller.get_hookimpls(), key=_load_order):
             try:
                 impl.function(register=registrar(impl.plugin_name, hook))
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:
                 failures.append((impl.plugin_name, f"{hook} failed: {_why(exc)}"))
         if hook == "register_families":
             families.extend((path, fam) for path, fam in declarative)
@@ -302,6 +302,8 @@ def _load_order(impl) -> tuple[int, str]:
     return (0 if impl.plugin_name == "core" else 1, impl.plugin_name)
 
 
-def _why(exc: Exception) -> str:
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"called sys.exit({exc.code!r})"
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

@@ -301,7 +301,13 @@ class Registry:
         self.log_formats[log_format.name] = log_format
 
     def add_formula(self, formula: Formula, plugin: str) -> None:
-        self.formulas.append(self.compile(formula, plugin, None))
+        compiled = self.compile(formula, plugin, None)
+        if compiled.condition is None:  # an unconditional second formula would break every scenario
+            for other in self.formulas:
+                if other.target == compiled.target and other.condition is None and other.plugin != plugin:
+                    raise PluginError(f"formula {formula.target} = {formula.expr!r} re-defines "
+                                      f"{formula.target}, which {other.plugin} defines always")
+        self.formulas.append(compiled)
 
     # --- parsing and checking ---------------------------------------------------------------
 

@@ -195,3 +195,34 @@ def test_api_raises_the_projects_error(tmp_path):
                    {"wall_time": "1 s**9**9**9"}):
         with pytest.raises(CostModelError):
             api.estimate("nanogpt", preset="gpt2", hardware="rtx-4070", values=values)
+
+
+# --- broken plugins stay isolated ------------------------------------------------------------
+
+BROKEN = {
+    "exits.py": "import sys\nsys.exit(3)\n",
+    "exits_in_hook.py": ("import sys\nfrom costmodel import hookimpl\n\n@hookimpl\n"
+                         "def register_formulas(register):\n    sys.exit(4)\n"),
+    "binary.py": "\x00\x01\x02ELF",
+    "nested.toml": "a = " + "[" * 3000 + "]" * 3000 + "\n",
+    "redefines.py": ("from costmodel import hookimpl\nfrom costmodel.declarations import Formula\n\n"
+                     "@hookimpl\ndef register_formulas(register):\n"
+                     "    register(Formula(target='mem_peak', expr='1 * byte', doc='d', source='s'))\n"),
+}
+
+
+def test_broken_plugins_are_named_and_the_others_work(cli, tmp_path, monkeypatch, fresh_registry):
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    for name, text in BROKEN.items():
+        (folder / name).write_text(text)
+    monkeypatch.setenv("COSTMODEL_PLUGIN_PATH", str(folder))
+    code, out, err = cli(*BASE)
+    assert code == 0 and "mem_peak" in out
+    notes = [line for line in err.splitlines() if "is broken" in line]
+    for name in BROKEN:
+        assert sum(Path(name).stem in line for line in notes) >= 1, (name, err)
+    assert "sys.exit(3)" in err and "sys.exit(4)" in err and "re-defines mem_peak" in err
+    monkeypatch.delenv("COSTMODEL_PLUGIN_PATH")
+    code, out, err = cli(*BASE, "--plugin", str(folder / "exits.py"))  # named by the user: an error
+    assert code == 1 and err == "error: plugin exits.py: called sys.exit(3)\n"
