@@ -68,6 +68,7 @@ def plan_constraints(scenario: Scenario) -> tuple[Scenario, list[tuple[str, str]
     used: set[str] = set()
     plan = []
     for target in sorted(scenario.constraints, key=lambda t: len(upstream(scenario, t))):
+        _refuse_label(scenario, target)
         options = free_candidates(scenario, [target], exclude=used)
         if not options:
             raise UserError(
@@ -80,6 +81,26 @@ def plan_constraints(scenario: Scenario) -> tuple[Scenario, list[tuple[str, str]
         if leaf in scenario.formulas:
             scenario = as_input(scenario, leaf)
     return scenario, plan
+
+
+def _refuse_label(scenario: Scenario, target: str) -> None:
+    """A yes/no test (`fits`) or a label picked by conditions (`peak_moment`) is read, not met:
+    no input moves it continuously, so no value of one is solved for."""
+    f = scenario.formulas.get(target)
+    if f is None:
+        return
+    if scenario.registry.quantities[target].kind == "bool" or _discrete(f.program):
+        raise UserError(f"{target} is a label computed from other results, not a value to meet; give "
+                        f"the inputs instead (or ask with --subject-to, e.g. 'mem_peak <= gpu_memory_usable')")
+
+
+def _discrete(program: tuple) -> bool:
+    """A piecewise choice among numbers (`1 if a >= b else 2`)."""
+    if program[0] == "num":
+        return True
+    if program[0] != "piecewise":
+        return False
+    return all(_discrete(value) for value, _ in program[1])
 
 
 def as_input(scenario: Scenario, name: str) -> Scenario:

@@ -226,3 +226,9 @@ def test_broken_plugins_are_named_and_the_others_work(cli, tmp_path, monkeypatch
     monkeypatch.delenv("COSTMODEL_PLUGIN_PATH")
     code, out, err = cli(*BASE, "--plugin", str(folder / "exits.py"))  # named by the user: an error
     assert code == 1 and err == "error: plugin exits.py: called sys.exit(3)\n"
+
+
+def test_labels_are_not_solved_for(refused):
+    """`fits` and `peak_moment` are picked by conditions: giving one used to hang the solver."""
+    for given in ("fits=true", "fits=0", "peak_moment=2"):
+        refused(*BASE, "--set", given, match="label computed from other results")
