@@ -102,6 +102,8 @@ def optimise(
     best = _search(lambda u: not state(u)[1], start, want_up, q, scenario, leaf, objective)
     if q.kind == "integer":
         best = _nearest_valid(scenario, state, best, want_up, leaf)
+        if want_up:
+            best = _beyond(scenario, state, best, q, leaf, objective)
     env, violated = state(best)
     if violated:
         raise UserError(_infeasible(scenario, leaf, best, env, violated[0]))
@@ -186,6 +188,29 @@ def _search(feasible, start, up, q, scenario, leaf, objective) -> float:
         else:
             bad = mid
     return good
+
+
+def _beyond(scenario, state, best, q, leaf, objective) -> float:
+    """Feasibility need not be monotone (a micro-batch that drops gradient accumulation frees its
+    buffer): probe 2x, 4x, ... 4096x the answer and continue from a larger feasible, valid value."""
+    for _ in range(8):
+        for k in range(1, 13):
+            u = best * 2**k
+            if u > MAX_VALUE:
+                break
+            env, violated = state(u)
+            if violated:
+                continue
+            try:
+                validate(scenario, env)
+            except UserError:
+                continue
+            found = _search(lambda x: not state(x)[1], u, True, q, scenario, leaf, objective)
+            best = _nearest_valid(scenario, state, found, True, leaf)
+            break
+        else:
+            return best
+    return best
 
 
 def _nearest_valid(scenario, state, best, up, leaf) -> float:
