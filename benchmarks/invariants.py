@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
             if counts[name] <= 5:
                 print(f"VIOLATION {name}: {s['family']} {s['preset']} on {s['hardware']} "
                       f"{s['values']}: {problem}")
-        if (i + 1) % 500 == 0:
+        if (i + 1) % 100 == 0:
             print(f"  {i + 1} scenarios, {sum(counts.values())} violations", file=sys.stderr)
     print(f"{checked} scenarios checked ({refused} refused by a family rule), "
           f"{sum(counts.values())} violations"
