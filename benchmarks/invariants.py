@@ -172,6 +172,8 @@ def _maximise(s, base):
         nxt = _numbers(_estimate(s, micro_batch=best + 1))
     except CostModelError:
         return None  # the next integer breaks a family rule: the answer stands
+    if nxt.get("tokens_per_iter") != at.get("tokens_per_iter"):
+        return None  # the next integer is not a whole share of the step's batch: not a candidate
     if nxt["mem_peak"] <= nxt["gpu_memory_usable"]:
         return f"maximised micro_batch {best}, but {best + 1} fits too"
     return None

@@ -8,6 +8,8 @@ plugin's other records and the other plugins still load.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import difflib
 
 import functools
@@ -481,6 +483,20 @@ def _shown(names, env) -> str:
     return ", ".join(f"{n} = {units.format_number(float(env[n]))}" for n in names if n in env)
 
 
+_BEYOND_MAXIMUM = contextvars.ContextVar("beyond_maximum", default=False)
+
+
+@contextlib.contextmanager
+def beyond_maximum():
+    """Within the block, values above a quantity's hard maximum are admitted: claim checking
+    evaluates what an impossible given result implies (mfu above 1) and says so."""
+    token = _BEYOND_MAXIMUM.set(True)
+    try:
+        yield
+    finally:
+        _BEYOND_MAXIMUM.reset(token)
+
+
 def check_domain(q: Quantity, number: float, label: str, bounded: bool = True) -> None:
     if not math.isfinite(number):
         raise UserError(f"{label}: {number} is not a finite number")
@@ -488,7 +504,7 @@ def check_domain(q: Quantity, number: float, label: str, bounded: bool = True) -
         raise UserError(f"{label}: must be greater than 0, got {units.format_number(number)}")
     if q.minimum is not None and number < q.minimum:
         raise UserError(f"{label}: must be at least {q.minimum:g}, got {units.format_number(number)}")
-    if bounded and q.maximum is not None and number > q.maximum:
+    if bounded and q.maximum is not None and number > q.maximum and not _BEYOND_MAXIMUM.get():
         raise UserError(f"{label}: must be at most {q.maximum:g}, got {units.format_number(number)}")
     if q.kind == "integer" and not float(number).is_integer():
         raise UserError(f"{label}: must be a whole number, got {units.format_number(number)}")
