@@ -1,7 +1,7 @@
 """The GPU catalogue's traps, seen through the engine (values as pint quantities, peak by precision).
 
-Expected numbers are worked out here from the datasheets' arithmetic (/work/shared/reference/
-HARDWARE.md): cores x 2 FLOP x boost clock, sparse / 2, "12 GB" = 12 GiB.
+Expected numbers are worked out here from the datasheets' arithmetic (the project
+docs/hardware.md and each card file): cores x 2 FLOP x boost clock, sparse / 2, "12 GB" = 12 GiB.
 """
 
 from __future__ import annotations

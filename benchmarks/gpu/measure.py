@@ -2,7 +2,7 @@
 
     python benchmarks/gpu/measure.py                       # the full grid on the local CUDA GPU (< 8 min on an H100)
     python benchmarks/gpu/measure.py --write-doc           # and put the table into docs/validation.md
-    python benchmarks/gpu/measure.py --device cpu --grid tiny --out /tmp/m   # logic check only
+    python benchmarks/gpu/measure.py --device cpu --grid tiny --out out-cpu   # logic check only
 
 For every point of the grid (family and size, micro-batch, torch.compile on/off, flash or explicit
 attention, activation checkpointing; bf16 autocast and AdamW throughout) it builds the family's
