@@ -296,7 +296,7 @@ def _fit_if_asked(family: str, values: Mapping[str, Value] | None, kwargs: dict,
         raise UserError("fits=1 chooses micro_batch: do not give micro_batch as well")
     from costmodel import fitting, solver
 
-    texts = list(constraints) or [fitting.FITS]
+    texts = [*constraints, *([fitting.FITS] if wanted is not None and fitting.FITS not in constraints else [])]
 
     def build(more: Mapping[str, Value]):
         s = scenario(family, values={**values, **more}, **kwargs)
@@ -347,7 +347,7 @@ def solve(
         return _result(solve_free(family, target, bool(maximize), tuple(subject_to), tuple(free),
                                   values=merged, **kwargs), answer=target)
     if maximize == "micro_batch":  # the same run in fewer, larger micro-steps
-        if subject_to:
+        if subject_to or "fits" in merged:
             chosen, notes = _fit_if_asked(family, merged, kwargs, subject_to)
         else:
             raise UserError("--maximize micro_batch needs a limit: --subject-to 'mem_peak <= gpu_memory_usable' "

@@ -86,7 +86,7 @@ def largest_micro_batch(base, build: Callable, constraints: Sequence[str]) -> tu
 
 def _at_one(build: Callable, values: dict) -> str:
     """What micro_batch = 1 needs, in the words of the memory verdict."""
-    from costmodel.summary import feasibility
+    from costmodel.summary import FIT_HINT, feasibility
 
     try:
         evaluation, _ = build(values)
@@ -96,7 +96,8 @@ def _at_one(build: Callable, values: dict) -> str:
     verdict = feasibility(evaluation.env, lambda n: q[n].unit)
     if verdict is None:
         return "even micro_batch = 1 breaks it"
-    return "even at micro_batch = 1, " + verdict.split(" (", 1)[0].replace("DOES NOT FIT: ", "")
+    text = verdict.replace("; " + FIT_HINT, "").replace("DOES NOT FIT: ", "")
+    return f"even at micro_batch = 1, {text}; `costmodel plan` searches the recipes for one that fits"
 
 
 def _bisect(candidates: list[int], feasible: Callable[[int], bool]) -> int | None:

@@ -48,14 +48,50 @@ def _latex_quantity(text: str) -> str:
     return _latex_number(number) + (rf"\,{_latex_unit(unit)}" if unit else "")
 
 
-def _latex_lines(c: _Calc) -> tuple[str, str, str]:
-    """The three forms of a step in LaTeX (right-hand sides only)."""
+WIDTH = 100  # characters of LaTeX source per line of a step before it wraps (about a page's width)
+
+
+def _latex_lines(c: _Calc) -> tuple[list[str], list[str], str]:
+    """The three forms of a step in LaTeX (right-hand sides only); the first two as one or more lines."""
     units_map = {sym: _latex_unit(name) for sym, name in c.unit_symbols.items()}
     symbolic = {sym: _latex_name(sym.name) for sym in c.quantities}
     numbers = {sym: _latex_value(v, u) for sym, (v, u) in c.quantities.items()}
-    lhs_symbolic = sp.latex(c.expr, symbol_names={**units_map, **symbolic}, mul_symbol="dot")
-    lhs_numbers = sp.latex(c.expr, symbol_names={**units_map, **numbers}, mul_symbol="dot")
-    return lhs_symbolic, lhs_numbers, _latex_result(c.value, c.unit)
+    return (_wrapped(c.expr, {**units_map, **symbolic}), _wrapped(c.expr, {**units_map, **numbers}),
+            _latex_result(c.value, c.unit))
+
+
+def _wrapped(expr: sp.Expr, names: dict) -> list[str]:
+    """`expr` in LaTeX, broken before a top-level + or - when one line would pass WIDTH: a long sum
+    term by term, and a product with a long sum as `factor * (terms)` with the terms on lines."""
+    def latex(e: sp.Expr) -> str:
+        return sp.latex(e, symbol_names=names, mul_symbol="dot")
+
+    whole = latex(expr)
+    if len(whole) <= WIDTH:
+        return [whole]
+    if isinstance(expr, sp.Add):
+        return _pack([latex(t) for t in expr.as_ordered_terms()], "", "")
+    if isinstance(expr, sp.Mul):
+        sums = [f for f in expr.args if isinstance(f, sp.Add)]
+        if sums:
+            inner = max(sums, key=lambda f: len(latex(f)))
+            rest = sp.Mul(*(f for f in expr.args if f is not inner), evaluate=False)
+            head = "" if rest == 1 else latex(rest) + r" \cdot "
+            return _pack([latex(t) for t in inner.as_ordered_terms()], head + r"\bigl(", r"\bigr)")
+    return [whole]
+
+
+def _pack(terms: list[str], opening: str, closing: str) -> list[str]:
+    """Terms joined by + (a term's own leading minus kept), greedily filled into lines of WIDTH."""
+    lines, line = [], opening
+    for i, term in enumerate(terms):
+        piece = term if i == 0 else (f" {term}" if term.startswith("-") else f" + {term}")
+        if len(line) + len(piece) > WIDTH and line.strip():
+            lines.append(line)
+            line = r"\quad" + piece
+        else:
+            line += piece
+    return lines + [line + closing]
 
 
 def _latex_result(value: float, unit: str) -> str:
@@ -109,11 +145,10 @@ def markdown(page: _Page) -> str:
     for c in page.calcs:
         symbolic, numbers, result = _latex_lines(c)
         out += [f"### {c.number}. `{c.name}`: {c.doc}", ""]
-        out += ["$$", r"\begin{aligned}",
-                rf"{_latex_name(c.name)} &= {symbolic} \\",
-                rf"&= {numbers} \\",
-                rf"&= {result}",
-                r"\end{aligned}", "$$", ""]
+        out += ["$$", r"\begin{aligned}"]
+        for lead, lines in ((f"{_latex_name(c.name)} &= ", symbolic), ("&= ", numbers)):
+            out += [f"{lead if i == 0 else '&'}{line} \\\\" for i, line in enumerate(lines)]
+        out += [rf"&= {result}", r"\end{aligned}", "$$", ""]
         out.append(f"- source: {_md_source(c.source)}")
         for a in c.assumptions:
             out.append(f"- assumes: {a}")

@@ -115,7 +115,11 @@ def feasibility(numbers: dict[str, float], unit) -> str | None:
     if items:
         value, name = items[0]
         text += f"; the largest item is {name} = {_fmt(value, unit(name))}"
-    return text + " (the largest micro-batch that fits: solve ... --given fits=1)"
+    return text + "; " + FIT_HINT
+
+
+FIT_HINT = ("--set fits=1 picks the largest micro-batch that fits; `costmodel plan` searches the recipes "
+            "(optimizer, checkpointing, precision, offload) for one that fits")
 
 
 def memory_line(numbers: dict[str, float], unit) -> str | None:
@@ -125,8 +129,10 @@ def memory_line(numbers: dict[str, float], unit) -> str | None:
     need, usable = numbers["mem_peak"], numbers["gpu_memory_usable"]
     u = unit("mem_peak")
     if feasibility(numbers, unit) is not None:
+        items = sorted(((numbers[n], n) for n in MEMORY_ITEMS if n in numbers), reverse=True)
+        largest = f"; the largest item is {items[0][1]} = {_fmt(items[0][0], unit(items[0][1]))}" if items else ""
         return (f"DOES NOT FIT: one GPU needs {_fmt(need, u)}, the card has {_fmt(usable, u)} usable "
-                f"(short by {_fmt(need - usable, u)})")
+                f"(short by {_fmt(need - usable, u)}){largest}; {FIT_HINT}")
     return f"fits: one GPU needs {_fmt(need, u)} of {_fmt(usable, u)} usable ({_fmt(usable - need, u)} free)"
 
 

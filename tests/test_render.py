@@ -134,7 +134,16 @@ def tex(n: int) -> str:
 
 def math_blocks(md: str) -> list[list[str]]:
     blocks = re.findall(r"^\$\$\n\\begin\{aligned\}\n(.*?)\n\\end\{aligned\}\n\$\$$", md, re.S | re.M)
-    return [b.split(" \\\\\n") for b in blocks]
+    out = []
+    for block in blocks:
+        forms: list[str] = []
+        for line in block.split(" \\\\\n"):  # a wrapped form continues on lines that start with &\quad
+            if line.startswith("&\\quad") and forms:
+                forms[-1] += line.removeprefix("&\\quad")
+            else:
+                forms.append(line)
+        out.append(forms)
+    return out
 
 
 def test_markdown_every_step_has_three_forms(md):
@@ -164,6 +173,28 @@ def test_markdown_numbers_with_units(md):
     assert blocks["n_params"][2] == rf"&= {tex(N_PARAMS)}\,\mathrm{{param}} \approx 84.93\,\mathrm{{M\ param}}"
     assert blocks["mem_overhead"][2].startswith(rf"&= {tex(MEM_OVERHEAD)}\,\mathrm{{byte}}")
     assert r"\begin{cases}" in blocks["mem_overhead"][0] and "12 > 24" in blocks["mem_overhead"][1]
+
+
+def test_markdown_wraps_a_long_sum_term_by_term():
+    """A formula too wide for a page breaks before a top-level + into aligned lines; joined back
+    together (without the line breaks and indents) the lines are the unbroken formula."""
+    import sympy as sp
+
+    from costmodel import render_md
+
+    xs = sp.symbols("alpha_long_name_0:12", positive=True)
+    expr = sp.Add(*(i * x for i, x in enumerate(xs, start=1)))
+    lines = render_md._wrapped(expr, {})
+    assert len(lines) > 1
+    assert all(len(line) <= render_md.WIDTH + 40 for line in lines)
+    assert all(line.startswith(r"\quad + ") for line in lines[1:])
+    joined = "".join(line.removeprefix(r"\quad") for line in lines)
+    assert joined == sp.latex(expr, mul_symbol="dot")
+    # a product with a long sum: the factor, then the terms in one pair of big parentheses
+    lines = render_md._wrapped(sp.Symbol("k") * expr, {})
+    assert lines[0].startswith(r"k \cdot \bigl(") and lines[-1].endswith(r"\bigr)")
+    short = sp.Symbol("a") + sp.Symbol("b")
+    assert render_md._wrapped(short, {}) == ["a + b"]
 
 
 def test_markdown_summary_and_citations(md):

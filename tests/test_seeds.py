@@ -114,8 +114,10 @@ def test_seed_002_d32_on_one_rtx_4070_does_not_fit_and_says_so(cli):
     head, memory = first_lines(out)
     assert head == "nanochat d32 (1.879B param, v0) on 1x RTX 4070: pre-training"
     assert memory.startswith("DOES NOT FIT: one GPU needs ")
-    assert err.startswith("warning: DOES NOT FIT")
-    assert "short by" in err and "the largest item is" in err
+    assert "short by" in memory and "the largest item is" in memory and "costmodel plan" in memory
+    assert "DOES NOT FIT" not in err  # said once, in the answer, not again on stderr
+    code, _, err = cli("estimate", "nanochat", "--preset", "d32", "-H", "rtx-4070", "--json")
+    assert code == 0 and err.startswith("warning: DOES NOT FIT")  # beside JSON, stderr says it
     r = api.estimate("nanochat", preset="d32", hardware="rtx-4070")
     assert not r.feasible and r.warnings[0].startswith("DOES NOT FIT")
     assert r["n_params"].m_as("param") == D32_PARAMS

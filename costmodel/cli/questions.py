@@ -198,7 +198,7 @@ def show(result, as_json: bool, focus: str | None = None, everything: bool = Fal
     (`everything`: every result and input; `targets`: only those). JSON keeps every result."""
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
-        _notes(result, verdict_too=False)
+        _notes(result, verdict_too=True)
         return
     from costmodel import summary
 
@@ -236,15 +236,17 @@ def show(result, as_json: bool, focus: str | None = None, everything: bool = Fal
                       "its derivation: costmodel explain ... --target NAME"]
     sys.stdout.write(lines[0] + "\n")
     sys.stdout.flush()
-    _notes(result, verdict_too=True)
+    _notes(result, verdict_too=not memory)  # the memory line on stdout already says it does not fit
     sys.stdout.write("\n".join(lines[1:]) + "\n")
 
 
 def _notes(result, verdict_too: bool) -> None:
     """The warnings on stderr: 'warning:' for a scenario that does not fit, 'note:' for the rest."""
     for i, w in enumerate(result.warnings):
-        word = "warning" if i == 0 and not result.feasible else "note"  # the verdict comes first
-        sys.stderr.write(f"{word}: {w}\n")
+        verdict = i == 0 and not result.feasible  # the verdict comes first
+        if verdict and not verdict_too:
+            continue
+        sys.stderr.write(f"{'warning' if verdict else 'note'}: {w}\n")
     sys.stderr.flush()
 
 

@@ -34,6 +34,8 @@ DEFAULTS = {
     "gradient_accumulation_steps": 40,  # 5 * 8, summed over GPUs; grad_accum = 40 / n_gpus
     "n_gpus": 1,  # train.py without torchrun: one process, world size 1 (L96-L100)
     "max_iters": 600000,  # the loop runs max_iters + 1 steps (see the `iters` formula)
+    "eval_interval": 2000,  # estimate_loss() every 2000 steps, and at step 0 (L36, L263)
+    "eval_iters": 200,  # batches per split (train and val) and evaluation (L38, L216-L228)
     "precision": "amp-bf16",  # dtype 'bfloat16' under autocast, on a GPU that supports it (L73)
     "compile": True,  # L74
     "attention": "flash",  # F.scaled_dot_product_attention on PyTorch >= 2.0 (model.py L45)
