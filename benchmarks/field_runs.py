@@ -206,7 +206,7 @@ TIME_RUNS = [
         preset="gpt2",
         hardware="rtx-5090",
         n_gpus=1,
-        values={"vocab_size": 50304, "bias": True, "compile": True, "micro_batch": 4,
+        values={"vocab_size": 50304, "bias": True, "compile": True, "python_loop": False, "micro_batch": 4,
                 "gradient_accumulation_steps": 1},
         compare="iter_time",
         reported=0.04457,
@@ -271,6 +271,48 @@ TIME_RUNS = [
         confidence="low",
         note="GPU count inferred from the nvidia-smi listing",
     ),
+]
+
+# Karpathy's "Let's reproduce GPT-2 (124M)" (2024): the speed-up chapters time one step of build-nanogpt's
+# train_gpt2.py, GPT-2 124M with biases, B=16 x T=1024, one micro-step, on one A100 80GB SXM; each chapter
+# adds one change to the one before. The times are the chapter titles (rounded, as said in the video).
+REPRO = {"vocab_size": 50257, "bias": True, "micro_batch": 16, "gradient_accumulation_steps": 1}
+REPRO_SOURCE = ("youtube.com/watch?v=l8pRSuU81PU (Karpathy, 'Let's reproduce GPT-2 (124M)', 2024-06-09), chapter "
+                "titles as listed at classcentral.com/course/youtube-let-s-reproduce-gpt-2-124m-295231; code: "
+                "karpathy/build-nanogpt train_gpt2.py (B=16, T=1024)")
+REPRO_STEPS = (
+    # key, what changes, values, ms, chapter title
+    ("P10", "TF32 matmuls, no compile, explicit attention", {"precision": "fp32", "compile": False, "attention": "eager"},
+     333, "Tensor Cores, timing the code, TF32 precision, 333ms"),
+    ("P11", "bf16 autocast, no compile, explicit attention", {"compile": False, "attention": "eager"},
+     300, "float16, gradient scalers, bfloat16, 300ms"),
+    ("P12", "bf16, torch.compile, explicit attention", {"compile": True, "attention": "eager"},
+     130, "torch.compile, Python overhead, kernel fusion, 130ms"),
+    ("P13", "bf16, torch.compile, flash attention", {"compile": True, "attention": "flash"},
+     96, "flash attention, 96ms"),
+    ("P14", "bf16, torch.compile, flash attention, vocabulary 50,304", {"compile": True, "attention": "flash",
+                                                                         "vocab_size": 50304},
+     93, "nice/ugly numbers. vocab size 50257 → 50304, 93ms"),
+)
+TIME_RUNS += [
+    Run(
+        key=key,
+        model=f"build-nanogpt GPT-2 (124 M), micro-batch 16: {what}",
+        family="nanogpt",
+        preset="gpt2",
+        hardware="a100-80gb-sxm",
+        n_gpus=1,
+        values={**REPRO, **values},
+        compare="iter_time",
+        reported=ms / 1000,
+        reported_text=f"{ms} ms/step (rounded, as the video says it)",
+        tokens_text="(benchmark)",
+        source=REPRO_SOURCE,
+        quote=chapter,
+        confidence="medium",
+        note="GPU as said in the video (an 8x A100 80GB SXM node, one GPU used); the figures are rounded",
+    )
+    for key, what, values, ms, chapter in REPRO_STEPS
 ]
 
 MEMORY_RUNS = [

@@ -30,22 +30,29 @@ from published_runs import Run  # noqa: E402
 
 RUNS = PUBLISHED + TIME_RUNS  # every run with a time
 # the fitted constants (keys of costmodel_time.efficiency.FIT) and where they start
-NAMES = ("activation_traffic", "logit_traffic", "l2_working_set", "step_overhead", "layer_overhead", "eager_factor")
-START = (270.0, 57.0, 1.0, 0.012, 0.001, 2.0)
-UNITS = ("byte/token", "byte/token", "", "s", "s", "")
+NAMES = ("activation_traffic", "logit_traffic", "l2_working_set", "step_overhead", "layer_overhead",
+         "eager_launch_factor", "era_factor")
+START = (232.0, 34.9, 2.8, 0.00219, 0.0013, 5.32, 1.44)
+UNITS = ("byte/token", "byte/token", "", "s", "s", "", "")
 
 
 def _values(run: Run, constants: Sequence[float]) -> dict[str, str]:
     """The trial constants as `--set` values for this run (compiled or eager traffic by its recipe)."""
+    from costmodel_time.efficiency import EAGER_TRAFFIC_FACTOR
+
     c = dict(zip(NAMES, constants))
-    eager = 1.0 if run.scenario()["values"].get("compile") else c["eager_factor"]
-    return {
-        "activation_traffic": f"{eager * c['activation_traffic']} byte/token",
+    values = run.scenario()["values"]
+    compiled = bool(values.get("compile"))
+    out = {
+        "activation_traffic": f"{(1.0 if compiled else EAGER_TRAFFIC_FACTOR) * c['activation_traffic']} byte/token",
         "logit_traffic": f"{c['logit_traffic']} byte/token",
         "l2_working_set": c["l2_working_set"],
-        "step_overhead": f"{c['step_overhead']} s",
-        "layer_overhead": f"{eager * c['layer_overhead']} s",
+        "layer_overhead": f"{(1.0 if compiled else c['eager_launch_factor']) * c['layer_overhead']} s",
+        "software_slowdown": c["era_factor"] if values.get("pytorch_2023") else 1.0,
     }
+    if values.get("python_loop", True):  # a native trainer (llm.c) has no per-micro-step Python overhead
+        out["step_overhead"] = f"{c['step_overhead']} s"
+    return out
 
 
 def predict(run: Run, constants: Sequence[float] | None = None) -> float:

@@ -10,6 +10,8 @@ A claim `NAME=VALUE` is read with the precision its digits state: "1.9e9" (or "1
    the card's memory, FLOP/s above the card's peak) the claim is **impossible**.
 3. If costmodel's value lies within the claim (its range, or the precision of its digits), the claim
    is **consistent**. Otherwise the end of the claim nearest costmodel's value is judged:
+   A time or memory answer with an 80 % interval (costmodel_time.intervals, docs/validation.md): a
+   claim inside that interval is **consistent** too.
 4. NAME with a documented range (`Quantity.plausible`, such as `mfu`): outside it **implausible**.
 5. NAME a default rule of the model (an estimate such as the power draw): within its tolerance (25 %
    when none is declared) **consistent**, else **implausible**.
@@ -225,7 +227,24 @@ class _Judge:
         self.givens = text if fixed & set(upstream(self.scenario, name)) else ""
 
     def show(self, v: float) -> str:
+        if v == self.value and self._spread() is not None:  # costmodel's own time or memory: with its interval
+            from costmodel import summary
+
+            return summary.with_interval(self.name, self._numbers(), lambda n: self.registry.quantity(n).unit)
         return units.format_quantity(v, self.q.unit)
+
+    def _numbers(self) -> dict:
+        return {**self.base.input_numbers, **self.base.evaluation.env}
+
+    def _spread(self) -> tuple[float, float] | None:
+        """The 80 % interval of costmodel's value (costmodel_time.intervals), unless a given result fixes it."""
+        from costmodel import summary
+
+        ends = summary.INTERVALS.get(self.name)
+        numbers = self._numbers()
+        if ends is None or self.givens or not all(n in numbers for n in ends):
+            return None
+        return float(numbers[ends[0]]), float(numbers[ends[1]])
 
     def verdict(self, text) -> Verdict:
         claim = parse_claim(self.registry, self.name, text)
@@ -242,6 +261,10 @@ class _Judge:
             where = "the claimed range" if claim.is_range else "the precision of the claim's digits"
             return self._make(claim, "consistent", f"costmodel's {self.show(self.value)}{self.givens} lies within "
                                                    f"{where} ({self._interval(claim.low, high)})")
+        spread = self._spread()
+        if spread is not None and claim.low * (1 - _EPS) <= spread[1] and high * (1 + _EPS) >= spread[0]:
+            return self._make(claim, "consistent", f"{self._as_claimed(claim)} lies within costmodel's "
+                                                   f"{self.show(self.value)}")
         end = claim.low if self.value < claim.low else high
         kind, reason, implied = self._end(end)
         if claim.low != claim.high:

@@ -6,6 +6,11 @@
   needed, what is usable, the shortfall and the largest item (it goes to stderr and to `warnings`).
 - `TOPICS`: the summary `estimate` prints, grouped by topic; a name not computed in a scenario is
   left out.
+- error bars: every time and memory answer carries its 80 % interval from the validation runs
+  (costmodel_time.intervals): `with_interval` ("37.2 h (80 % interval 31-45 h, from 24 runs)"),
+  `time_line` (the headline after the memory verdict) and `memory_line` (fits / borderline / does
+  not fit, with the margin). A value with an interval prints with 3 significant digits, its ends
+  with 2 when the interval is wide.
 
 Everything here reads the shared vocabulary (docs/usage.md), never a family's own names.
 """
@@ -23,6 +28,19 @@ TOPICS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("time", ("iter_time", "tokens_per_second", "mfu", "wall_time")),
     ("energy and money", ("gpu_power", "energy", "energy_cost", "gpu_hours", "cloud_cost")),
 )
+
+# the answers that carry an interval: (lower end, upper end, how many runs it comes from), all computed by
+# costmodel_time.intervals; LEVEL_TEXT is its LEVEL (tests/test_time.py checks they agree)
+INTERVALS = {
+    "iter_time": ("iter_time_low", "iter_time_high", "time_interval_runs"),
+    "train_time": ("train_time_low", "train_time_high", "time_interval_runs"),
+    "wall_time": ("wall_time_low", "wall_time_high", "time_interval_runs"),
+    "mem_peak": ("mem_peak_low", "mem_peak_high", "memory_interval_runs"),
+}
+LEVEL_TEXT = "80 %"
+WIDE = 0.2  # an interval wider than this share of the value prints its ends with 2 significant digits
+# memory_verdict (costmodel_time.intervals): 2 fits even at the interval's high end, 0 not even at its low end
+VERDICTS = {2: "fits", 1: "borderline", 0: "does not fit"}
 
 # the memory items a shortfall is explained by, largest first
 MEMORY_ITEMS = ("mem_weights", "mem_frozen", "mem_grads", "mem_optimizer", "mem_activations",
@@ -123,17 +141,124 @@ FIT_HINT = ("--set fits=1 picks the largest micro-batch that fits; `costmodel pl
 
 
 def memory_line(numbers: dict[str, float], unit) -> str | None:
-    """'fits: needs 10.26 GiB of 11.99 GiB usable (1.730 GiB free)', or the DOES NOT FIT sentence."""
+    """'fits: one GPU needs 10.3 GiB of 12.0 GiB usable (1.73 GiB free; 80 % interval of the peak
+    9.5-11 GiB, from 4 runs)'; 'borderline: ...' when the interval straddles the card's memory; the
+    DOES NOT FIT sentence when even its low end does not fit."""
     if "mem_peak" not in numbers or "gpu_memory_usable" not in numbers:
         return feasibility(numbers, unit)
     need, usable = numbers["mem_peak"], numbers["gpu_memory_usable"]
     u = unit("mem_peak")
-    if feasibility(numbers, unit) is not None:
+    spread = interval_text("mem_peak", numbers, unit)
+    of_peak = f"; {spread.replace(' interval ', ' interval of the peak ', 1)}" if spread else ""
+    digits = 3 if spread else 4
+    need_t, usable_t = _fmt(need, u, digits), _fmt(usable, u, digits)
+    margin = (f"{_fmt(usable - need, u, digits)} free" if need <= usable
+              else f"short by {_fmt(need - usable, u, digits)}")
+    verdict = numbers.get("memory_verdict")
+    if verdict is None:
+        verdict = 2 if feasibility(numbers, unit) is None else 0
+    if feasibility(numbers, unit) is not None or int(verdict) == 0:
         items = sorted(((numbers[n], n) for n in MEMORY_ITEMS if n in numbers), reverse=True)
         largest = f"; the largest item is {items[0][1]} = {_fmt(items[0][0], unit(items[0][1]))}" if items else ""
-        return (f"DOES NOT FIT: one GPU needs {_fmt(need, u)}, the card has {_fmt(usable, u)} usable "
-                f"(short by {_fmt(need - usable, u)}){largest}; {FIT_HINT}")
-    return f"fits: one GPU needs {_fmt(need, u)} of {_fmt(usable, u)} usable ({_fmt(usable - need, u)} free)"
+        low_end = ": borderline, its low end fits" if int(verdict) == 1 else ""
+        return (f"DOES NOT FIT: one GPU needs {need_t}, the card has {usable_t} usable "
+                f"({margin}{of_peak}{low_end}){largest}; {FIT_HINT}")
+    if int(verdict) == 1:
+        return f"borderline: one GPU needs {need_t} of {usable_t} usable ({margin}{of_peak}): it may or may not fit"
+    return f"fits: one GPU needs {need_t} of {usable_t} usable ({margin}{of_peak})"
+
+
+def interval_text(name: str, numbers: dict[str, float], unit) -> str | None:
+    """'80 % interval 31-45 h, from 24 runs' in the unit the value of `name` prints in; None when
+    `name` carries no interval in this scenario."""
+    ends = INTERVALS.get(name)
+    if ends is None or name not in numbers or not all(n in numbers for n in ends):
+        return None
+    value, low, high, runs = numbers[name], numbers[ends[0]], numbers[ends[1]], numbers[ends[2]]
+    return f"{LEVEL_TEXT} interval {_range(value, low, high, unit(name))}, from {int(runs)} runs"
+
+
+def with_interval(name: str, numbers: dict[str, float], unit) -> str:
+    """'37.2 h (80 % interval 31-45 h, from 24 runs)', or the value alone (4 digits) without one."""
+    spread = interval_text(name, numbers, unit)
+    if spread is None:
+        return _fmt(numbers[name], unit(name))
+    return f"{_fmt(numbers[name], unit(name), 3)} ({spread})"
+
+
+def answer_text(name: str, numbers: dict[str, float], unit, givens=()) -> str:
+    """The answer of `solve`: with its own interval (a time, a memory peak), or, for a count solved
+    for a given time, the count that fits the time's interval."""
+    if name in INTERVALS:
+        return with_interval(name, numbers, unit)
+    spread = given_time_interval(name, numbers, unit, givens)
+    if spread is None:
+        return _fmt(numbers[name], unit(name))
+    return f"{_fmt(numbers[name], unit(name), 3)} ({spread})"
+
+
+def time_line(numbers: dict[str, float], unit, where: str) -> str | None:
+    """'time: 90.7 day for 294.9B token on 1x RTX 4070 (80 % interval 75-110 day, from 24 runs);
+    13.1 s/iteration': the run's time in the first lines of `estimate`."""
+    if "wall_time" not in numbers:
+        return None
+    spread = interval_text("wall_time", numbers, unit)
+    text = f"time: {_fmt(numbers['wall_time'], unit('wall_time'), 3 if spread else 4)}"
+    if "total_tokens" in numbers:
+        text += f" for {_fmt(numbers['total_tokens'], unit('total_tokens'))}"
+    text += f" {where}" if where else ""
+    text += f" ({spread})" if spread else ""
+    if "iter_time" in numbers:
+        text += f"; {_fmt(numbers['iter_time'], unit('iter_time'), 3 if spread else 4)}"
+    return text
+
+
+def _display_unit(value: float, unit_text: str) -> tuple[float | None, str]:
+    """The scale and unit suffix `value` prints with (units.format_quantity's choice) for times, sizes
+    and counts: (3600, ' h'), (2**30, ' GiB'), (1e9, 'B token'); (None, '') for anything else."""
+    import re
+
+    from costmodel import units
+
+    text = units.format_quantity(float(value), unit_text, 3)
+    match = re.match(r"^-?[\d,.]+(e[-+]?\d+)?([kMBT]?)( .*)?$", text)
+    if match is None or match.group(1):
+        return None, ""
+    letter, rest = match.group(2), match.group(3) or ""
+    if letter:
+        return {"k": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}[letter], letter + rest
+    head = rest.strip().split("/")[0]
+    scales = {"ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "day": 86400.0,
+              "B": 1.0, "KiB": 2.0**10, "MiB": 2.0**20, "GiB": 2.0**30, "TiB": 2.0**40, "PiB": 2.0**50}
+    if head not in scales:
+        return None, ""
+    return scales[head], rest
+
+
+def _range(value: float, low: float, high: float, unit_text: str) -> str:
+    """'31-45 h' in the unit `value` prints with; 2 significant digits when the range is wide."""
+    from costmodel import units
+
+    digits = 2 if value and (high - low) / abs(value) > WIDE else 3
+    scale, suffix = _display_unit(value, unit_text)
+    if scale is None:
+        return f"{_fmt(low, unit_text, digits)} to {_fmt(high, unit_text, digits)}"
+    return f"{units.format_number(low / scale, digits)}-{units.format_number(high / scale, digits)}{suffix}"
+
+
+def given_time_interval(name: str, numbers: dict[str, float], unit, givens) -> str | None:
+    """A count solved for a given time (total_tokens for wall_time = 30 day): the time's interval turned
+    around: if the run takes r times the estimate, r in [low, high], only 1/r of the count fits."""
+    timed = [g for g in givens if g in INTERVALS and g != "mem_peak"]
+    needed = ("time_interval_low", "time_interval_high", "time_interval_runs")
+    if not timed or name not in numbers or not all(n in numbers for n in needed):
+        return None
+    if unit(name).split("/")[0] not in ("token", "iteration", "FLOP"):
+        return None
+    value = numbers[name]
+    low, high = value / numbers["time_interval_high"], value / numbers["time_interval_low"]
+    return (f"{LEVEL_TEXT} interval {_range(value, low, high, unit(name))} in the given {timed[0]}, "
+            f"from {int(numbers['time_interval_runs'])} runs")
 
 
 CURRENCIES = ("EUR", "GBP", "JPY", "CHF", "CNY", "INR", "KRW", "CAD", "AUD", "SEK", "TWD")
@@ -171,10 +296,10 @@ def summary_names(numbers: dict[str, Any]) -> list[tuple[str, list[str]]]:
     return out
 
 
-def _fmt(value: float, unit: str) -> str:
+def _fmt(value: float, unit: str, digits: int = 4) -> str:
     from costmodel import units
 
-    return units.format_quantity(float(value), unit)
+    return units.format_quantity(float(value), unit, digits)
 
 
 def _stem(path: str) -> str:

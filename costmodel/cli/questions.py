@@ -205,19 +205,28 @@ def show(result, as_json: bool, focus: str | None = None, everything: bool = Fal
     q = result.evaluation.scenario.registry.quantities
     numbers = {**result.input_numbers, **result.evaluation.env}
     lines = [result.scenario_line]
-    memory = summary.memory_line(numbers, lambda n: q[n].unit)
+    unit = lambda n: q[n].unit  # noqa: E731
+    memory = summary.memory_line(numbers, unit)
     if memory:
         lines.append(memory)
+    if focus is None:
+        scenario = result.evaluation.scenario
+        where = f"on {int(numbers.get('n_gpus', 1))}x {scenario.hardware.name}" if scenario.hardware else ""
+        headline = summary.time_line(numbers, unit, where)
+        if headline:
+            lines.append(headline)
     lines.append("")
     if focus is not None:
         value = result.numbers.get(focus, result.input_numbers.get(focus))
         mark = "" if result.feasible else "  (INFEASIBLE: the step does not fit in memory)"
-        lines += [f"{focus} = {_fmt(value, q[focus].unit)}{mark}", ""]
+        givens = tuple(result.evaluation.scenario.constraints)
+        shown = summary.answer_text(focus, numbers, unit, givens) if focus in numbers else _fmt(value, q[focus].unit)
+        lines += [f"{focus} = {shown}{mark}", ""]
     if targets:
-        rows = [(n, numbers[n], q[n].doc) for n in targets if n in numbers]
+        rows = [_row(n, numbers, q[n].doc, q) for n in targets if n in numbers]
         lines += _table(rows, q)
     elif everything:
-        rows = [(n, v, q[n].doc) for n, v in result.numbers.items()]
+        rows = [_row(n, result.numbers, q[n].doc, q) for n in result.numbers]
         lines += ["results:"] + _table(rows, q)
         inputs = [(n, v, result.origins.get(n, "")) for n, v in result.input_numbers.items()]
         lines += ["", "inputs:"] + _table(inputs, q)
@@ -230,7 +239,7 @@ def show(result, as_json: bool, focus: str | None = None, everything: bool = Fal
                 doc = q[n].doc
                 if code and q[n].unit == "USD":
                     doc = f"= {summary.in_currency(numbers[n], code)}; {doc}"
-                rows.append((n, numbers[n], doc))
+                rows.append(_row(n, numbers, doc, q))
             lines += _table(rows, q)
         lines += ["", "every result and input: --all; one result: --target NAME; "
                       "its derivation: costmodel explain ... --target NAME"]
@@ -238,6 +247,16 @@ def show(result, as_json: bool, focus: str | None = None, everything: bool = Fal
     sys.stdout.flush()
     _notes(result, verdict_too=not memory)  # the memory line on stdout already says it does not fit
     sys.stdout.write("\n".join(lines[1:]) + "\n")
+
+
+def _row(name: str, numbers: dict, doc: str, quantities) -> tuple[str, object, str]:
+    """A table row; a time or memory answer with an interval shows 3 digits and its interval first."""
+    from costmodel import summary
+
+    spread = summary.interval_text(name, numbers, lambda n: quantities[n].unit)
+    if spread is None:
+        return name, numbers[name], doc
+    return name, _fmt(numbers[name], quantities[name].unit, 3), f"{spread}; {doc}"
 
 
 def _notes(result, verdict_too: bool) -> None:
@@ -250,14 +269,14 @@ def _notes(result, verdict_too: bool) -> None:
     sys.stderr.flush()
 
 
-def _fmt(value, unit: str) -> str:
+def _fmt(value, unit: str, digits: int = 4) -> str:
     from costmodel import units
 
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
         return value
-    return units.format_quantity(float(value), unit)
+    return units.format_quantity(float(value), unit, digits)
 
 
 def _table(rows, quantities) -> list[str]:

@@ -2,11 +2,12 @@
 
 A micro-step on one GPU is modelled from what it does (docs/time.md, "The efficiency model"):
 
-    micro_step_time = matmul_time + memory_time + step_overhead + layer_overhead * n_layer
+    micro_step_time = (matmul_time + memory_time) * software_slowdown + step_overhead + layer_overhead * n_layer
 
-    matmul_time  = (flops_per_token + recompute_flops_per_token) * micro_step_tokens
+    matmul_time  = (flops_per_token + recompute_flops_per_token + misaligned_head_flops) * micro_step_tokens
                    / (hfu_ceiling * peak_flops)                  the FLOPs at the card's matmul ceiling
-                   (with fp8, the Linear layers' share runs at peak_flops_fp8)
+                   (with fp8, the Linear layers' share runs at peak_flops_fp8; a vocabulary that is not a
+                   multiple of 8 makes the head's matmuls misaligned_head_factor times slower)
     memory_time  = micro_step_tokens * memory_traffic / mem_bandwidth      the memory-bound kernels
     memory_traffic = (activation_traffic * n_layer * d_model * dram_share   norms, activations, residuals
                       + logit_traffic * vocab_size                    softmax and loss over the vocabulary
@@ -30,8 +31,14 @@ Where the constants come from:
   1.01; a 300 W workstation card stays below it: RTX A6000 0.61); otherwise 0.83, the mean of the
   data-centre measurements (A100 SXM 85.9 %, GH200 83.0 %, H100 SXM 80.1 %);
 - `score_traffic` (eager attention) and `optimizer_traffic`: bytes counted from the programs;
+- `misaligned_head_factor`: derived from nanoGPT's measured 25 % speedup when its vocabulary went from
+  50,257 to 50,304 (docs/time.md, "A vocabulary that is not a multiple of 8");
+- `step_overhead` applies to a training loop written in Python (PyTorch); a native trainer such as
+  llm.c (`python_loop=false`) has no interpreter between its kernels and keeps only `layer_overhead`;
 - `l2_cache`: the card's datasheet (0 where a card file does not give it: no caching assumed);
-- `activation_traffic` (compiled and eager), `logit_traffic`, `l2_working_set`, `step_overhead` and `layer_overhead`:
+- `software_slowdown`: 1 for today's PyTorch; `pytorch_2023=true` for the 2.0 nightlies of 2022-23 (fitted);
+- eager traffic: twice the compiled (estimated from the fused chains); eager per-layer time: fitted;
+- `activation_traffic` (compiled), `logit_traffic`, `l2_working_set`, `step_overhead` and `layer_overhead`:
   fitted once, by weighted least squares in log(step time), to the published and field runs of
   benchmarks/ (benchmarks/fit_efficiency.py refits them; tests/test_time.py checks that the
   numbers below are that fit's minimum). Nothing was tuned per run afterwards.
@@ -46,13 +53,18 @@ from costmodel.declarations import Formula
 
 # the fit's result (benchmarks/fit_efficiency.py; rounded to 3 significant digits)
 FIT = {
-    "activation_traffic": 184.0,  # byte/token per layer and channel of the residual width, compiled
-    "logit_traffic": 49.8,  # byte/token per vocabulary entry
-    "l2_working_set": 2.66,  # activation tensors of one micro-step that compete for the L2 cache
-    "step_overhead": 0.0101,  # s per micro-step
-    "layer_overhead": 0.00121,  # s per micro-step and layer, compiled
-    "eager_factor": 3.34,  # without torch.compile: times the activation traffic and the per-layer time
+    "activation_traffic": 232.0,  # byte/token per layer and channel of the residual width, compiled
+    "logit_traffic": 34.9,  # byte/token per vocabulary entry
+    "l2_working_set": 2.8,  # activation tensors of one micro-step that compete for the L2 cache
+    "step_overhead": 0.00219,  # s per micro-step of a Python loop
+    "layer_overhead": 0.0013,  # s per micro-step and layer, compiled
+    "eager_launch_factor": 5.32,  # without torch.compile: times the per-layer time (one launch per op)
+    "era_factor": 1.44,  # PyTorch 2.0 nightlies of 2022-23: times the matmul and memory time
 }
+# estimated, not fitted: without torch.compile every elementwise op reads its inputs and writes its output;
+# TorchInductor fuses each chain between two matmuls (residual add + LayerNorm, bias + GELU, bias + residual
+# add: two or three ops each) into one kernel that reads and writes once, so unfused moves about twice the bytes
+EAGER_TRAFFIC_FACTOR = 2.0
 # measured, not fitted: the mean "maximum achievable matmul FLOPS" efficiency of the A100 SXM
 # (85.9 %), GH200 (83.0 %) and H100 SXM (80.1 %) in stas00/ml-engineering's comparison table
 HFU_CEILING = 0.83
@@ -66,6 +78,9 @@ OPTIMIZER_BYTES = 36.0
 # nanochat's tensorwise FP8 moves: amax reduction (read 2), scale and cast (read 2, write 1), the
 # column-major copy for the other backward product (read 1, write 1)
 FP8_CAST_BYTES = 7.0
+# derived, not fitted (docs/time.md): the head's matmuls with an odd vocabulary (50,257) against a multiple
+# of 64 (50,304), from the 96 -> 93 ms step of GPT-2 124M on an A100 in Karpathy's GPT-2 reproduction (2024)
+MISALIGNED_HEAD_FACTOR = 1.22
 # fp16 with a loss scaler: unscale_ reads and writes every gradient (8 B), the inf check reads it (4 B)
 LOSS_SCALER_BYTES = 12.0
 
@@ -79,6 +94,12 @@ FIT_SOURCE = (
     "and benchmarks/field_runs.py (sources per run there; method: docs/time.md#the-efficiency-model)"
 )
 NANOGPT_SLOW_ATTENTION = "karpathy/nanoGPT model.py@3adf61e154c3 L66-L71 (q @ k^T * scale, masked_fill, softmax, dropout, @ v)"
+VOCAB_PADDING = (
+    "youtube.com/watch?v=l8pRSuU81PU (Karpathy, 'Let's reproduce GPT-2 (124M)', 2024), chapters 'flash attention, "
+    "96ms' and 'nice/ugly numbers. vocab size 50257 -> 50304, 93ms' (benchmarks/field_runs.py P13, P14); "
+    "karpathy/nanoGPT model.py@3adf61e154c3 L111 ('padded up to nearest multiple of 64 for efficiency'); NVIDIA "
+    "Deep Learning Performance guide, 'Tensor Core requirements' (GEMM dimensions multiples of 8 for FP16/BF16)"
+)
 ADAMW = (
     "Loshchilov & Hutter 2019, Decoupled Weight Decay Regularization (arXiv:1711.05101) Algorithm 2; "
     "PyTorch torch.optim.AdamW (fused): exp_avg, exp_avg_sq in fp32; karpathy/nanoGPT train.py@3adf61e154c3 "
@@ -104,10 +125,10 @@ CONSTANTS = [
     ),
     Formula(
         target="activation_traffic",
-        expr=f"{FIT['eager_factor']} * {FIT['activation_traffic']} * byte/token",
+        expr=f"{EAGER_TRAFFIC_FACTOR} * {FIT['activation_traffic']} * byte/token",
         condition="not compile",
         doc="bytes the memory-bound kernels move per token, layer and channel of the width, "
-        "without torch.compile: every elementwise op reads and writes its tensors (eager_factor, fitted)",
+        "without torch.compile: every elementwise op reads and writes its tensors (about twice the fused bytes)",
         source=FIT_SOURCE + "; PyTorch 2 paper, Ansel et al. 2024 (ASPLOS, doi:10.1145/3620665.3640366) "
         "section 6 (TorchInductor fuses pointwise and reduction ops)",
         overridable=True,
@@ -203,9 +224,44 @@ CONSTANTS = [
     Formula(
         target="step_overhead",
         expr=f"{FIT['step_overhead']} * s",
-        doc="fixed time of every micro-step: Python, data loading, synchronisation (fitted)",
+        condition="python_loop",
+        doc="fixed time of every micro-step of a Python training loop: interpreter, data loading, "
+        "synchronisation (fitted)",
         source=FIT_SOURCE,
         overridable=True,
+    ),
+    Formula(
+        target="step_overhead",
+        expr="0 * s",
+        condition="not python_loop",
+        doc="a native trainer (llm.c) runs no interpreter between its kernels: only the per-layer launches remain",
+        source="karpathy/llm.c train_gpt2.cu@f1e2ace (the training loop and data loader in C, kernels launched "
+        "back to back on one stream)",
+        overridable=True,
+    ),
+    Formula(
+        target="software_slowdown",
+        expr=f"{FIT['era_factor']} if pytorch_2023 else 1",
+        doc="matmul and memory-bound kernels of the PyTorch 2.0 nightlies of 2022-23 (early TorchInductor, "
+        "no fused AdamW) ran this much slower than today's (era_factor, fitted to the 2022-23 runs); 1 today",
+        source=FIT_SOURCE,
+        overridable=True,
+    ),
+    Formula(
+        target="misaligned_head_factor",
+        expr=f"{MISALIGNED_HEAD_FACTOR}",
+        doc="how much slower the output head's matmuls run when the vocabulary is not a multiple of 8 (derived "
+        "from the 3 % faster GPT-2 124M step after padding 50,257 to 50,304)",
+        source=VOCAB_PADDING + "; derivation in docs/time.md",
+        overridable=True,
+    ),
+    Formula(
+        target="misaligned_head_flops",
+        expr="(misaligned_head_factor - 1) * 6 * d_model * vocab_size * FLOP/token * min(vocab_size % 8, 1)",
+        doc="a vocabulary that is not a multiple of 8 (min(vocab_size % 8, 1) = 1): the output head's forward and "
+        "backward matmuls (6 d_model vocab_size FLOPs per token) run misaligned_head_factor times slower, counted "
+        "as that many extra FLOPs at the ceiling; 0 for an aligned vocabulary",
+        source=VOCAB_PADDING,
     ),
     Formula(
         target="layer_overhead",
@@ -217,9 +273,10 @@ CONSTANTS = [
     ),
     Formula(
         target="layer_overhead",
-        expr=f"{FIT['eager_factor']} * {FIT['layer_overhead']} * s",
+        expr=f"{FIT['eager_launch_factor']} * {FIT['layer_overhead']} * s",
         condition="not compile",
-        doc="fixed time per layer and micro-step without torch.compile: one launch per op (eager_factor, fitted)",
+        doc="fixed time per layer and micro-step without torch.compile: one launch and one trip through the "
+        "dispatcher per op (eager_launch_factor, fitted)",
         source=FIT_SOURCE,
         overridable=True,
     ),
@@ -265,8 +322,8 @@ STEP = [
     ),
     Formula(
         target="matmul_time",
-        expr="(flops_per_token + recompute_flops_per_token - frozen_flops_saved_per_token) * micro_step_tokens"
-        " / (hfu_ceiling * peak_flops)",
+        expr="(flops_per_token + recompute_flops_per_token - frozen_flops_saved_per_token + misaligned_head_flops)"
+        " * micro_step_tokens / (hfu_ceiling * peak_flops)",
         condition="not fp8",
         doc="the FLOPs of one micro-step at the card's matmul ceiling",
         source="definition of hardware FLOPs utilisation: Chowdhery et al. 2022, PaLM (arXiv:2204.02311) App. B",
@@ -274,9 +331,10 @@ STEP = [
     Formula(
         target="matmul_time",
         expr=(
-            "(flops_per_token + recompute_flops_per_token - frozen_flops_saved_per_token) * micro_step_tokens / hfu_ceiling"
+            "((flops_per_token + recompute_flops_per_token - frozen_flops_saved_per_token) * micro_step_tokens / hfu_ceiling"
             " * ((1 - fp8_flops_per_token / flops_per_token) / peak_flops"
             " + fp8_flops_per_token / flops_per_token / peak_flops_fp8)"
+            " + misaligned_head_flops * micro_step_tokens / (hfu_ceiling * peak_flops))"
         ),
         condition="fp8",
         doc="the Linear layers' share of the FLOPs at the FP8 peak, the rest (attention) at the precision's peak",
@@ -310,7 +368,7 @@ STEP = [
     ),
     Formula(
         target="micro_step_time",
-        expr="matmul_time + memory_time + fixed_time",
+        expr="(matmul_time + memory_time) * software_slowdown + fixed_time",
         doc="one forward and backward pass on one GPU",
         source="efficiency model (docs/time.md)",
         assumptions=("matmuls, memory-bound kernels and fixed costs do not overlap",),
