@@ -599,7 +599,11 @@ def test_memory_verdict_in_words_fits_borderline_does_not_fit():
     assert line(9.5, 1, 1) == ("borderline: one GPU needs 9.50 GiB of 10 GiB usable (512 MiB free; 80 % interval "
                                "of the peak 8.1-11 GiB, from 4 runs): it may or may not fit")
     assert line(12.5, 0, 0) == ("DOES NOT FIT: one GPU needs 12.5 GiB, the card has 10 GiB usable (short by "
-                                "2.50 GiB; 80 % interval of the peak 11-14 GiB, from 4 runs)")
+                                f"2.50 GiB; 80 % interval of the peak 11-14 GiB, from 4 runs); {summary.FIT_HINT}")
+    # above the card at the estimate but not at the interval's low end: does not fit, borderline
+    assert line(10.5, 1, 0).startswith("DOES NOT FIT: one GPU needs 10.5 GiB, the card has 10 GiB usable (short by "
+                                       "512 MiB; 80 % interval of the peak 8.9-12 GiB, from 4 runs: borderline, its "
+                                       "low end fits)")
 
 
 def test_solve_and_check_carry_the_interval(cli):
