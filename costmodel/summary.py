@@ -36,6 +36,9 @@ INTERVALS = {
     "train_time": ("train_time_low", "train_time_high", "time_interval_runs"),
     "wall_time": ("wall_time_low", "wall_time_high", "time_interval_runs"),
     "mem_peak": ("mem_peak_low", "mem_peak_high", "memory_interval_runs"),
+    # what scales with the run's time: GPU-hours, energy and what they cost
+    **{name: (f"{name}_low", f"{name}_high", "time_interval_runs")
+       for name in ("gpu_hours", "energy", "energy_cost", "cloud_cost")},
 }
 LEVEL_TEXT = "80 %"
 WIDE = 0.2  # an interval wider than this share of the value prints its ends with 2 significant digits
@@ -227,9 +230,13 @@ def _display_unit(value: float, unit_text: str) -> tuple[float | None, str]:
     letter, rest = match.group(2), match.group(3) or ""
     if letter:
         return {"k": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}[letter], letter + rest
-    head = rest.strip().split("/")[0]
-    scales = {"ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "day": 86400.0,
-              "B": 1.0, "KiB": 2.0**10, "MiB": 2.0**20, "GiB": 2.0**30, "TiB": 2.0**40, "PiB": 2.0**50}
+    head, canonical = rest.strip().split("/")[0], unit_text.split("/")[0]
+    if canonical == "s":
+        scales = {"ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "day": 86400.0}
+    elif canonical == "byte":
+        scales = {"B": 1.0, "KiB": 2.0**10, "MiB": 2.0**20, "GiB": 2.0**30, "TiB": 2.0**40, "PiB": 2.0**50}
+    else:  # printed in its own unit (h, kWh, USD)
+        scales = {canonical: 1.0}
     if head not in scales:
         return None, ""
     return scales[head], rest

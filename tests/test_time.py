@@ -576,6 +576,9 @@ def test_estimate_says_time_and_memory_with_their_intervals(cli):
     assert lines[2].startswith(f"time: {wall:.3g} day")
     table = next(line for line in lines if line.strip().startswith("wall_time "))
     assert f"80 % interval {low:.0f}-{high:.0f} day, from {runs} runs; " in table
+    # what scales with the run's time carries the same interval: GPU-hours = wall_time in hours on one GPU
+    hours = next(line for line in lines if line.strip().startswith("gpu_hours "))
+    assert f"80 % interval {low * 24:,.0f}-{high * 24:,.0f} h, from {runs} runs; " in hours
     data = json.loads(cli("estimate", "nanogpt", "--preset", "gpt2", "-H", "rtx-4070", "--json")[1])
     assert data["results"]["wall_time_low"]["value"] == pytest.approx(val(r, "wall_time_low", "s"))
     assert data["results"]["time_interval_runs"]["value"] == runs

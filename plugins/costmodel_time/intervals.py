@@ -122,10 +122,14 @@ def _formulas() -> list[Formula]:
                 doc="2 fits (even at the interval's high end), 1 borderline, 0 does not fit (even at its low end)",
                 source="definition; the interval of mem_peak (costmodel_time.intervals, docs/validation.md \"Error bars\")"),
     ]
-    for name, unit_doc in (("iter_time", "a step"), ("train_time", "the steps"), ("wall_time", "the run")):
+    for name, unit_doc in (("iter_time", "time of a step"), ("train_time", "time of the steps"),
+                           ("wall_time", "time of the run"), ("gpu_hours", "GPU-hours, n_gpus x wall_time"),
+                           ("energy", "energy, power x wall_time"), ("energy_cost", "energy x price"),
+                           ("cloud_cost", "GPU-hours x price")):
         for end in ("low", "high"):
             out.append(Formula(target=f"{name}_{end}", expr=f"{name} * time_interval_{end}",
-                               doc=f"{end}er end of the interval of {name} (time of {unit_doc})", source="definition"))
+                               doc=f"{end}er end of the interval of {name} ({unit_doc}: in proportion to the "
+                               "run's time)", source="definition"))
     return out
 
 
