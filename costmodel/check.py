@@ -234,7 +234,10 @@ class _Judge:
         return units.format_quantity(v, self.q.unit)
 
     def _numbers(self) -> dict:
-        return {**self.base.input_numbers, **self.base.evaluation.env}
+        from costmodel import summary
+
+        numbers = {**self.base.input_numbers, **self.base.evaluation.env}
+        return summary.model_intervals(numbers, self.base.input_numbers)
 
     def _spread(self) -> tuple[float, float] | None:
         """The 80 % interval of costmodel's value (costmodel_time.intervals), unless a given result fixes it."""

@@ -41,6 +41,9 @@ INTERVALS = {
        for name in ("gpu_hours", "energy", "energy_cost", "cloud_cost")},
 }
 LEVEL_TEXT = "80 %"
+# given as an input (by the user, a family or a solved given), these replace the efficiency model: the time is
+# then the user's, and the validation runs' interval says nothing about it
+TIME_GIVENS = ("mfu", "compute_hfu", "hfu", "iter_time", "train_time", "wall_time")
 WIDE = 0.2  # an interval wider than this share of the value prints its ends with 2 significant digits
 # memory_verdict (costmodel_time.intervals): 2 fits even at the interval's high end, 0 not even at its low end
 VERDICTS = {2: "fits", 1: "borderline", 0: "does not fit"}
@@ -169,6 +172,17 @@ def memory_line(numbers: dict[str, float], unit) -> str | None:
     if int(verdict) == 1:
         return f"borderline: one GPU needs {need_t} of {usable_t} usable ({margin}{of_peak}): it may or may not fit"
     return f"fits: one GPU needs {need_t} of {usable_t} usable ({margin}{of_peak})"
+
+
+def model_intervals(numbers: dict[str, Any], inputs) -> dict[str, Any]:
+    """`numbers` without the time intervals when an input in TIME_GIVENS fixes the time (a given mfu,
+    a given iter_time): the interval is the efficiency model's, not the user's."""
+    if not any(name in inputs for name in TIME_GIVENS):
+        return numbers
+    dropped = {ends[0] for name, ends in INTERVALS.items() if ends[2] == "time_interval_runs"}
+    dropped |= {ends[1] for name, ends in INTERVALS.items() if ends[2] == "time_interval_runs"}
+    dropped |= {"time_interval_low", "time_interval_high", "time_interval_runs"}
+    return {k: v for k, v in numbers.items() if k not in dropped}
 
 
 def interval_text(name: str, numbers: dict[str, float], unit) -> str | None:

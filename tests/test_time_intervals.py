@@ -1,6 +1,7 @@
 """Error bars in words: every time and memory answer of estimate, solve and check carries its 80 %
 interval (costmodel/summary.py, from costmodel_time.intervals); memory says fits / borderline / does
-not fit with the margin. The expected texts are written out by hand from the interval's numbers."""
+not fit with the margin; a given utilisation or time (mfu, iter_time) drops the time interval. The
+expected texts are written out by hand from the interval's numbers."""
 
 from __future__ import annotations
 
@@ -85,3 +86,12 @@ def test_solve_and_check_carry_the_interval(cli):
     code, out, err = cli("check", "nanogpt", "--preset", "gpt2", "-H", "rtx-4070", "--claim", "wall_time=100 day")
     assert code == 0, err
     assert "CONSISTENT" in out and "80 % interval" in out
+
+
+def test_a_given_utilisation_replaces_the_model_and_its_interval(cli):
+    """With --set mfu the time is the user's: the validation runs' interval says nothing about it."""
+    code, out, err = cli("estimate", "nanogpt", "--preset", "gpt2", "-H", "rtx-4070", "--set", "mfu=0.4")
+    assert code == 0, err
+    time_line = out.splitlines()[2]
+    assert time_line.startswith("time: ") and "interval" not in time_line
+    assert "80 % interval of the peak" in out.splitlines()[1]  # memory keeps its own

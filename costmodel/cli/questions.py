@@ -203,7 +203,7 @@ def show(result, as_json: bool, focus: str | None = None, everything: bool = Fal
     from costmodel import summary
 
     q = result.evaluation.scenario.registry.quantities
-    numbers = {**result.input_numbers, **result.evaluation.env}
+    numbers = summary.model_intervals({**result.input_numbers, **result.evaluation.env}, result.input_numbers)
     lines = [result.scenario_line]
     unit = lambda n: q[n].unit  # noqa: E731
     memory = summary.memory_line(numbers, unit)
@@ -226,7 +226,7 @@ def show(result, as_json: bool, focus: str | None = None, everything: bool = Fal
         rows = [_row(n, numbers, q[n].doc, q) for n in targets if n in numbers]
         lines += _table(rows, q)
     elif everything:
-        rows = [_row(n, result.numbers, q[n].doc, q) for n in result.numbers]
+        rows = [_row(n, {**numbers, n: v}, q[n].doc, q) for n, v in result.numbers.items()]
         lines += ["results:"] + _table(rows, q)
         inputs = [(n, v, result.origins.get(n, "")) for n, v in result.input_numbers.items()]
         lines += ["", "inputs:"] + _table(inputs, q)
