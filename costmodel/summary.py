@@ -221,6 +221,8 @@ def time_line(numbers: dict[str, float], unit, where: str) -> str | None:
         return None
     spread = interval_text("wall_time", numbers, unit)
     text = f"time: {_fmt(numbers['wall_time'], unit('wall_time'), 3 if spread else 4)}"
+    if numbers.get("fits", 1) < 1:  # a step that does not fit does not run at all: the time is hypothetical
+        text = "time if it fit: " + text.removeprefix("time: ")
     if "total_tokens" in numbers:
         text += f" for {_fmt(numbers['total_tokens'], unit('total_tokens'))}"
     text += f" {where}" if where else ""

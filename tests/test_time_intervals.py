@@ -95,3 +95,12 @@ def test_a_given_utilisation_replaces_the_model_and_its_interval(cli):
     time_line = out.splitlines()[2]
     assert time_line.startswith("time: ") and "interval" not in time_line
     assert "80 % interval of the peak" in out.splitlines()[1]  # memory keeps its own
+
+
+def test_the_time_of_a_step_that_does_not_fit_is_called_hypothetical(cli):
+    """Seed 002: d32 on one RTX 4070 does not fit; the time line must not read as a plan."""
+    code, out, err = cli("estimate", "nanochat", "--preset", "d32", "-H", "rtx-4070")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[1].startswith("DOES NOT FIT")
+    assert lines[2].startswith("time if it fit: ") and "for 37.58B token on 1x RTX 4070" in lines[2]
