@@ -112,6 +112,28 @@ class Check:
     condition: str | None = None
 
 
+def _condition_text(instance, attribute, value) -> None:
+    if value is None:
+        return
+    from costmodel.programs import Condition, ExpressionError
+
+    try:
+        Condition(value)
+    except ExpressionError as exc:
+        raise ValueError(f"{type(instance).__name__}.{attribute.name}: {exc}") from None
+
+
+@attrs.frozen(kw_only=True)
+class Caveat:
+    """What a choice costs that the model does not price (accuracy, convergence, stability): said
+    whenever a plan uses the choice. `condition` (over choices, as a formula's) limits it: pure
+    bf16's lost updates do not apply when the fp32 master weights live on the CPU."""
+
+    text: str = attrs.field(validator=_nonempty)
+    source: str = attrs.field(validator=_nonempty)
+    condition: str | None = attrs.field(default=None, validator=_condition_text)
+
+
 @attrs.frozen(kw_only=True)
 class Choice:
     """One option of a recipe; its formulas apply only when the option is chosen."""
@@ -120,6 +142,7 @@ class Choice:
     doc: str = attrs.field(validator=_nonempty)
     source: str = attrs.field(validator=_nonempty)
     formulas: tuple[Formula, ...] = attrs.field(default=(), converter=tuple)
+    caveats: tuple[Caveat, ...] = attrs.field(default=(), converter=tuple)
 
 
 @attrs.frozen(kw_only=True)

@@ -9,7 +9,8 @@ A thin layer on `costmodel.search`: it turns a goal into an objective, constrain
 rule, builds the search space from the scenario (docs/plan.md), and words the answer.
 
 Goals:
-  fit       (default) the fastest recipe that fits, for the scenario's own horizon;
+  fit       (default) the fastest recipe that fits, for the scenario's own horizon or `tokens`
+            (fine-tuning has no horizon of its own: it needs `tokens`, or the user's iters);
   deadline  tokens N by a time T: the fewest GPUs (`by="cost"`: the cheapest);
   days      the most tokens in D days;
   budget    the most tokens for a price (needs a GPU-hour price).
@@ -44,24 +45,16 @@ REPORT = ("wall_time", "train_time", "iter_time", "iters", "tokens_per_iter", "t
           "gpu_memory_usable", "mem_weights", "mem_grads", "mem_optimizer_resident", "gpu_hours", "energy",
           "n_gpus", "micro_batch", "grad_accum")
 COSTS = ("cloud_cost", "energy_cost")
+INTERVAL = ("wall_time_low", "wall_time_high")  # the time plugin's 80 % interval, where loaded
 DAY = 86400.0
 CHANGES = "__changes__"  # a point's number of choices that differ from the scenario's own recipe
 FEWER_TOKENS = "__fewer_tokens__"  # minus the tokens: for fronts where more tokens are better
-# what a choice costs besides time and memory: said whenever a plan uses it
-CAVEATS = {
-    ("precision", "bf16"): "pure bf16 keeps no fp32 master weights: an update below a weight's bf16 resolution "
-    "(2^-8 of it) is lost, and the loss can end worse than under amp unless the optimizer rounds "
-    "stochastically or keeps Kahan sums (Zamirai et al. 2020, Revisiting BFloat16 Training, arXiv:2010.06192)",
-    ("optimizer", "sgd"): "plain SGD with momentum trains transformers markedly worse than Adam-type optimizers "
-    "(Zhang et al. 2020, Why are Adaptive Methods Good for Attention Models?, arXiv:1912.03194): "
-    "the model counts its memory, not its convergence",
-}
 
 
 @attrs.frozen(kw_only=True)
 class Goal:
     kind: str = "fit"  # fit | deadline | days | budget
-    tokens: float | None = None
+    tokens: float | None = None  # deadline: the tokens to train; fit: the horizon (else the scenario's)
     deadline: float | None = None  # s
     days: float | None = None  # s
     budget: float | None = None  # USD
@@ -87,6 +80,7 @@ class Plan:
     accumulation: str | None  # the input that sets the micro-steps per optimizer step, if searched
     units: dict[str, str]
     priced: bool
+    horizon: str = ""  # fit: where the number of tokens comes from ("--tokens", "the scenario's horizon")
 
     def summary(self) -> str:
         """The answer in one line."""
@@ -169,6 +163,7 @@ def plan(
             raise UserError(f"--price {card}: the card is not among those planned for")
     kwargs = dict(preset=preset, config=config, config_overrides=tuple(config_overrides), plugins=tuple(plugins))
     base = api.scenario(family, hardware=cards[0], values=values, **kwargs)
+    horizon = _horizon(base, goal, finetune)
     space, where, notes = _space(base, reg, values, finetune, free_batch, gpus, goal)
     priced = "gpu_hour_price" in values or (bool(prices) and len(prices) == len(cards))
     if prices and not priced:
@@ -180,7 +175,8 @@ def plan(
             raise UserError("iters is given: the goal sets the number of steps; leave iters out")
         values["iters"] = 1  # placeholder: the horizon rule computes it at every point
     card_values = {c: {"gpu_hour_price": prices[c]} for c in prices}
-    report = sorted(set(REPORT) | ({"cloud_cost"} if priced else set()) | {objective})
+    report = sorted(set(REPORT) | ({"cloud_cost"} if priced else set()) | {objective}
+                    | {n for n in INTERVAL if n in reg.quantities})
     found = search(
         {"family": family, "values": values, **kwargs}, space, objective=objective, maximize=maximize,
         constraints=constraints, where=where, report=report, cards=cards, card_values=card_values,
@@ -203,9 +199,11 @@ def plan(
                  **kwargs},
         found=found, best=best, baseline=baseline,
         front=found.front(metrics, key=rank), rejected=_rejected(found, reg, base),
-        by_card=_by_card(found, rank), notes=notes, caveats=_caveats(best, values),
+        by_card=_by_card(found, rank), notes=notes,
+        caveats=_caveats(reg, best, values, (baseline or {}).get("recipe", {})),
         accumulation=_accumulation(base),
         units={n: reg.quantities[n].unit for n in report if n in reg.quantities}, priced=priced,
+        horizon=horizon,
     )
     return result
 
@@ -292,6 +290,41 @@ def _space(base, reg, values, finetune, free_batch, gpus, goal) -> tuple[dict, l
     return space, where, notes
 
 
+def _horizon(base, goal: Goal, finetune: bool) -> str:
+    """Where a fit plan's number of tokens comes from, in words. Fine-tuning has no horizon of its
+    own: the scenario's is pre-training's (nanochat: 20 tokens per parameter), so a fine-tuning
+    plan needs the user's (--tokens, or iters and what sets it given by the user or a config)."""
+    from costmodel.scenario import Source
+
+    if goal.kind != "fit":
+        return ""
+    if goal.tokens is not None:
+        return "--tokens"
+    given = [n for n in _horizon_inputs(base) if n in base.origins
+             and base.origins[n].source in (Source.USER, Source.CONFIG)]
+    if given:
+        return f"your {given[0]}"
+    if finetune:
+        raise UserError("fine-tuning has no length of its own (the scenario's horizon is pre-training's): give "
+                        "--tokens N (your data's tokens times the epochs), --days D, or --set iters=N")
+    return f"preset {base.preset}'s horizon" if base.preset else "the family's default horizon"
+
+
+def _horizon_inputs(base) -> list[str]:
+    """`iters` and the inputs upstream of it that set the length of the run, not the batch or the
+    model (nanoGPT: max_iters; nanochat: target_tokens, target_param_data_ratio)."""
+    def upstream(name: str, seen: set[str]) -> set[str]:
+        f = base.formulas.get(name)
+        for n in (f.inputs if f is not None else ()):
+            if n not in seen:
+                seen.add(n)
+                upstream(n, seen)
+        return seen
+
+    shape = upstream("tokens_per_iter", set()) | upstream("n_params", {"n_params"})
+    return ["iters"] + sorted(n for n in upstream("iters", set()) - shape if not n.startswith("n_params"))
+
+
 def _accumulation(base) -> str | None:
     """The input that sets micro-steps per optimizer step (grad_accum itself, or what the family
     derives it from, such as nanoGPT's gradient_accumulation_steps); None when the family fixes
@@ -321,11 +354,10 @@ def _goal(goal: Goal, priced: bool, values, space):
 
     constraints = [FIT]
     if goal.kind == "fit":
-        return "wall_time", False, constraints, None, None
+        return "wall_time", False, constraints, None if goal.tokens is None else _tokens_rule(goal.tokens), None
     if goal.kind == "deadline":
-        tokens, deadline = goal.tokens, goal.deadline
-        rule = Rule(names=("iters",), reads=("tokens_per_iter",),
-                    compute=lambda env: {"iters": np.ceil(tokens / env["tokens_per_iter"] - 1e-9)})
+        deadline = goal.deadline
+        rule = _tokens_rule(goal.tokens)
         constraints.append(f"wall_time <= {deadline!r}")
         if goal.by == "cost":
             objective = "cloud_cost" if priced else "gpu_hours"
@@ -346,6 +378,14 @@ def _goal(goal: Goal, priced: bool, values, space):
         constraints.append(f"cloud_cost <= {budget!r}")
         return "total_tokens", True, constraints, rule, None
     raise UserError(f"unknown goal {goal.kind!r}")
+
+
+def _tokens_rule(tokens: float) -> Rule:
+    """iters = the whole steps that train at least `tokens`."""
+    import numpy as np
+
+    return Rule(names=("iters",), reads=("tokens_per_iter",),
+                compute=lambda env: {"iters": np.ceil(tokens / env["tokens_per_iter"] - 1e-9)})
 
 
 def _time_rule(limit, reads: tuple[str, ...]) -> Rule:
@@ -456,13 +496,30 @@ def _bytes(x: float) -> str:
     return units.format_quantity(x, "byte")
 
 
-def _caveats(best: Point | None, pinned: Mapping[str, Any]) -> list[str]:
+def _caveats(reg, best: Point | None, pinned: Mapping[str, Any], standard: Mapping[str, Any]) -> list[str]:
+    """What the chosen recipe costs besides time and memory: the caveats its choices declare
+    (`Choice.caveats`, where each plugin puts them), each with its source."""
+    from costmodel.programs import Condition
+
     if best is None:
         return []
-    chosen = {**pinned, **best.choices}
-    if chosen.get("offload") == "cpu":  # ZeRO-Offload keeps the fp32 master weights on the CPU
-        chosen.pop("precision", None)
-    return [text for (name, value), text in CAVEATS.items() if chosen.get(name) == value]
+    chosen = _Chosen({**{n: r.default for n, r in reg.recipes.items()}, **standard, **pinned, **best.choices})
+    out = []
+    for name, recipe in reg.recipes.items():
+        for choice in recipe.choices:
+            if choice.name != chosen.get(name):
+                continue
+            for c in choice.caveats:
+                if c.condition is None or Condition(c.condition).holds(chosen):
+                    out.append(f"{c.text}; source: {c.source}")
+    return out
+
+
+class _Chosen(dict):
+    """A recipe's choices; a name no loaded plugin declares is not chosen (None)."""
+
+    def __missing__(self, key):
+        return None
 
 
 def _ranking(maximize: bool, standard: Mapping[str, Any]):
@@ -524,18 +581,53 @@ def _time(x: float) -> str:
     return units.format_quantity(x, "s")
 
 
+def _span(point: Point) -> tuple[float, float] | None:
+    """The 80 % interval of the plan's time as multiples of it (the time plugin's
+    wall_time_low/high, from the validation runs' errors), or None where not loaded."""
+    v = point.values
+    if "wall_time_low" not in v or "wall_time_high" not in v or not v.get("wall_time"):
+        return None
+    return v["wall_time_low"] / v["wall_time"], v["wall_time_high"] / v["wall_time"]
+
+
+def _time_with_interval(point: Point) -> str:
+    """'158.6 day (80 % interval 120.1-190.3 day)', or the time alone without an interval."""
+    v, span = point.values, _span(point)
+    if span is None:
+        return _time(v["wall_time"])
+    return f"{_time(v['wall_time'])} (80 % interval {_range(_time(v['wall_time'] * span[0]), _time(v['wall_time'] * span[1]))})"
+
+
+def _range(low: str, high: str) -> str:
+    """'145.9-167.7 day' where both ends have the same unit, else '59.5 min-1.2 h'."""
+    a, _, unit_a = low.partition(" ")
+    b, _, unit_b = high.partition(" ")
+    return f"{a}-{high}" if unit_a == unit_b else f"{low}-{high}"
+
+
+def _tokens_with_interval(point: Point, seconds: float) -> str:
+    """The tokens trained in `seconds`, with the range the time's interval gives them."""
+    tokens = _tokens(_tokens_in(point, seconds))
+    span = _span(point)
+    if span is None:
+        return tokens
+    low, high = (_tokens(_tokens_in(point, seconds, scale)) for scale in (span[1], span[0]))
+    return f"{tokens} (80 % interval {_range(low, high)})"
+
+
 def _cost(p: Plan, point: Point) -> str:
     v = point.values
     if p.priced and "cloud_cost" in v:
         return units.format_quantity(v["cloud_cost"], "USD")
-    return units.format_quantity(v["gpu_hours"], "h") + " GPU-hours"
+    return units.format_number(v["gpu_hours"]) + " GPU-hours"
 
 
-def _tokens_in(point: Point, seconds: float) -> float:
-    """Tokens the plan's recipe trains in `seconds` (whole steps after its fixed costs)."""
+def _tokens_in(point: Point, seconds: float, scale: float = 1.0) -> float:
+    """Tokens the plan's recipe trains in `seconds` (whole steps after its fixed costs), with its
+    times `scale` times the estimate (an end of their interval)."""
     v = point.values
-    fixed = v["wall_time"] - v["train_time"]
-    return max(math.floor((seconds - fixed) / v["iter_time"]), 0) * v["tokens_per_iter"]
+    fixed = (v["wall_time"] - v["train_time"]) * scale
+    return max(math.floor((seconds - fixed) / (v["iter_time"] * scale)), 0) * v["tokens_per_iter"]
 
 
 def _either(items: list[str]) -> str:
@@ -567,16 +659,20 @@ def _summary(p: Plan) -> str:
     where = _where(p, b)
     recipe = _recipe_text(p, b)
     if p.goal.kind == "fit":
-        return (f"{head} on {where}: {base}fastest that fits: {recipe}: {_tokens(v['total_tokens'])} in "
-                f"{_time(v['wall_time'])}, {_tokens(_tokens_in(b, 30 * DAY))} in 30 days "
+        return (f"{head} on {where}, {_tokens(v['total_tokens'])} ({p.horizon}): {base}fastest that fits: {recipe}: "
+                f"{_time_with_interval(b)}; {_tokens_with_interval(b, 30 * DAY)} in 30 days "
                 f"(peak {_bytes(v['mem_peak'])} of {_bytes(v['gpu_memory_usable'])})")
     if p.goal.kind == "deadline":
-        what = "fewest GPUs" if p.goal.by == "gpus" else ("cheapest" if p.priced else "fewest GPU-hours")
+        what = "fewest GPUs" if p.goal.by == "gpus" else ("cheapest" if p.priced else
+                                                           "fewest GPU-hours (no prices given: --price CARD=PRICE)")
         return (f"{head}, {_tokens(p.goal.tokens)} by {_time(p.goal.deadline)}: {what}: {where}, {recipe}: "
-                f"{_time(v['wall_time'])}, {_cost(p, b)}")
-    horizon = _time(p.goal.days) if p.goal.kind == "days" else units.format_quantity(p.goal.budget, "USD")
-    return (f"{head}, most tokens in {horizon}: {where}, {recipe}: {_tokens(v['total_tokens'])} in "
-            f"{_time(v['wall_time'])}, {_cost(p, b)}")
+                f"{_time_with_interval(b)}, {_cost(p, b)}")
+    if p.goal.kind == "days":
+        return (f"{head}, most tokens in {_time(p.goal.days)}: {where}, {recipe}: "
+                f"{_tokens_with_interval(b, p.goal.days)}, {_cost(p, b)}")
+    budget = units.format_quantity(p.goal.budget, "USD")
+    return (f"{head}, most tokens for {budget}: {where}, {recipe}: {_tokens(v['total_tokens'])} in "
+            f"{_time_with_interval(b)}, {_cost(p, b)}")
 
 
 def _point_dict(p: Plan, point: Point) -> dict[str, Any]:
@@ -591,11 +687,14 @@ def _point_dict(p: Plan, point: Point) -> dict[str, Any]:
 
 def _table(p: Plan, points: Sequence[Point]) -> list[str]:
     cost = "cost" if p.priced else "GPU-hours"
-    rows = [("#", "hardware", "recipe", "time", "peak memory", cost, "energy", "tokens")]
+    interval = any(_span(point) is not None for point in points)
+    rows = [("#", "hardware", "recipe", "time (80 % interval)" if interval else "time", "peak memory", cost, "energy",
+             "tokens")]
     for i, point in enumerate(points, 1):
         v = point.values
-        rows.append((str(i), _where(p, point), _recipe_text(p, point), _time(v["wall_time"]), _bytes(v["mem_peak"]),
-                     _cost(p, point).replace(" GPU-hours", ""), units.format_quantity(v["energy"], "kWh"),
+        rows.append((str(i), _where(p, point), _recipe_text(p, point),
+                     _time_with_interval(point).replace("80 % interval ", ""), _bytes(v["mem_peak"]),
+                     _cost(p, point).replace(" GPU-hours", " h"), units.format_quantity(v["energy"], "kWh"),
                      _tokens(v["total_tokens"])))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]

@@ -310,43 +310,18 @@ class _Group:
         if rule is not None:
             wanted.update(rule.reads)
         self.report = sorted(wanted)
-        needed = _needed(s, wanted)
-        self.order = _ordered(s, needed)
-        available = set(solver.numeric_inputs(s)) | set(numbers) | set(self.card_arrays)
-        lacking: dict[str, tuple[str, ...]] = {}
-        for f in self.order:
-            absent = [n for n in f.inputs if n not in available]
-            if absent:
-                lacking[f.target] = tuple(sorted({m for n in absent for m in lacking.get(n, (n,))}))
-            else:
-                available.add(f.target)
-        self.order = [f for f in self.order if f.target in available]
-        for name in sorted(wanted - available):
-            solver.explain_missing(s, name, lacking)
-        self.again = []
-        if rule is not None:
-            downstream = set(rule.names)
-            for f in self.order:
-                if downstream & set(f.inputs):
-                    downstream.add(f.target)
-                    self.again.append(f)
-        # what no axis reaches is the same at every point: evaluated (and checked) once
-        moving = set(numbers) | set(self.card_arrays) | set(rule.names if rule is not None else ())
-        fixed_formulas = []
-        for f in self.order:
-            if moving & set(f.inputs):
-                moving.add(f.target)
-            else:
-                fixed_formulas.append(f)
         self.constants: dict[str, Any] = dict(solver.numeric_inputs(s))
+        order, again, fixed_formulas, moving = _structure(
+            s, frozenset(wanted), frozenset(self.constants), tuple(numbers), tuple(self.card_arrays),
+            tuple(rule.names) if rule is not None else ())
+        # what no axis reaches is the same at every point: evaluated (and checked) once
         with np.errstate(all="ignore"):
             for f in fixed_formulas:
                 try:
                     self.constants[f.target] = _array(np, f.vector(self.constants))
                 except (ArithmeticError, ValueError):
                     self.constants[f.target] = math.nan  # out of range: said below
-        self.order = [f for f in self.order if f.target in moving]
-        self.again = [f for f in self.again if f.target in moving]
+        self.order, self.again = order, again
         quantities = s.registry.quantities
         self.broken = next((f"{f.target} is outside its range ({f.formula.expr})" for f in fixed_formulas
                             if not _in_range(float(self.constants[f.target]), quantities[f.target])), None)
@@ -404,6 +379,11 @@ class _Group:
                         continue
                     good = False
                 else:
+                    low, high = value.min(), value.max()  # NaN in either: the slow path below
+                    if (-math.inf < low and high < math.inf
+                            and (q.minimum is None or low >= q.minimum - 1e-9 * max(1.0, abs(q.minimum)))
+                            and (q.maximum is None or high <= q.maximum * (1 + 1e-9))):
+                        continue  # in range at every point
                     good = np.isfinite(value)
                     if q.minimum is not None:
                         good &= value >= q.minimum - 1e-9 * max(1.0, abs(q.minimum))
@@ -437,7 +417,9 @@ class _Group:
         outcomes = [Outcome(choices={**self.fixed, **({CARD: c} if self.cards else {})},
                             candidates=per_card) for c in (self.cards or [None])]
         full = [values for _, values in self.axes]
-        if self.monotone_axis is not None and len(full[self.monotone_axis]) > 1:
+        # a grid of one block costs one pass of the formulas whatever its size: pruning it first
+        # would only add a pass
+        if self.monotone_axis is not None and len(full[self.monotone_axis]) > 1 and self.candidates > self.chunk:
             smallest = list(full)
             smallest[self.monotone_axis] = full[self.monotone_axis][:1]
             env = self._evaluate(smallest)
@@ -554,6 +536,53 @@ class _Group:
         report = [(n, _gather(env[n], index, count)) for n in self.report if n in env]
         return [Point(choices=choices[k], numbers=numbers[k], values={n: column[k] for n, column in report},
                       objective=float(objectives[k])) for k in range(count)]
+
+
+_STRUCTURES: dict[tuple, tuple] = {}
+
+
+def _structure(s, wanted: frozenset, inputs: frozenset, numbers: tuple, card_names: tuple, rule_names: tuple):
+    """A group's formulas: (the ones that move with an axis in dependency order, those of them the
+    horizon rule recomputes, the ones fixed over the grid, the names that move). It depends on the
+    composed scenario and the question's shape only: kept for the next search of that scenario."""
+    from costmodel import solver
+
+    key = (id(s), wanted, inputs, numbers, card_names, rule_names)
+    known = _STRUCTURES.get(key)
+    if known is not None and known[0] is s:
+        return known[1]
+    order = _ordered(s, _needed(s, wanted))
+    available = set(inputs) | set(numbers) | set(card_names)
+    lacking: dict[str, tuple[str, ...]] = {}
+    for f in order:
+        absent = [n for n in f.inputs if n not in available]
+        if absent:
+            lacking[f.target] = tuple(sorted({m for n in absent for m in lacking.get(n, (n,))}))
+        else:
+            available.add(f.target)
+    order = [f for f in order if f.target in available]
+    for name in sorted(wanted - available):
+        solver.explain_missing(s, name, lacking)
+    again = []
+    if rule_names:
+        downstream = set(rule_names)
+        for f in order:
+            if not downstream.isdisjoint(f.inputs):
+                downstream.add(f.target)
+                again.append(f)
+    moving = set(numbers) | set(card_names) | set(rule_names)
+    fixed_formulas = []
+    for f in order:
+        if not moving.isdisjoint(f.inputs):
+            moving.add(f.target)
+        else:
+            fixed_formulas.append(f)
+    result = ([f for f in order if f.target in moving], [f for f in again if f.target in moving],
+              fixed_formulas, frozenset(moving))
+    if len(_STRUCTURES) >= 4096:
+        _STRUCTURES.pop(next(iter(_STRUCTURES)))
+    _STRUCTURES[key] = (s, result)
+    return result
 
 
 def _needed(s, wanted) -> set[str]:

@@ -61,11 +61,12 @@ def test_chunks_and_pruning_do_not_change_the_answer():
     assert whole.best.objective == small.best.objective == pruned.best.objective
     assert whole.best.choices == small.best.choices == pruned.best.choices
     assert whole.evaluated == whole.candidates
-    # d32 under amp-bf16 does not fit 24 GiB even at micro_batch 1: decided there, the same way
+    # d32 under amp-bf16 does not fit 24 GiB even at micro_batch 1: decided there, the same way (a
+    # group's grid larger than a block, here of 2 points, is pruned; one block is evaluated in one pass)
     small_card = {**SCENARIO, "preset": "d32"}
-    pruned = search(small_card, SPACE, objective="wall_time", constraints=[FIT])
+    pruned = search(small_card, SPACE, objective="wall_time", constraints=[FIT], chunk=2)
     unpruned = search(small_card, SPACE, objective="wall_time", constraints=[FIT], monotone={})
-    assert pruned.evaluated < pruned.candidates
+    assert pruned.evaluated < pruned.candidates and unpruned.evaluated == unpruned.candidates
     assert any(o.pruned and o.best is None for o in pruned.outcomes)
     assert pruned.best.choices == unpruned.best.choices
     assert pruned.best.objective == unpruned.best.objective
@@ -91,7 +92,8 @@ def test_plan_winner_checked_by_a_forward_estimate():
     # the standard recipe (amp-bf16, muon, micro_batch 32) does not fit a 24 GiB card
     assert p.baseline["fits"] is False
     line = p.summary()
-    assert line.startswith("pre-training nanochat d20 on 1 x RTX 4090: the standard recipe does not fit")
+    assert line.startswith("pre-training nanochat d20 on 1 x RTX 4090, 11.22B token (preset d20's horizon): "
+                           "the standard recipe does not fit")
     assert "fastest that fits" in line and "in 30 days" in line
 
 
@@ -115,7 +117,8 @@ def test_pinned_choices_stay_pinned_and_finetuning_is_asked_for():
     assert {o.choices["weights"] for o in p.found.outcomes} == {"full"}
     assert p.mode == "pre-training"
     f = plan("nanochat", preset="d20", hardware="rtx-4090",
-             values={"version": "v0", "n_gpus": 1, "optimizer": "adamw8bit", **FEWER}, finetune=True)
+             values={"version": "v0", "n_gpus": 1, "optimizer": "adamw8bit", **FEWER}, finetune=True,
+             goal=Goal(kind="fit", tokens=1e8))
     assert {o.choices["weights"] for o in f.found.outcomes} == {"full", "lora", "int8", "nf4"}
     assert f.summary().startswith("fine-tuning")
     with pytest.raises(UserError, match="add --finetune"):
@@ -194,7 +197,10 @@ def test_cli_plan_text_and_json(cli):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--tokens", "1e9"], "--tokens and --deadline go together"),
+    (["--deadline", "24 h"], "--deadline needs --tokens"),
+    (["--tokens", "1e9", "--days", "3"], "--days and --budget find them"),
+    (["--tokens", "0"], "must be above 0"),
+    (["--finetune"], "fine-tuning has no length of its own"),
     (["--days", "3", "--budget", "10"], "give one goal"),
     (["--by", "cost"], "--by goes with --tokens"),
     (["--gpus", "0"], "GPU counts are whole numbers from 1"),
@@ -254,9 +260,76 @@ def test_seed_003_d32_on_an_rtx_4070_first_line(cli):
                          "--set", "n_gpus=1", "--set", "attention=flash")
     assert code == 0, err
     first = out.splitlines()[0]
-    assert first.startswith("pre-training nanochat d32 on 1 x RTX 4070: no standard recipe fits: none with")
+    assert first.startswith("pre-training nanochat d32 on 1 x RTX 4070, 37.58B token (preset d32's horizon): "
+                            "no standard recipe fits: none with")
     assert "offload=none" in first and "checkpointing=full" in first
     assert "offload=cpu" in first or "offload=paged" in first
     # v0's horizon by hand: n_params = 32 x 12 x 2048^2 + 2 x 65,536 x 2048 = 1,879,048,192; 20 tokens
     # per parameter = 37,580,963,840 = exactly 71,680 steps of 2**19 tokens
-    assert "37.58B token in" in first and "in 30 days" in first
+    assert "in 30 days" in first
+    # the time with its 80 % interval (the time plugin's wall_time_low/high)
+    assert "day (80 % interval " in first
+
+
+D20 = {"version": "v0", "n_gpus": 1, "optimizer": "adamw8bit", **FEWER}
+
+
+def test_finetuning_needs_a_stated_horizon():
+    """The scenario's horizon is pre-training's (nanochat: 20 tokens per parameter): a fine-tuning
+    plan takes the user's --tokens (whole steps of 2**19 tokens) or the user's iters, else asks."""
+    with pytest.raises(UserError, match="fine-tuning has no length of its own"):
+        plan("nanochat", preset="d20", hardware="rtx-4090", values=D20, finetune=True)
+    p = plan("nanochat", preset="d20", hardware="rtx-4090", values=D20, finetune=True,
+             goal=Goal(kind="fit", tokens=2e8))
+    # ceil(2e8 / 524,288) = 382 steps = 200,278,016 tokens
+    assert p.best.values["total_tokens"] == 382 * 2**19 == 200_278_016
+    assert p.summary().startswith("fine-tuning nanochat d20 on 1 x RTX 4090, 200.3M token (--tokens): ")
+    it = plan("nanochat", preset="d20", hardware="rtx-4090", values={**D20, "iters": 100}, finetune=True)
+    assert it.best.values["total_tokens"] == 100 * 2**19
+    assert "(your iters)" in it.summary()
+    # a forward estimate of the winner agrees
+    r = p.estimate()
+    assert r.numbers["total_tokens"] == 200_278_016
+    assert r.numbers["wall_time"] == pytest.approx(p.best.values["wall_time"], rel=1e-9)
+
+
+def test_caveats_are_declared_on_the_choices(tmp_path):
+    """A choice's caveat is said when the plan uses it, with its source; ZeRO-Offload keeps pure
+    bf16's fp32 master weights on the CPU, so that caveat's condition drops it; a third-party
+    plugin declares its own."""
+    bf16 = plan("nanochat", preset="d20", hardware="rtx-4090",
+                values={**D20, "precision": "bf16", "optimizer": "adamw"})
+    assert any("Zamirai" in c and c.startswith("pure bf16 keeps no fp32 master weights") for c in bf16.caveats)
+    offloaded = plan("nanochat", preset="d20", hardware="rtx-4090",
+                     values={**D20, "precision": "bf16", "optimizer": "adamw", "offload": "cpu"})
+    assert offloaded.best is not None and offloaded.caveats == []
+    plugin = tmp_path / "order.py"
+    plugin.write_text(
+        "from costmodel import hookimpl\n"
+        "from costmodel.declarations import Caveat, Choice, Recipe\n\n\n"
+        "@hookimpl\n"
+        "def register_recipes(register):\n"
+        "    register(Recipe(name='data_order', doc='order of the training documents', default='shuffled',\n"
+        "                    choices=[Choice(name='shuffled', doc='shuffled', source='definition'),\n"
+        "                             Choice(name='sorted', doc='sorted by length', source='definition',\n"
+        "                                    caveats=[Caveat(text='sorted batches bias the gradient',\n"
+        "                                                    source='a test')])]))\n")
+    p = plan("nanochat", preset="d20", hardware="rtx-4090", plugins=[str(plugin)],
+             values={**D20, "data_order": "sorted", "checkpointing": "full", "precision": "amp-bf16"})
+    assert p.caveats == ["sorted batches bias the gradient; source: a test"]
+    with pytest.raises(ValueError, match="condition"):
+        from costmodel.declarations import Caveat
+        Caveat(text="x", source="y", condition="offload ==")
+
+
+def test_times_carry_their_80_percent_interval(cli):
+    p = plan("nanochat", preset="d20", hardware="rtx-4090", values={**D20, "checkpointing": "full"})
+    r = p.estimate()
+    v = p.best.values
+    assert v["wall_time_low"] == pytest.approx(r.numbers["wall_time_low"], rel=1e-9)
+    assert v["wall_time_low"] < v["wall_time"] < v["wall_time_high"]
+    code, out, err = cli("plan", "nanochat", "--preset", "d20", "-H", "rtx-4090", "--set", "version=v0",
+                         "--set", "n_gpus=1", "--set", "optimizer=adamw8bit", "--set", "checkpointing=full",
+                         *[f"--set={k}={v}" for k, v in FEWER.items()])
+    assert code == 0, err
+    assert "(80 % interval " in out.splitlines()[0] and "time (80 % interval)" in out

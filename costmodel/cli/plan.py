@@ -22,7 +22,8 @@ def plan(
     family: Family,
     hardware: Cards = None,
     fit: Annotated[bool, typer.Option("--fit", help="the fastest recipe that fits (the default goal)")] = False,
-    tokens: Annotated[Optional[str], typer.Option("--tokens", help="tokens to train (with --deadline), e.g. 11.2e9")] = None,
+    tokens: Annotated[Optional[str], typer.Option("--tokens", help="tokens to train, e.g. 11.2e9 (with --deadline: by then; "
+                                                  "alone: the horizon, which fine-tuning needs)")] = None,
     deadline: Annotated[Optional[str], typer.Option("--deadline", help="time to train --tokens in, e.g. '24 h'")] = None,
     days: Annotated[Optional[float], typer.Option("--days", help="the most tokens in this many days")] = None,
     budget: Annotated[Optional[str], typer.Option("--budget", help="the most tokens for this price, e.g. '500 USD'")] = None,
@@ -102,16 +103,23 @@ def _goal(family, kwargs, fit, tokens, deadline, days, budget, by):
     from costmodel.planner import DAY, Goal
 
     reg = api.registry(kwargs.get("plugins", ()))
-    asked = [name for name, given in (("--fit", fit), ("--tokens/--deadline", tokens or deadline),
-                                      ("--days", days is not None), ("--budget", budget)) if given]
+    asked = [name for name, given in (("--tokens --deadline", deadline), ("--days", days is not None),
+                                      ("--budget", budget)) if given]
+    if fit and asked:
+        asked.insert(0, "--fit")
     if len(asked) > 1:
         raise UserError(f"give one goal: {asked[0]} or {asked[1]}")
+    if tokens and (days is not None or budget):
+        raise UserError("--tokens sets the tokens of --fit or --deadline; --days and --budget find them")
     if by not in ("gpus", "cost"):
         raise UserError(f"--by {by!r}: use gpus or cost")
-    if tokens or deadline:
-        if not (tokens and deadline):
-            raise UserError("--tokens and --deadline go together")
-        return Goal(kind="deadline", tokens=reg.parse_value("total_tokens", tokens, where="--tokens"),
+    count = None if tokens is None else reg.parse_value("total_tokens", tokens, where="--tokens")
+    if count is not None and not count > 0:
+        raise UserError(f"--tokens {tokens}: must be above 0")
+    if deadline:
+        if not tokens:
+            raise UserError("--deadline needs --tokens: the tokens to train by then")
+        return Goal(kind="deadline", tokens=count,
                     deadline=reg.parse_value("wall_time", deadline, where="--deadline"), by=by)
     if by != "gpus":
         raise UserError("--by goes with --tokens and --deadline")
@@ -121,7 +129,7 @@ def _goal(family, kwargs, fit, tokens, deadline, days, budget, by):
         return Goal(kind="days", days=days * DAY)
     if budget:
         return Goal(kind="budget", budget=reg.parse_value("cloud_cost", budget, where="--budget"))
-    return Goal(kind="fit")
+    return Goal(kind="fit", tokens=count)
 
 
 def _counts(text: str | None) -> list[int] | None:

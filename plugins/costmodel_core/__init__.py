@@ -13,7 +13,7 @@ from __future__ import annotations
 from importlib import resources
 
 from costmodel import hookimpl
-from costmodel.declarations import Choice, Formula, Hardware, Quantity, Recipe
+from costmodel.declarations import Caveat, Choice, Formula, Hardware, Quantity, Recipe
 
 from . import features
 
@@ -121,7 +121,13 @@ RECIPES = [
             Choice(name="amp-fp16", doc="fp32 master weights, fp16 autocast compute, loss scaler",
                    source="PyTorch torch.cuda.amp.GradScaler docs; Micikevicius et al. 2018 (arXiv:1710.03740)"),
             Choice(name="bf16", doc="pure bf16: weights, grads and compute in bf16",
-                   source="Kalamkar et al. 2019, A Study of BFLOAT16 for Deep Learning Training (arXiv:1905.12322)"),
+                   source="Kalamkar et al. 2019, A Study of BFLOAT16 for Deep Learning Training (arXiv:1905.12322)",
+                   caveats=[Caveat(
+                       text="pure bf16 keeps no fp32 master weights: an update below a weight's bf16 resolution "
+                       "(2^-8 of it) is lost, and the loss can end worse than under amp unless the optimizer "
+                       "rounds stochastically or keeps Kahan sums",
+                       source="Zamirai et al. 2020, Revisiting BFloat16 Training (arXiv:2010.06192)",
+                       condition='offload != "cpu"')]),  # ZeRO-Offload keeps the fp32 master on the CPU
             Choice(name="fp32", doc="everything in fp32 (matmuls may use TF32 where enabled)",
                    source="PyTorch CUDA semantics: TF32 on Ampere and later"),
         ],

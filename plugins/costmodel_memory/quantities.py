@@ -8,7 +8,7 @@ architecture features it reads (mlp, norm, tied_embeddings, ...) are costmodel_c
 
 from __future__ import annotations
 
-from costmodel.declarations import Choice, Quantity, Recipe
+from costmodel.declarations import Caveat, Choice, Quantity, Recipe
 
 from . import sources as S
 
@@ -112,7 +112,11 @@ RECIPES = (
                    source=S.MUON + "; " + S.v0("nanochat/gpt.py", "228-257") + "; "
                    + S.head("nanochat/gpt.py", "419-457")),
             Choice(name="sgd", doc="SGD with momentum: one buffer in the parameter's dtype",
-                   source=S.TORCH.format(path="torch/optim/sgd.py (momentum_buffer)")),
+                   source=S.TORCH.format(path="torch/optim/sgd.py (momentum_buffer)"),
+                   caveats=[Caveat(text="plain SGD with momentum trains transformers markedly worse than "
+                                   "Adam-type optimizers: the model counts its memory, not its convergence",
+                                   source="Zhang et al. 2020, Why are Adaptive Methods Good for Attention "
+                                   "Models? (arXiv:1912.03194)")]),
         ),
     ),
     Recipe(
