@@ -169,7 +169,7 @@ def plan(
     if prices and not priced:
         missing = [c for c in cards if c not in prices]
         raise UserError(f"give a price for every card planned for, or none: no price for {missing[0]}")
-    objective, maximize, constraints, rule, score = _goal(goal, priced, values, space)
+    objective, maximize, constraints, rule, score = _goal(goal, priced, reg)
     if rule is not None:
         if "iters" in values:
             raise UserError("iters is given: the goal sets the number of steps; leave iters out")
@@ -348,7 +348,7 @@ def _value(s, name: str) -> float | None:
 # --- the goal -----------------------------------------------------------------------------------
 
 
-def _goal(goal: Goal, priced: bool, values, space):
+def _goal(goal: Goal, priced: bool, reg):
     """(objective, maximize, constraints, horizon rule, score)."""
     import numpy as np
 
@@ -373,9 +373,12 @@ def _goal(goal: Goal, priced: bool, values, space):
         if not priced:
             raise UserError("--budget needs a GPU-hour price: --set gpu_hour_price='2 USD/h', or --price CARD=PRICE "
                             "for every card")
-        budget = goal.budget
-        rule = _time_rule(lambda env: budget / (env["gpu_hour_price"] * env["n_gpus"]), ("gpu_hour_price", "n_gpus"))
-        constraints.append(f"cloud_cost <= {budget!r}")
+        # the time the budget buys: cost / (price x GPUs), in seconds (the price is per GPU-hour)
+        q = reg.quantities
+        seconds = (units.quantity(goal.budget, q["cloud_cost"].unit)
+                   / (units.quantity(1.0, q["gpu_hour_price"].unit) * units.quantity(1.0, q["n_gpus"].unit))).m_as("s")
+        rule = _time_rule(lambda env: seconds / (env["gpu_hour_price"] * env["n_gpus"]), ("gpu_hour_price", "n_gpus"))
+        constraints.append(f"cloud_cost <= {goal.budget!r}")
         return "total_tokens", True, constraints, rule, None
     raise UserError(f"unknown goal {goal.kind!r}")
 
@@ -668,11 +671,19 @@ def _summary(p: Plan) -> str:
         return (f"{head}, {_tokens(p.goal.tokens)} by {_time(p.goal.deadline)}: {what}: {where}, {recipe}: "
                 f"{_time_with_interval(b)}, {_cost(p, b)}")
     if p.goal.kind == "days":
-        return (f"{head}, most tokens in {_time(p.goal.days)}: {where}, {recipe}: "
-                f"{_tokens_with_interval(b, p.goal.days)}, {_cost(p, b)}")
+        return (f"{head}, most tokens in {units.format_number(p.goal.days / DAY)} days: {where}, {recipe}: "
+                f"{_tokens_with_interval(b, _limit(p, b))}, {_cost(p, b)}")
     budget = units.format_quantity(p.goal.budget, "USD")
-    return (f"{head}, most tokens for {budget}: {where}, {recipe}: {_tokens(v['total_tokens'])} in "
-            f"{_time_with_interval(b)}, {_cost(p, b)}")
+    return (f"{head}, most tokens for {budget}: {where}, {recipe}: {_tokens_with_interval(b, _limit(p, b))} in "
+            f"{_time(v['wall_time'])}, {_cost(p, b)}")
+
+
+def _limit(p: Plan, point: Point) -> float:
+    """The time a days or budget goal gives the plan (the budget at the plan's price per second)."""
+    if p.goal.kind == "days":
+        return p.goal.days
+    v = point.values
+    return v["wall_time"] * p.goal.budget / v["cloud_cost"] if v.get("cloud_cost") else v["wall_time"]
 
 
 def _point_dict(p: Plan, point: Point) -> dict[str, Any]:
@@ -687,14 +698,16 @@ def _point_dict(p: Plan, point: Point) -> dict[str, Any]:
 
 def _table(p: Plan, points: Sequence[Point]) -> list[str]:
     cost = "cost" if p.priced else "GPU-hours"
-    interval = any(_span(point) is not None for point in points)
-    rows = [("#", "hardware", "recipe", "time (80 % interval)" if interval else "time", "peak memory", cost, "energy",
-             "tokens")]
+    interval = " (80 % interval)" if any(_span(point) is not None for point in points) else ""
+    tokens_found = p.goal.kind in ("days", "budget")  # the time is the goal's; the tokens are uncertain
+    rows = [("#", "hardware", "recipe", "time" + ("" if tokens_found else interval), "peak memory", cost, "energy",
+             "tokens" + (interval if tokens_found else ""))]
     for i, point in enumerate(points, 1):
         v = point.values
-        rows.append((str(i), _where(p, point), _recipe_text(p, point),
-                     _time_with_interval(point).replace("80 % interval ", ""), _bytes(v["mem_peak"]),
-                     _cost(p, point).replace(" GPU-hours", " h"), units.format_quantity(v["energy"], "kWh"),
-                     _tokens(v["total_tokens"])))
+        time = _time(v["wall_time"]) if tokens_found else _time_with_interval(point)
+        tokens = _tokens_with_interval(point, _limit(p, point)) if tokens_found else _tokens(v["total_tokens"])
+        rows.append((str(i), _where(p, point), _recipe_text(p, point), time.replace("80 % interval ", ""),
+                     _bytes(v["mem_peak"]), _cost(p, point).replace(" GPU-hours", " h"),
+                     units.format_quantity(v["energy"], "kWh"), tokens.replace("80 % interval ", "")))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]

@@ -333,3 +333,17 @@ def test_times_carry_their_80_percent_interval(cli):
                          *[f"--set={k}={v}" for k, v in FEWER.items()])
     assert code == 0, err
     assert "(80 % interval " in out.splitlines()[0] and "time (80 % interval)" in out
+
+
+def test_budget_goal_buys_the_hours_its_price_pays_for():
+    """500 USD at 0.4 USD per GPU-hour buys 1,250 GPU-hours = 4,500,000 s on one GPU: the plan's
+    whole steps fill them, and one more step would not fit."""
+    p = plan("nanochat", preset="d20", hardware="rtx-4090", goal=Goal(kind="budget", budget=500.0),
+             values={**D20, "gpu_hour_price": "0.4 USD/h", "checkpointing": "full", "precision": "amp-bf16"})
+    v = p.best.values
+    assert v["wall_time"] <= 4_500_000 < v["wall_time"] + v["iter_time"]
+    assert v["cloud_cost"] == pytest.approx(0.4 * v["wall_time"] / 3600, rel=1e-12) and v["cloud_cost"] <= 500
+    assert v["total_tokens"] == v["iters"] * 2**19
+    assert p.summary().startswith("pre-training nanochat d20, most tokens for 500 USD: 1 x RTX 4090")
+    r = p.estimate()
+    assert r.numbers["cloud_cost"] == pytest.approx(v["cloud_cost"], rel=1e-9)
