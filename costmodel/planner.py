@@ -116,6 +116,7 @@ class Plan:
             "family": self.family,
             "preset": self.preset,
             "mode": self.mode,
+            "horizon": self.horizon or None,
             "goal": attrs.asdict(self.goal),
             "summary": self.summary(),
             "best": None if self.best is None else _point_dict(self, self.best),
@@ -161,10 +162,16 @@ def plan(
     for card in prices:
         if card not in cards:
             raise UserError(f"--price {card}: the card is not among those planned for")
+    unpriced = [c for c in cards if c not in prices]
+    if prices and unpriced and "gpu_hour_price" not in values and _every(hardware):
+        cards = [c for c in cards if c in prices]  # -H all with prices: the cards the user priced
     kwargs = dict(preset=preset, config=config, config_overrides=tuple(config_overrides), plugins=tuple(plugins))
     base = api.scenario(family, hardware=cards[0], values=values, **kwargs)
     horizon = _horizon(base, goal, finetune)
     space, where, notes = _space(base, reg, values, finetune, free_batch, gpus, goal)
+    if len(cards) < len(unpriced) + len(prices):
+        notes.append(f"-H all with prices: the {len(cards)} priced card(s) compared; {len(unpriced)} without a price "
+                     "left out (--set gpu_hour_price=... prices them all alike)")
     priced = "gpu_hour_price" in values or (bool(prices) and len(prices) == len(cards))
     if prices and not priced:
         missing = [c for c in cards if c not in prices]
@@ -198,7 +205,7 @@ def plan(
                                                                                if k != "iters" or rule is None},
                  **kwargs},
         found=found, best=best, baseline=baseline,
-        front=found.front(metrics, key=rank), rejected=_rejected(found, reg, base),
+        front=found.front(metrics, key=rank), rejected=_rejected(found, reg, base, values),
         by_card=_by_card(found, rank), notes=notes,
         caveats=_caveats(reg, best, values, (baseline or {}).get("recipe", {})),
         accumulation=_accumulation(base),
@@ -234,6 +241,12 @@ def _cards(reg, hardware) -> tuple[list[str], int | None]:
     if len(counts) > 1:
         raise UserError(f"-H {hardware}: one GPU count for all cards (or --gpus to search counts)")
     return out, counts.pop() if counts else None
+
+
+def _every(hardware) -> bool:
+    """-H all."""
+    names = [hardware] if isinstance(hardware, str) else list(hardware or ())
+    return [n.strip() for item in names for n in item.split(",") if n.strip()] == ["all"]
 
 
 def _space(base, reg, values, finetune, free_batch, gpus, goal) -> tuple[dict, list[str], list[str]]:
@@ -425,7 +438,7 @@ def _baseline(family, card, values, kwargs, rule) -> dict[str, Any] | None:
             "micro_batch": r.input_numbers.get("micro_batch"), "hardware": card}
 
 
-def _rejected(found: SearchResult, reg, base) -> list[dict[str, str]]:
+def _rejected(found: SearchResult, reg, base, pinned: Mapping[str, Any] = {}) -> list[dict[str, str]]:
     """One line per choice value that no feasible recipe has: why it fails."""
     out = []
     names = [n for n in found.outcomes[0].choices if n != CARD] if found.outcomes else []
@@ -437,6 +450,7 @@ def _rejected(found: SearchResult, reg, base) -> list[dict[str, str]]:
             if any(o.feasible for o in group):
                 continue
             recipe, label, (verb, reason, nearest) = f"{name}={_show_choice(value)}", _label(reg, name, value), _why(group)
+            reason = _unmodelled(reason, pinned)
             out.append({"recipe": recipe, "label": label, "reason": reason,
                         "line": f"no recipe with {recipe} ({label}) {verb}: {reason}",
                         "nearest": None if nearest is None else {
@@ -462,6 +476,19 @@ def _show_choice(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def _unmodelled(reason: str, pinned: Mapping[str, Any]) -> str:
+    """'cannot compute energy: no value for offload_time; give it ...' (a choice that no formula
+    models together with the rest of the recipe) in the planner's words."""
+    import re
+
+    m = re.match(r"cannot compute \w+: no value for (\w+)", reason)
+    if m is None:
+        return reason
+    fixed = [f"{k}={_show_choice(v)}" for k, v in pinned.items() if k in RECIPE_OPTIONS]
+    return (f"no formula gives {m[1]} for it with the rest of the recipe"
+            + (f" (pinned: {', '.join(fixed)})" if fixed else ""))
 
 
 def _why(group) -> tuple[str, str, Point | None]:
@@ -650,14 +677,16 @@ def _summary(p: Plan) -> str:
             standard = [r["recipe"] for r in p.rejected if r["recipe"] in own]
             base = (f"the standard recipe does not fit ({_bytes(p.baseline['mem_peak'])} needed, "
                     f"{_bytes(p.baseline['gpu_memory_usable'])} usable)")
-            if standard:
+            if standard and b is not None:
                 base = ("no standard recipe fits: none with " + _either(standard)
                         + f" (the family's own needs {_bytes(p.baseline['mem_peak'])}, "
                         f"{_bytes(p.baseline['gpu_memory_usable'])} usable)")
             base += "; "
-    if b is None:
-        return f"{head}: {base}no recipe in the search space reaches the goal on {', '.join(p.cards)}" + \
-            ("" if p.mode == "fine-tuning" else " (fine-tuning recipes: --finetune)")
+    if b is None:  # the nearest miss says why
+        pinned = [f"{k}={_show_choice(v)}" for k, v in p.request.get("values", {}).items() if k in RECIPE_OPTIONS]
+        verb, reason, _ = _why(p.found.outcomes) if p.found.outcomes else ("is valid", "nothing to search", None)
+        return (f"{head} on {', '.join(p.cards)}: {base}no recipe" + (f" with {', '.join(pinned)}" if pinned else "")
+                + f" {verb}: {reason}" + ("" if p.mode == "fine-tuning" else " (fine-tuning recipes: --finetune)"))
     v = b.values
     where = _where(p, b)
     recipe = _recipe_text(p, b)
@@ -668,8 +697,10 @@ def _summary(p: Plan) -> str:
     if p.goal.kind == "deadline":
         what = "fewest GPUs" if p.goal.by == "gpus" else ("cheapest" if p.priced else
                                                            "fewest GPU-hours (no prices given: --price CARD=PRICE)")
+        late = v.get("wall_time_high", 0.0) > p.goal.deadline
         return (f"{head}, {_tokens(p.goal.tokens)} by {_time(p.goal.deadline)}: {what}: {where}, {recipe}: "
-                f"{_time_with_interval(b)}, {_cost(p, b)}")
+                f"{_time_with_interval(b)}, {_cost(p, b)}" + ("; the interval's high end misses the deadline"
+                                                              if late else ""))
     if p.goal.kind == "days":
         return (f"{head}, most tokens in {units.format_number(p.goal.days / DAY)} days: {where}, {recipe}: "
                 f"{_tokens_with_interval(b, _limit(p, b))}, {_cost(p, b)}")

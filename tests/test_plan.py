@@ -347,3 +347,29 @@ def test_budget_goal_buys_the_hours_its_price_pays_for():
     assert p.summary().startswith("pre-training nanochat d20, most tokens for 500 USD: 1 x RTX 4090")
     r = p.estimate()
     assert r.numbers["cloud_cost"] == pytest.approx(v["cloud_cost"], rel=1e-9)
+
+
+def test_all_cards_with_some_prices_compares_the_priced_ones():
+    p = plan("nanochat", preset="d20", hardware="all", prices={"rtx-4090": "0.35 USD/h", "h100-sxm": "2.99 USD/h"},
+             goal=Goal(kind="deadline", tokens=2e9, deadline=86400.0, by="cost"), gpus=[1, 2],
+             values={"version": "v0", "optimizer": "muon", **FEWER})
+    assert sorted(p.cards) == ["H100 SXM", "RTX 4090"] and p.priced
+    assert any("2 priced card(s) compared" in n for n in p.notes)
+    costs = [c.values["cloud_cost"] for c in p.by_card]
+    assert costs == sorted(costs)
+    with pytest.raises(UserError, match="no price for"):
+        plan("nanochat", preset="d20", hardware="rtx-4090,h100-sxm,l4", prices={"rtx-4090": "0.35 USD/h"},
+             goal=Goal(kind="deadline", tokens=2e9, deadline=86400.0, by="cost"))
+
+
+def test_nothing_fits_says_the_nearest_miss_and_unmodelled_choices_say_so():
+    p = plan("nanochat", preset="d32", hardware="rtx-4070", values={"version": "v0", "n_gpus": 1, "optimizer": "muon",
+                                                                  "attention": "flash", "offload": "none"})
+    assert p.best is None
+    line = p.summary()
+    assert "no recipe with optimizer=muon, attention=flash, offload=none fits: the smallest peak is" in line
+    q = plan("nanochat", preset="d20", hardware="rtx-4090", values={"version": "v0", "n_gpus": 1,
+                                                                  "optimizer": "adamw8bit", "attention": "flash"})
+    cpu = {r["recipe"]: r for r in q.rejected}["offload=cpu"]
+    assert cpu["reason"] == ("no formula gives offload_time for it with the rest of the recipe "
+                             "(pinned: optimizer=adamw8bit, attention=flash)")
