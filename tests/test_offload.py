@@ -69,3 +69,35 @@ def test_no_offload_costs_nothing_and_unsupported_optimizers_are_refused():
     with pytest.raises(UserError, match="cannot compute mem_peak"):
         api.estimate("nanochat", targets=["mem_peak"], values={**RECIPE, "optimizer": "muon", "offload": "cpu"},
                      **D32)
+
+
+def test_zero_offload_bytes_counted_by_pytorch_on_a_real_model():
+    """The host side of ZeRO-Offload rebuilt with PyTorch on a real nanochat model (v0, depth 2,
+    tests/validation/ref_nanochat.py): fp32 master weights and gradients and AdamW's states after a
+    step are counted tensor by tensor; per step the bf16 gradients go out and the bf16 weights come
+    back; the update reads master, gradient and both moments and writes master and moments."""
+    import sys
+    from pathlib import Path
+
+    torch = pytest.importorskip("torch")
+    sys.path.insert(0, str(Path(__file__).parent / "validation"))
+    from ref_nanochat import RefNanochat, config_from_depth
+
+    cfg = config_from_depth("v0", 2, vocab_size=65536, seq_len=64)
+    model = RefNanochat(cfg)
+    master = [p.detach().float().clone().requires_grad_(True) for p in model.parameters()]
+    for m in master:
+        m.grad = torch.zeros_like(m)
+    opt = torch.optim.AdamW(master, lr=1e-3)
+    opt.step()
+    states = [t for st in opt.state.values() for k, t in st.items() if k != "step"]
+    host = sum(t.nbytes for t in master) + sum(m.grad.nbytes for m in master) + sum(t.nbytes for t in states)
+    link = 2 * sum(p.numel() * torch.empty((), dtype=torch.bfloat16).element_size() for p in model.parameters())
+    update = sum(t.nbytes for t in master) * 2 + sum(m.grad.nbytes for m in master) + 2 * sum(t.nbytes for t in states)
+
+    r = api.estimate("nanochat", hardware="rtx-4070", values={
+        "version": "v0", "depth": 2, "n_gpus": 1, "precision": "bf16", "optimizer": "adamw", "offload": "cpu",
+        "micro_batch": 1}).numbers
+    assert r["n_params"] == sum(p.numel() for p in model.parameters())
+    assert r["mem_host"] == host
+    assert r["offload_time"] == pytest.approx(link / 31.5e9 + update / 51.2e9, rel=1e-12)
