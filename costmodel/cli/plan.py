@@ -89,9 +89,9 @@ def render(result, top: int = 10) -> str:
 
 
 def planner_table(result) -> list[str]:
-    from costmodel.planner import _table
+    from costmodel.plan_text import table
 
-    rows = _table(result, result.by_card)
+    rows = table(result, result.by_card)
     names = {p.choices.get("hardware") for p in result.by_card}
     missing = [c for c in result.cards if c not in names]
     return rows + [f"{c}: no plan reaches the goal" for c in missing]
@@ -100,7 +100,8 @@ def planner_table(result) -> list[str]:
 def _goal(family, kwargs, fit, tokens, deadline, days, budget, by):
     from costmodel import api
     from costmodel.errors import UserError
-    from costmodel.planner import DAY, Goal
+    from costmodel.plan_text import DAY
+    from costmodel.planner import Goal
 
     reg = api.registry(kwargs.get("plugins", ()))
     asked = [name for name, given in (("--tokens --deadline", deadline), ("--days", days is not None),
