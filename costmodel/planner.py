@@ -33,7 +33,7 @@ import attrs
 from costmodel import units
 from costmodel.errors import UserError
 from costmodel.plan_text import _bytes, _show_choice, _time, point_dict, summary, table
-from costmodel.search import CARD, Point, Rule, SearchResult, search
+from costmodel.search import CARD, MAX_CANDIDATES, Point, Rule, SearchResult, search
 
 # the vocabulary's recipe options (../shared/DESIGN.md), searched unless pinned
 RECIPE_OPTIONS = ("precision", "optimizer", "weights", "checkpointing", "attention", "compile", "parallelism",
@@ -184,6 +184,10 @@ def plan(
     card_values = {c: {"gpu_hour_price": prices[c]} for c in prices}
     report = sorted(set(REPORT) | ({"cloud_cost"} if priced else set()) | {objective}
                     | {n for n in INTERVAL if n in reg.quantities})
+    total = math.prod(len(v) for v in space.values()) * len(cards)
+    if total > MAX_CANDIDATES:
+        raise UserError(f"the plan would search {total:,} candidates; at most {MAX_CANDIDATES:,}: name fewer cards "
+                        "(-H), narrow --gpus, or pin recipe options (--set optimizer=adamw)")
     found = search(
         {"family": family, "values": values, **kwargs}, space, objective=objective, maximize=maximize,
         constraints=constraints, where=where, report=report, cards=cards, card_values=card_values,

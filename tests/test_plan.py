@@ -201,6 +201,7 @@ def test_cli_plan_text_and_json(cli):
     (["--tokens", "1e9", "--days", "3"], "--days and --budget find them"),
     (["--tokens", "0"], "must be above 0"),
     (["--finetune"], "fine-tuning has no length of its own"),
+    (["--gpus", "1..20000"], "name fewer cards (-H), narrow --gpus, or pin recipe options"),
     (["--days", "3", "--budget", "10"], "give one goal"),
     (["--by", "cost"], "--by goes with --tokens"),
     (["--gpus", "0"], "GPU counts are whole numbers from 1"),
