@@ -192,22 +192,34 @@ def search(
         kinds.setdefault(names_given & rules, []).append(card)
     # the user's request read once (names, counts, contradictions); the groups compose from it
     base = api.scenario(family, hardware=cards[0] if cards else given, values=values, **kwargs).request
+    hopeless: dict[tuple, _Lacking] = {}  # combinations lacking an input no card gives
+
+    def refuse(fixed, alike, message: str) -> None:  # this combination of choices cannot answer
+        errors.append(message)
+        size = math.prod(len(parsed[n]) for n in numbers)
+        result.outcomes.extend(Outcome(choices={**fixed, **({CARD: c} if alike else {})}, candidates=size,
+                                       invalid=message) for c in (alike or [None]))
+        result.candidates += size * len(alike or [None])
+
     for alike in kinds.values() if cards else [None]:
         hardware = alike[0] if alike else base["hardware"]
+        from_cards = set().union(*(set(reg.hardware_values[c]) | set(card_values.get(c, {})) for c in alike or []))
         for combo in itertools.product(*(parsed[n] for n in switches)):
             fixed = dict(zip(switches, combo))
+            known = hopeless.get(combo)
+            if known is not None and not known.names & from_cards:  # composing it again cannot help
+                refuse(fixed, alike, str(known))
+                continue
             first = {n: parsed[n][0] for n in numbers}
             extra = (card_values or {}).get(alike[0], {}) if alike else {}
             s = _compose(reg, base, hardware, {**extra, **base["values"], **fixed, **first})
             try:
                 group = _Group(s, fixed, numbers, parsed, objective, maximize, constraints, where, report,
                                alike, card_values or {}, rule, score, monotone, chunk, set(values))
-            except UserError as exc:  # this combination of choices cannot answer: not a candidate
-                errors.append(str(exc))
-                size = math.prod(len(parsed[n]) for n in numbers)
-                result.outcomes.extend(Outcome(choices={**fixed, **({CARD: c} if alike else {})}, candidates=size,
-                                               invalid=str(exc)) for c in (alike or [None]))
-                result.candidates += size * len(alike or [None])
+            except UserError as exc:  # not a candidate
+                if isinstance(exc, _Lacking):
+                    hopeless[combo] = exc
+                refuse(fixed, alike, str(exc))
                 continue
             result.outcomes.extend(group.run())
             result.candidates += group.candidates
@@ -541,6 +553,15 @@ class _Group:
 _STRUCTURES: dict[tuple, tuple] = {}
 
 
+class _Lacking(UserError):
+    """A group that cannot compute a wanted result, with the inputs it lacks: another kind of card
+    gives the same group none of them unless one of its cards does."""
+
+    def __init__(self, message: str, names):
+        super().__init__(message)
+        self.names = frozenset(names)
+
+
 def _structure(s, wanted: frozenset, inputs: frozenset, numbers: tuple, card_names: tuple, rule_names: tuple):
     """A group's formulas: (the ones that move with an axis in dependency order, those of them the
     horizon rule recomputes, the ones fixed over the grid, the names that move). It depends on the
@@ -562,7 +583,10 @@ def _structure(s, wanted: frozenset, inputs: frozenset, numbers: tuple, card_nam
             available.add(f.target)
     order = [f for f in order if f.target in available]
     for name in sorted(wanted - available):
-        solver.explain_missing(s, name, lacking)
+        try:
+            solver.explain_missing(s, name, lacking)
+        except UserError as exc:
+            raise _Lacking(str(exc), lacking.get(name, ())) from None
     again = []
     if rule_names:
         downstream = set(rule_names)

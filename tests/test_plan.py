@@ -374,3 +374,16 @@ def test_nothing_fits_says_the_nearest_miss_and_unmodelled_choices_say_so():
     cpu = {r["recipe"]: r for r in q.rejected}["offload=cpu"]
     assert cpu["reason"] == ("no formula gives offload_time for it with the rest of the recipe "
                              "(pinned: optimizer=adamw8bit, attention=flash)")
+
+
+def test_a_combination_lacking_an_input_no_card_gives_is_refused_on_every_kind_of_card():
+    """offload=cpu has no model with Muon (DeepSpeed's CPU optimizer is Adam): found on the first
+    kind of card, it is refused on the others without composing it again, with the same reason."""
+    found = search({**SCENARIO, "hardware": None},
+                   {"offload": ["none", "cpu"], "optimizer": ["muon", "adamw"], "micro_batch": [4]},
+                   objective="wall_time", cards=["rtx-4090", "h100-sxm"], card_values={"h100-sxm": {"hfu_ceiling": 0.5}})
+    invalid = {(o.choices["offload"], o.choices["optimizer"], o.choices["hardware"]): o.invalid
+               for o in found.outcomes if o.invalid}
+    assert set(invalid) == {("cpu", "muon", "RTX 4090"), ("cpu", "muon", "H100 SXM")}
+    assert len(set(invalid.values())) == 1 and "offload_time" in next(iter(invalid.values()))
+    assert all(o.best is not None for o in found.outcomes if not o.invalid)
