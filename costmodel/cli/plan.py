@@ -74,9 +74,12 @@ def render(result, top: int = 10) -> str:
     """The answer line, the ranked front, the cards compared, and why the rest fails."""
     lines = [result.summary()]
     if result.front:
-        better = "trains more" if result.goal.kind in ("days", "budget") else "is faster"
-        lines += ["", f"best plans, ranked (no other {better}, needs less memory and costs less at once; "
-                      f"{result.mode}):"]
+        goal, cost = result.goal, "cost" if result.priced else "GPU-hours"
+        ranked = {"fit": "time", "days": "tokens", "budget": "tokens"}.get(goal.kind) or (
+            "GPUs, then time" if goal.by == "gpus" else cost)
+        what = "tokens" if goal.kind in ("days", "budget") else "time"
+        lines += ["", f"best plans, ranked by {ranked} ({result.mode}); no other plan is better in {what}, "
+                      f"peak memory and {cost} at once:"]
         lines += ["  " + row for row in result.table()[: top + 1]]
     if len(result.cards) > 1:
         lines += ["", "cards compared (each card's best plan):"]
