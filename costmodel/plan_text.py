@@ -151,7 +151,7 @@ def summary(p: Plan) -> str:
     if p.goal.kind == "fit":
         return (f"{head} on {where}, {_tokens(v['total_tokens'])} ({p.horizon}): {base}fastest that fits: {recipe}: "
                 f"{_time_with_interval(b)}; {_tokens_with_interval(b, 30 * DAY)} in 30 days "
-                f"(peak {_bytes(v['mem_peak'])} of {_bytes(v['gpu_memory_usable'])})")
+                f"(peak {_bytes(v['mem_peak'])} of {_bytes(v['gpu_memory_usable'])}{_borderline(v)})")
     if p.goal.kind == "deadline":
         what = "fewest GPUs" if p.goal.by == "gpus" else ("cheapest" if p.priced else
                                                            "fewest GPU-hours (no prices given: --price CARD=PRICE)")
@@ -165,6 +165,14 @@ def summary(p: Plan) -> str:
     budget = units.format_quantity(p.goal.budget, "USD")
     return (f"{head}, most tokens for {budget}: {where}, {recipe}: {_tokens_with_interval(b, _limit(p, b))} in "
             f"{_time(v['wall_time'])}, {_cost(p, b)}")
+
+
+def _borderline(v) -> str:
+    """'; borderline: ...' when the peak's 80 % interval reaches past the usable memory."""
+    high = v.get("mem_peak_high")
+    if high is None or high <= v["gpu_memory_usable"]:
+        return ""
+    return f"; borderline: the peak's 80 % interval reaches {_bytes(high)}"
 
 
 def _limit(p: Plan, point: Point) -> float:

@@ -46,7 +46,7 @@ REPORT = ("wall_time", "train_time", "iter_time", "iters", "tokens_per_iter", "t
           "gpu_memory_usable", "mem_weights", "mem_grads", "mem_optimizer_resident", "gpu_hours", "energy",
           "n_gpus", "micro_batch", "grad_accum")
 COSTS = ("cloud_cost", "energy_cost")
-INTERVAL = ("wall_time_low", "wall_time_high")  # the time plugin's 80 % interval, where loaded
+INTERVAL = ("wall_time_low", "wall_time_high", "mem_peak_high")  # the time plugin's 80 % intervals, where loaded
 CHANGES = "__changes__"  # a point's number of choices that differ from the scenario's own recipe
 FEWER_TOKENS = "__fewer_tokens__"  # minus the tokens: for fronts where more tokens are better
 

@@ -329,6 +329,12 @@ def test_times_carry_their_80_percent_interval(cli):
     v = p.best.values
     assert v["wall_time_low"] == pytest.approx(r.numbers["wall_time_low"], rel=1e-9)
     assert v["wall_time_low"] < v["wall_time"] < v["wall_time_high"]
+    assert v["mem_peak_high"] == pytest.approx(r.numbers["mem_peak_high"], rel=1e-9)
+    from costmodel.plan_text import _borderline
+    gib = 2.0**30
+    assert _borderline({"gpu_memory_usable": 12 * gib, "mem_peak_high": 12.5 * gib}) == \
+        "; borderline: the peak's 80 % interval reaches 12.50 GiB"
+    assert _borderline({"gpu_memory_usable": 12 * gib, "mem_peak_high": 11.5 * gib}) == ""
     code, out, err = cli("plan", "nanochat", "--preset", "d20", "-H", "rtx-4090", "--set", "version=v0",
                          "--set", "n_gpus=1", "--set", "optimizer=adamw8bit", "--set", "checkpointing=full",
                          *[f"--set={k}={v}" for k, v in FEWER.items()])
