@@ -151,7 +151,9 @@ def summary(p: Plan) -> str:
     if p.goal.kind == "fit":
         return (f"{head} on {where}, {_tokens(v['total_tokens'])} ({p.horizon}): {base}fastest that fits: {recipe}: "
                 f"{_time_with_interval(b)}; {_tokens_with_interval(b, 30 * DAY)} in 30 days "
-                f"(peak {_bytes(v['mem_peak'])} of {_bytes(v['gpu_memory_usable'])}{_borderline(v)})")
+                f"(peak {_bytes(v['mem_peak'])} of {_bytes(v['gpu_memory_usable'])}{_borderline(v)})"
+                + ("" if p.safe is None else f"; fits even then: {_recipe_text(p, p.safe)}: {_time(p.safe.values['wall_time'])} "
+                   f"(peak {_bytes(p.safe.values['mem_peak'])})"))
     if p.goal.kind == "deadline":
         what = "fewest GPUs" if p.goal.by == "gpus" else ("cheapest" if p.priced else
                                                            "fewest GPU-hours (no prices given: --price CARD=PRICE)")

@@ -81,6 +81,7 @@ class Plan:
     units: dict[str, str]
     priced: bool
     horizon: str = ""  # fit: where the number of tokens comes from ("--tokens", "the scenario's horizon")
+    safe: Point | None = None  # when the best is borderline: a plan that fits at its peak's interval's high end
 
     def summary(self) -> str:
         """The answer in one line."""
@@ -120,6 +121,7 @@ class Plan:
             "goal": attrs.asdict(self.goal),
             "summary": self.summary(),
             "best": None if self.best is None else point_dict(self, self.best),
+            "safe": None if self.safe is None else point_dict(self, self.safe),
             "baseline": self.baseline,
             "front": [point_dict(self, p) for p in self.front],
             "cards": [point_dict(self, p) for p in self.by_card] if len(self.cards) > 1 else [],
@@ -210,7 +212,7 @@ def plan(
                  **kwargs},
         found=found, best=best, baseline=baseline,
         front=found.front(metrics, key=rank), rejected=_rejected(found, reg, base, values),
-        by_card=_by_card(found, rank), notes=notes,
+        by_card=_by_card(found, rank), notes=notes, safe=_safe(found, best, rank),
         caveats=_caveats(reg, best, values, (baseline or {}).get("recipe", {})),
         accumulation=_accumulation(base),
         units={n: reg.quantities[n].unit for n in report if n in reg.quantities}, priced=priced,
@@ -555,6 +557,17 @@ def _ranking(maximize: bool, standard: Mapping[str, Any]):
         return (sign * p.objective, _changes(p, standard), p.values.get("mem_peak", 0.0))
 
     return key
+
+
+def _safe(found: SearchResult, best: Point | None, rank) -> Point | None:
+    """When the best plan's peak is borderline (its 80 % interval passes the usable memory), the
+    best of the groups' best plans whose interval stays inside it."""
+    def inside(p: Point) -> bool:
+        return p.values.get("mem_peak_high", 0.0) <= p.values["gpu_memory_usable"]
+
+    if best is None or inside(best):
+        return None
+    return min((o.best for o in found.outcomes if o.best is not None and inside(o.best)), key=rank, default=None)
 
 
 def _changes(p: Point, standard: Mapping[str, Any]) -> int:

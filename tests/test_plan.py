@@ -393,3 +393,19 @@ def test_a_combination_lacking_an_input_no_card_gives_is_refused_on_every_kind_o
     assert set(invalid) == {("cpu", "muon", "RTX 4090"), ("cpu", "muon", "H100 SXM")}
     assert len(set(invalid.values())) == 1 and "offload_time" in next(iter(invalid.values()))
     assert all(o.best is not None for o in found.outcomes if not o.invalid)
+
+
+def test_a_borderline_best_plan_comes_with_one_that_fits_at_the_interval_high_end():
+    """Seed 003's fastest plan peaks within 0.6 GiB of the RTX 4070's usable memory, inside the
+    memory interval's reach: the answer adds a plan whose peak fits even at its interval's high
+    end, and a forward estimate of that plan agrees."""
+    p = plan("nanochat", preset="d32", hardware="rtx-4070", values={"version": "v0", "n_gpus": 1, "attention": "flash"})
+    v = p.best.values
+    if v["mem_peak_high"] <= v["gpu_memory_usable"]:
+        assert p.safe is None and "borderline" not in p.summary()
+        return
+    assert p.safe is not None and "; fits even then: " in p.summary()
+    r = p.estimate(p.safe)
+    assert r.numbers["mem_peak_high"] <= r.input_numbers["gpu_memory_usable"]
+    assert r.numbers["wall_time"] == pytest.approx(p.safe.values["wall_time"], rel=1e-9)
+    assert p.safe.values["wall_time"] >= v["wall_time"]
