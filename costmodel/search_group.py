@@ -1,0 +1,454 @@
+"""One group of a search (costmodel.search): a composed scenario evaluated over its numeric axes.
+
+A group is one combination of choices. Its searched whole numbers and its cards are numpy axes of
+their own; what no axis reaches is evaluated (and checked) once; the rest goes through in blocks of
+at most `chunk` points. The structure (which formulas move with which axis) is kept per composed
+scenario for the next search of it. A group that cannot compute a wanted result raises `_Lacking`
+with the inputs it lacks.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+from costmodel.errors import UserError
+from costmodel.search import CARD, Outcome, Point
+
+
+class _Group:
+    """One combination of choices: a composed scenario evaluated over the numeric axes."""
+
+    def __init__(self, s, fixed, numbers, parsed, objective, maximize, constraints, where, report,
+                 cards, card_values, rule, score, monotone, chunk, user_values=frozenset()):
+        import numpy as np
+
+        from costmodel import solver
+
+        self.np = np
+        self.s = s
+        self.fixed = fixed
+        self.maximize = maximize
+        self.objective = objective
+        self.chunk = chunk
+        self.rule = rule
+        self.score = score
+        reg = s.registry
+        for n in numbers:
+            if n in s.formulas:
+                raise UserError(f"{n} is computed in this scenario; only inputs can be searched")
+        if s.constraints:
+            raise UserError("a search takes inputs, not given results: "
+                            + ", ".join(sorted(s.constraints)) + " is computed")
+        self.limits = [solver.parse_constraint(s, c) for c in constraints]
+        self.rules = [solver.parse_constraint(s, c) for c in where]
+        # the axes: searched numbers, then the cards
+        self.axes: list[tuple[str, Any]] = [(n, np.asarray(parsed[n], dtype=float)) for n in numbers]
+        self.cards = cards
+        self.card_arrays: dict[str, Any] = {}
+        if cards:
+            known = set().union(*(reg.hardware_values[c] for c in cards), *(card_values.get(c, {}) for c in cards))
+            for name in sorted(known):
+                if name in user_values:  # the user's value holds on every card
+                    continue
+                column = []
+                for c in cards:
+                    given = card_values.get(c, {})
+                    v = given.get(name, reg.hardware_values[c].get(name, math.nan))
+                    column.append(reg.parse_value(name, v, where=f"card {c}") if isinstance(v, str) else float(v))
+                self.card_arrays[name] = np.asarray(column, dtype=float)
+            self.axes.append((CARD, np.arange(len(cards), dtype=float)))
+        self.shape = tuple(len(a) for _, a in self.axes)
+        self.candidates = math.prod(self.shape) if self.shape else 1
+        self.evaluated = 0
+        # what to evaluate
+        wanted = {objective, *report}
+        for c in self.limits + self.rules:
+            wanted.update(x for x in (c.lhs, c.rhs) if isinstance(x, str))
+        for check in s.checks:
+            wanted.update(check.inputs)
+        if rule is not None:
+            wanted.update(rule.reads)
+        self.report = sorted(wanted)
+        self.constants: dict[str, Any] = dict(solver.numeric_inputs(s))
+        order, again, fixed_formulas, moving = _structure(
+            s, frozenset(wanted), frozenset(self.constants), tuple(numbers), tuple(self.card_arrays),
+            tuple(rule.names) if rule is not None else ())
+        # what no axis reaches is the same at every point: evaluated (and checked) once
+        with np.errstate(all="ignore"):
+            for f in fixed_formulas:
+                try:
+                    self.constants[f.target] = _array(np, f.vector(self.constants))
+                except (ArithmeticError, ValueError):
+                    self.constants[f.target] = math.nan  # out of range: said below
+        self.order, self.again = order, again
+        quantities = s.registry.quantities
+        self.broken = next((f"{f.target} is outside its range ({f.formula.expr})" for f in fixed_formulas
+                            if not _in_range(float(self.constants[f.target]), quantities[f.target])), None)
+        self.moving_checks = [c for c in s.checks if moving & set(c.inputs)]
+        if self.broken is None:
+            self.broken = next((c.check.message for c in s.checks if not moving & set(c.inputs)
+                                and not bool(c.evaluate(self.constants))), None)
+        self.monotone = [c for c in self.limits if c.op == "<=" and isinstance(c.lhs, str)
+                         and any(c.lhs in monotone.get(n, ()) for n, _ in self.axes)]
+        self.monotone_axis = next((i for i, (n, _) in enumerate(self.axes) if n in monotone
+                                   and any(c.lhs in monotone[n] for c in self.monotone)), None)
+
+    # --- evaluation over a block of the grid --------------------------------------------------
+
+    def _env(self, block: list[Any]) -> dict[str, Any]:
+        env: dict[str, Any] = dict(self.constants)
+        k = len(block)
+        for i, ((name, _), values) in enumerate(zip(self.axes, block)):
+            shape = [1] * k
+            shape[i] = len(values)
+            arr = values.reshape(shape)
+            if name == CARD:
+                for card_name, column in self.card_arrays.items():
+                    env[card_name] = column[values.astype(int)].reshape(shape)
+            else:
+                env[name] = arr
+        return env
+
+    def _evaluate(self, block: list[Any]) -> dict[str, Any]:
+        np = self.np
+        env = self._env(block)
+        with np.errstate(all="ignore"):
+            for f in self.order:
+                env[f.target] = _array(np, f.vector(env))
+            if self.rule is not None:
+                env.update({k: _array(np, v) for k, v in self.rule.compute(env).items()})
+                for f in self.again:
+                    env[f.target] = _array(np, f.vector(env))
+        return env
+
+    def _valid(self, env, shape) -> tuple[Any, str | None]:
+        """Points where the family's rules hold and results lie in their domains; why not, if none."""
+        np = self.np
+        if self.broken is not None:  # a rule broken, or a result out of range, at every point
+            return np.zeros(shape, dtype=bool), self.broken
+        ok = np.ones(shape, dtype=bool)
+        why = None
+        quantities = self.s.registry.quantities
+        with np.errstate(all="ignore"):
+            for f in self.order:
+                value = env[f.target]
+                q = quantities[f.target]
+                if not isinstance(value, np.ndarray):  # the same at every point
+                    if _in_range(value, q):
+                        continue
+                    good = False
+                else:
+                    low, high = value.min(), value.max()  # NaN in either: the slow path below
+                    if (-math.inf < low and high < math.inf
+                            and (q.minimum is None or low >= q.minimum - 1e-9 * max(1.0, abs(q.minimum)))
+                            and (q.maximum is None or high <= q.maximum * (1 + 1e-9))):
+                        continue  # in range at every point
+                    good = np.isfinite(value)
+                    if q.minimum is not None:
+                        good &= value >= q.minimum - 1e-9 * max(1.0, abs(q.minimum))
+                    if q.maximum is not None:
+                        good &= value <= q.maximum * (1 + 1e-9)
+                    if good.all():
+                        continue
+                ok &= good
+                if why is None and not np.any(ok):
+                    why = f"{f.target} is outside its range ({f.formula.expr})"
+            for check in self.moving_checks:
+                holds = np.asarray(check_vector(check)(env), dtype=bool)
+                if not np.all(holds):
+                    ok &= holds
+                    if why is None and not np.any(ok):
+                        why = check.check.message
+            for c in self.rules:
+                holds = _holds(np, c, env)
+                if not np.all(holds):
+                    ok &= holds
+                    if why is None and not np.any(ok):
+                        why = f"no point has {c.text}"
+        return np.broadcast_to(ok, shape), why
+
+    # --- the group ------------------------------------------------------------------------------
+
+    def run(self) -> list[Outcome]:
+        np = self.np
+        n_cards = len(self.cards) if self.cards else 1
+        per_card = self.candidates // n_cards
+        outcomes = [Outcome(choices={**self.fixed, **({CARD: c} if self.cards else {})},
+                            candidates=per_card) for c in (self.cards or [None])]
+        full = [values for _, values in self.axes]
+        # a grid of one block costs one pass of the formulas whatever its size: pruning it first
+        # would only add a pass
+        if self.monotone_axis is not None and len(full[self.monotone_axis]) > 1 and self.candidates > self.chunk:
+            smallest = list(full)
+            smallest[self.monotone_axis] = full[self.monotone_axis][:1]
+            env = self._evaluate(smallest)
+            shape = tuple(len(v) for v in smallest)
+            over = np.zeros(shape, dtype=bool)
+            for c in self.monotone:
+                with np.errstate(invalid="ignore"):
+                    over |= np.broadcast_to(~_holds(np, c, env) & np.isfinite(env[c.lhs]), shape)
+            if np.all(over):  # fails at the smallest value, so at every value: decided
+                valid, why = self._valid(env, shape)
+                self._closest(env, smallest, valid, outcomes, why, pruned=True)
+                return outcomes
+        for block in _blocks(full, self.chunk):
+            env = self._evaluate(block)
+            shape = tuple(len(v) for v in block)
+            self.evaluated += math.prod(shape)
+            valid, why = self._valid(env, shape)
+            feasible = valid.copy()
+            for c in self.limits:
+                feasible &= np.broadcast_to(_holds(np, c, env), shape)
+            self._best(env, block, valid, feasible, outcomes)
+            if not all(o.feasible for o in outcomes):
+                self._closest(env, block, valid, outcomes, why, pruned=False)
+        return outcomes
+
+    def _best(self, env, block, valid, feasible, outcomes) -> None:
+        np = self.np
+        shape = valid.shape
+        with np.errstate(all="ignore"):
+            ranked = self.score(env) if self.score is not None else env[self.objective]
+        sign = -1.0 if self.maximize else 1.0
+        columns = shape[-1] if self.cards else 1
+        score = np.where(feasible, sign * np.broadcast_to(ranked, shape), np.inf).reshape(-1, columns)
+        valid_count = valid.reshape(-1, columns).sum(axis=0)
+        feasible_count = feasible.reshape(-1, columns).sum(axis=0)
+        rows = np.argmin(score, axis=0)
+        best = score[rows, np.arange(columns)]
+        cards = block[-1].astype(int) if self.cards else [0]
+        chosen = []
+        for j, card_index in enumerate(cards):
+            out = outcomes[card_index]
+            out.valid += int(valid_count[j])
+            if not feasible_count[j]:
+                continue
+            out.feasible += int(feasible_count[j])
+            if out.best is None or best[j] < sign * out.best.objective:
+                chosen.append(j)
+        if not chosen:
+            return
+        index = np.unravel_index(rows[chosen] * columns + np.asarray(chosen), shape)
+        for j, point in zip(chosen, self._points(env, block, index, [sign * best[j] for j in chosen])):
+            outcomes[cards[j]].best = point
+
+    def _closest(self, env, block, valid, outcomes, why, pruned) -> None:
+        """For each card with no feasible point: the valid point that breaks its constraints least."""
+        np = self.np
+        shape = valid.shape
+        excess = np.zeros(shape)
+        first = np.full(shape, -1)
+        with np.errstate(all="ignore"):
+            for i, c in enumerate(self.limits):
+                lhs, rhs = _sides(np, c, env)
+                gap = np.broadcast_to((lhs - rhs) / np.maximum(np.abs(rhs), 1e-300), shape)
+                if c.op == ">=":
+                    gap = -gap
+                gap = np.where(np.isfinite(gap), np.maximum(gap, 0.0), np.inf)
+                first = np.where((first < 0) & (gap > 0), i, first)
+                excess = excess + gap
+        excess = np.where(valid, excess, np.inf)
+        columns = shape[-1] if self.cards else 1
+        flat_excess = excess.reshape(-1, columns)
+        for j, card_index in enumerate(block[-1].astype(int) if self.cards else [0]):
+            out = outcomes[card_index]
+            if out.feasible:
+                continue
+            out.pruned = out.pruned or pruned
+            if pruned:
+                out.valid = 0
+            flat = int(np.argmin(flat_excess[:, j]))
+            if not math.isfinite(flat_excess[flat, j]):
+                if out.closest is None and out.invalid is None:
+                    out.invalid = why or "no valid point"
+                continue
+            index = np.unravel_index(flat * columns + j, shape)
+            if out.closest is None or flat_excess[flat, j] < out.closest.values.get("__excess__", math.inf):
+                point = self._point(env, block, index, math.nan)
+                point.values["__excess__"] = float(flat_excess[flat, j])
+                out.closest = point
+                broken = int(first[index])
+                out.broken = self.limits[broken].text if broken >= 0 else None
+                out.invalid = None
+
+    def _point(self, env, block, index, objective: float) -> Point:
+        np = self.np
+        return self._points(env, block, tuple(np.asarray([i]) for i in index), [objective])[0]
+
+    def _points(self, env, block, index: tuple, objectives: list[float]) -> list[Point]:
+        """The points at `index` (one array of positions per axis), their reported values read
+        with one numpy gather per name."""
+        count = len(objectives)
+        numbers: list[dict[str, float]] = [{} for _ in range(count)]
+        choices = [dict(self.fixed) for _ in range(count)]
+        for (name, _), values, where in zip(self.axes, block, index):
+            picked = values[where].tolist()
+            for k in range(count):
+                if name == CARD:
+                    choices[k][CARD] = self.cards[int(picked[k])]
+                else:
+                    numbers[k][name] = picked[k]
+        if self.rule is not None:
+            for name in self.rule.names:
+                for k, v in enumerate(_gather(env[name], index, count)):
+                    numbers[k][name] = v
+        report = [(n, _gather(env[n], index, count)) for n in self.report if n in env]
+        return [Point(choices=choices[k], numbers=numbers[k], values={n: column[k] for n, column in report},
+                      objective=float(objectives[k])) for k in range(count)]
+
+
+_STRUCTURES: dict[tuple, tuple] = {}
+
+
+class _Lacking(UserError):
+    """A group that cannot compute a wanted result, with the inputs it lacks: another kind of card
+    gives the same group none of them unless one of its cards does."""
+
+    def __init__(self, message: str, names):
+        super().__init__(message)
+        self.names = frozenset(names)
+
+
+def _structure(s, wanted: frozenset, inputs: frozenset, numbers: tuple, card_names: tuple, rule_names: tuple):
+    """A group's formulas: (the ones that move with an axis in dependency order, those of them the
+    horizon rule recomputes, the ones fixed over the grid, the names that move). It depends on the
+    composed scenario and the question's shape only: kept for the next search of that scenario."""
+    from costmodel import solver
+
+    key = (id(s), wanted, inputs, numbers, card_names, rule_names)
+    known = _STRUCTURES.get(key)
+    if known is not None and known[0] is s:
+        return known[1]
+    order = _ordered(s, _needed(s, wanted))
+    available = set(inputs) | set(numbers) | set(card_names)
+    lacking: dict[str, tuple[str, ...]] = {}
+    for f in order:
+        absent = [n for n in f.inputs if n not in available]
+        if absent:
+            lacking[f.target] = tuple(sorted({m for n in absent for m in lacking.get(n, (n,))}))
+        else:
+            available.add(f.target)
+    order = [f for f in order if f.target in available]
+    for name in sorted(wanted - available):
+        try:
+            solver.explain_missing(s, name, lacking)
+        except UserError as exc:
+            raise _Lacking(str(exc), lacking.get(name, ())) from None
+    again = []
+    if rule_names:
+        downstream = set(rule_names)
+        for f in order:
+            if not downstream.isdisjoint(f.inputs):
+                downstream.add(f.target)
+                again.append(f)
+    moving = set(numbers) | set(card_names) | set(rule_names)
+    fixed_formulas = []
+    for f in order:
+        if not moving.isdisjoint(f.inputs):
+            moving.add(f.target)
+        else:
+            fixed_formulas.append(f)
+    result = ([f for f in order if f.target in moving], [f for f in again if f.target in moving],
+              fixed_formulas, frozenset(moving))
+    if len(_STRUCTURES) >= 4096:
+        _STRUCTURES.pop(next(iter(_STRUCTURES)))
+    _STRUCTURES[key] = (s, result)
+    return result
+
+
+def _needed(s, wanted) -> set[str]:
+    """The formulas the wanted names depend on (one walk for all of them)."""
+    seen: set[str] = set()
+    stack = [n for n in wanted if n in s.formulas]
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        stack.extend(n for n in s.formulas[name].inputs if n in s.formulas and n not in seen)
+    return seen
+
+
+def _ordered(s, names: set[str]) -> list:
+    """The formulas of `names` in dependency order (inputs first): a walk of the few a search
+    needs, cheaper than ordering the whole scenario. A cycle cannot occur: composing checked."""
+    result: list = []
+    done: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in done or name not in names:
+            return
+        done.add(name)
+        for dep in s.formulas[name].inputs:
+            visit(dep)
+        result.append(s.formulas[name])
+
+    for name in sorted(names):
+        visit(name)
+    return result
+
+
+def _gather(value, index: tuple, count: int) -> list[float]:
+    """Some points of a value broadcast over the axes (an array with 1 on the axes it ignores)."""
+    if not hasattr(value, "shape") or value.size == 1:
+        return [float(value if not hasattr(value, "shape") else value.ravel()[0])] * count
+    return value[tuple(i if n > 1 else 0 for i, n in zip(index, value.shape))].astype(float).tolist()
+
+
+def _in_range(value: float, q) -> bool:
+    if not math.isfinite(value):
+        return False
+    if q.minimum is not None and value < q.minimum - 1e-9 * max(1.0, abs(q.minimum)):
+        return False
+    return q.maximum is None or value <= q.maximum * (1 + 1e-9)
+
+
+def _array(np, value):
+    if isinstance(value, np.ndarray):
+        return value.astype(float) if value.dtype == bool else value
+    return float(value)
+
+
+def _sides(np, c, env):
+    lhs = env[c.lhs] if isinstance(c.lhs, str) else c.lhs
+    rhs = env[c.rhs] * c.rhs_scale if isinstance(c.rhs, str) else c.rhs
+    return np.asarray(lhs, dtype=float), np.asarray(rhs, dtype=float)
+
+
+def _holds(np, c, env):
+    lhs, rhs = _sides(np, c, env)
+    slack = 1e-12 * np.maximum(np.abs(lhs), np.abs(rhs))
+    return lhs <= rhs + slack if c.op == "<=" else lhs >= rhs - slack
+
+
+_CHECKS: dict[tuple, Any] = {}
+
+
+def check_vector(check):
+    """A family check compiled over numpy arrays (cached by its program)."""
+    if check.program not in _CHECKS:
+        from costmodel.programs import compile_program
+
+        _CHECKS[check.program] = compile_program(check.program, numpy=True)
+    return _CHECKS[check.program]
+
+
+def _blocks(axes: list[Any], chunk: int):
+    """The grid in blocks of at most `chunk` points: leading axes one value at a time, one axis
+    sliced, the trailing axes whole."""
+    sizes = [len(a) for a in axes]
+    if math.prod(sizes) <= chunk:
+        yield list(axes)
+        return
+    j = 0
+    while math.prod(sizes[j + 1:]) > chunk:
+        j += 1
+    step = max(1, chunk // math.prod(sizes[j + 1:]))
+    for lead in itertools.product(*(range(n) for n in sizes[:j])):
+        for start in range(0, sizes[j], step):
+            block = [axes[i][k:k + 1] for i, k in enumerate(lead)]
+            block.append(axes[j][start:start + step])
+            block.extend(axes[j + 1:])
+            yield block
