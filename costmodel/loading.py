@@ -55,12 +55,18 @@ def load_registry(paths: Sequence[str] = ()):
 
     The built registry is cached on disk (see `costmodel.cache`), keyed by every file the plugins
     are made of and every file the build read: a cached run imports neither the plugins, nor sympy,
-    nor pint.
+    nor pint. Before the first build, the registry the package ships for its built-in plugins
+    (`costmodel.prebuilt`) is used when its sources are exactly those installed.
     """
     from costmodel import cache
 
-    key = cache.fingerprint(paths, _entry_point_modules())
+    modules = _entry_point_modules()
+    key = cache.fingerprint(paths, modules)
     hit = cache.read(key)
+    if hit is None and key is not None and not paths and not _env_paths():
+        from costmodel import prebuilt  # the first run after an install (see costmodel.prebuilt)
+
+        hit = prebuilt.read(modules)
     if hit is not None:
         return hit
     with cache.recording() as read:

@@ -33,6 +33,7 @@ def wheel(tmp_path_factory) -> Path:
 def test_wheel_contents(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert "costmodel/units.txt" in names
+    assert "costmodel/prebuilt_registry.pickle" in names and "costmodel/prebuilt_registry.py" in names
     assert "costmodel_core/__init__.py" in names
     cards = [n for n in names if n.startswith("costmodel/catalogue/") and n.endswith(".toml")]
     assert len(cards) >= 16
@@ -72,3 +73,9 @@ def test_installed_wheel_loads_plugins_and_hardware(wheel, tmp_path):
     families = {f["name"] for f in json.loads(run("families", "--json"))}
     expected = {name for name in ("nanogpt", "nanochat") if (ROOT / "plugins" / f"costmodel_{name}").exists()}
     assert expected <= families
+    # the registry the wheel ships fits the installed sources: a first run builds nothing
+    first = subprocess.run(
+        [str(py), "-c", "from costmodel import loading, prebuilt; "
+                        "print(prebuilt.read(loading._entry_point_modules()) is not None)"],
+        cwd=tmp_path, env=clean, capture_output=True, text=True, check=True).stdout
+    assert first.strip() == "True"
