@@ -42,20 +42,46 @@ def reload() -> None:
 class Result:
     """What a question gave: inputs and results as pint quantities, warnings, and how to explain.
 
-    `numbers` holds the same values as plain floats in canonical units (`units` names them); the
-    pint quantities of `inputs` and `results` are made on first access.
+    `numbers` holds the results as plain floats in canonical units (`units` names them),
+    `input_numbers` the inputs shown. A result is cheap to make: those, `origins` and `warnings`
+    are read from the evaluation on first access, and the pint quantities of `inputs` and
+    `results` are made on first access of those.
     """
 
     family: str
     hardware: str | None
-    input_numbers: dict[str, Any]  # float in canonical unit, str for choices, bool for switches
-    numbers: dict[str, float]  # results, float in canonical unit
-    units: dict[str, str]  # name -> canonical unit
-    origins: dict[str, str]
-    warnings: tuple[str, ...]
     evaluation: Evaluation = attrs.field(repr=False)
     answer: str | None = None  # the quantity a question asked for (solve), None for estimate
     targets: tuple[str, ...] = ()  # the results asked for (estimate's targets=)
+    notes: tuple[str, ...] = ()  # warnings said first (how a micro-batch that fits was chosen)
+
+    @functools.cached_property
+    def _parts(self) -> _Parts:
+        return _parts(self.evaluation, self.targets)
+
+    @property
+    def input_numbers(self) -> dict[str, Any]:
+        """float in canonical unit, str for choices, bool for switches"""
+        return self._parts.input_numbers
+
+    @property
+    def numbers(self) -> dict[str, float]:
+        """results, float in canonical unit"""
+        return self._parts.numbers
+
+    @property
+    def units(self) -> dict[str, str]:
+        """name -> canonical unit, of the inputs and the results"""
+        return self._parts.units
+
+    @property
+    def origins(self) -> dict[str, str]:
+        """input -> where its value came from"""
+        return self._parts.origins
+
+    @functools.cached_property
+    def warnings(self) -> tuple[str, ...]:
+        return self.notes + self._parts.warnings
 
     @property
     def feasible(self) -> bool:
@@ -138,6 +164,22 @@ def _quantity(value: float, unit_text: str):
 
 
 def _result(evaluation: Evaluation, answer: str | None = None, targets: Sequence[str] = ()) -> Result:
+    scenario = evaluation.scenario
+    return Result(answer=answer, targets=tuple(targets), family=scenario.family.name,
+                  hardware=scenario.hardware.name if scenario.hardware else None, evaluation=evaluation)
+
+
+@attrs.frozen
+class _Parts:
+    input_numbers: dict[str, Any]
+    numbers: dict[str, float]
+    units: dict[str, str]
+    origins: dict[str, str]
+    warnings: tuple[str, ...]
+
+
+def _parts(evaluation: Evaluation, targets: tuple[str, ...]) -> _Parts:
+    """What a Result shows, read from its evaluation."""
     from costmodel.summary import feasibility
 
     scenario = evaluation.scenario
@@ -166,18 +208,14 @@ def _result(evaluation: Evaluation, answer: str | None = None, targets: Sequence
     if targets:  # what was asked for, and what says whether it holds
         keep = set(targets) | {"fits"}
         results = {k: v for k, v in results.items() if k in keep}
-    return Result(
-        answer=answer,
-        targets=tuple(targets),
-        family=scenario.family.name,
-        hardware=scenario.hardware.name if scenario.hardware else None,
+        unit_of = {name: unit_of[name] for name in (*inputs, *results)}
+    return _Parts(
         input_numbers=inputs,
         numbers=results,
-        units={name: unit_of[name] for name in (*inputs, *results)},
+        units=dict(unit_of),  # the layout's, in the same order: inputs, then results
         origins={k: "solved" if k in solved else origin_of[k] for k in inputs},
         warnings=(scenario.notes + tuple(warnings) + tuple(features)
                   + tuple(_plugin_warnings(scenario.registry))),
-        evaluation=evaluation,
     )
 
 
@@ -278,7 +316,7 @@ def estimate(family: str, *, targets: Sequence[str] = (), **kwargs) -> Result:
         registry(kwargs.get("plugins", ())).quantity(t)
     values, notes = _fit_if_asked(family, kwargs.pop("values", None), kwargs)
     result = _result(fast.evaluate(family, targets, values=values, **kwargs), targets=targets)
-    return attrs.evolve(result, warnings=tuple(notes) + result.warnings) if notes else result
+    return attrs.evolve(result, notes=tuple(notes) + result.notes) if notes else result
 
 
 def _fit_if_asked(family: str, values: Mapping[str, Value] | None, kwargs: dict,
@@ -353,12 +391,12 @@ def solve(
             raise UserError("--maximize micro_batch needs a limit: --subject-to 'mem_peak <= gpu_memory_usable' "
                             "(or --given fits=1)")
         result = _result(solver.evaluate(scenario(family, values=chosen, **kwargs)), answer=target)
-        return attrs.evolve(result, warnings=tuple(notes) + result.warnings)
+        return attrs.evolve(result, notes=tuple(notes) + result.notes)
     merged, fit_notes = _fit_if_asked(family, merged, kwargs)
     if fit_notes:
         result = solve(family, find=find, maximize=maximize, minimize=minimize, values=merged,
                        subject_to=subject_to, **kwargs)
-        return attrs.evolve(result, warnings=tuple(fit_notes) + result.warnings)
+        return attrs.evolve(result, notes=tuple(fit_notes) + result.notes)
     s = scenario(family, values=merged, **kwargs)
     s.registry.quantity(target)
     read = {n for f in s.formulas.values() for n in f.inputs}

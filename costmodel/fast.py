@@ -183,10 +183,13 @@ def _build(s, given: Mapping[str, Any]) -> System | object:
         return _SLOW  # the ordinary path words the error every time
     names = sorted(set(env) - {f.target for f in computed}) + [f.target for f in computed]
     slot = {n: i for i, n in enumerate(names)}
+    first = len(names) - len(computed)
+    # the shape's constants go in as literals: Python folds what only they make at compile time
+    ref = {n: f"({_literal(env[n])})" if i < first and n not in variables and _finite(env[n]) else i
+           for n, i in slot.items()}
     lines = ["def _system(s):"]
     for f in computed:
-        lines.append(f"    s[{slot[f.target]}] = _float({_code(f.program, slot)})")
-    first = len(names) - len(computed)
+        lines.append(f"    s[{slot[f.target]}] = _float({_code(f.program, ref)})")
     # every result finite (one sum: a NaN or an infinity anywhere makes it so), and within its range
     tests = [f"_finite(_sum(s[{first}:]))"] if computed else []
     lowest: dict[float, list[str]] = {}
@@ -201,7 +204,7 @@ def _build(s, given: Mapping[str, Any]) -> System | object:
     tests += [f"_max({', '.join(xs)}, -_inf) <= {_literal(bound)}" for bound, xs in highest.items()]
     for check in s.checks:
         if all(n in slot for n in check.inputs) and moving & set(check.inputs):
-            tests.append(f"bool({_code(check.program, slot)})")
+            tests.append(f"bool({_code(check.program, ref)})")
     lines.append("    return " + (" and ".join(tests) if tests else "True"))
     namespace = dict(_NAMESPACE)
     exec(compile("\n".join(lines), "<costmodel system>", "exec"), namespace)  # noqa: S102 - see module doc
@@ -257,6 +260,10 @@ _INFIX = {"add": "+", "mul": "*", "eq": "==", "ne": "!=", "lt": "<", "le": "<=",
 _CALLS = {"floor": "_floor", "ceil": "_ceil", "exp": "_exp", "abs": "_abs"}
 
 
+def _finite(x) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)
+
+
 def _literal(x: float) -> str:
     x = float(x)
     if math.isfinite(x):
@@ -266,13 +273,15 @@ def _literal(x: float) -> str:
     return "_inf" if x > 0 else "(-_inf)"
 
 
-def _code(p: tuple, slot: Mapping[str, int]) -> str:  # noqa: C901 - one table, as programs._compile
-    """A program as a Python expression over slots (the templates of programs.compile_program)."""
+def _code(p: tuple, slot: Mapping[str, int | str]) -> str:  # noqa: C901 - one table, as programs._compile
+    """A program as a Python expression over slots (the templates of programs.compile_program);
+    a name mapped to a string (a constant's literal) is written as that string."""
     op = p[0]
     if op == "num":
         return _literal(p[1])
     if op == "sym":
-        return f"s[{int(slot[p[1]])}]"
+        at = slot[p[1]]
+        return at if isinstance(at, str) else f"s[{int(at)}]"
     if op in ("add", "mul"):
         return "(" + f" {_INFIX[op]} ".join(_code(a, slot) for a in p[1]) + ")"
     if op in ("min", "max"):

@@ -2,5 +2,5 @@
 before it uses prebuilt_registry.pickle: the content key of the sources it was built from and the
 sha256 of its bytes."""
 
-KEY = "bbc322930b8cdd5a3947f0b11d8ef7bb"
+KEY = "38795ae8b23b4df087b65bd5e22042e2"
 SHA256 = "21f66d80c5846089b6f370bcd72c4e031f536babc897d88fb0a2a8cb19edb651"
