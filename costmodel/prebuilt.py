@@ -7,16 +7,19 @@ registry of its built-in plugins, built by `scripts/build_prebuilt.py`:
 
   - `prebuilt_registry.pickle`: the same payload as a disk-cache entry (registry, plugin infos,
     unit table), with the hardware cards' file names made relative to their package;
-  - `prebuilt_registry.py`: the `KEY` it was built from and the `SHA256` of the pickle's bytes.
+  - `prebuilt_registry.py`: the `KEY` it was built from, the engine `MODULES` the build imported
+    and the `SHA256` of the pickle's bytes.
 
 Trust: the data is used only if its bytes hash to the `SHA256` recorded in the package's own code
 (so it is exactly as trusted as the modules beside it), and it is unpickled by the disk cache's
 restricted unpickler (costmodel's own classes and `ast` nodes only) and shape-checked.
 
 Freshness: `KEY` hashes, by content and with paths relative to each package, every file the wheel
-ships of the engine and of the built-in plugins, the entry points that load and the Python version.
-Any edit (an engine module, a formula, a card), another set of plugins (an allow-list, a
-third-party plugin) or another Python gives another key: the prebuilt registry is then ignored and
+ships of the built-in plugins and of the card catalogue, the engine's data files and the engine
+modules the build imported (`MODULES`; a new import can only come with an edit of one of them), the
+entry points that load and the Python version. Any such edit (a registry module, a formula, a
+card), another set of plugins (an allow-list, a third-party plugin) or another Python gives another
+key: the prebuilt registry is then ignored and
 the registry is built and cached as usual. It is never used with plugin paths (`--plugin`,
 COSTMODEL_PLUGIN_PATH) or with `COSTMODEL_CACHE=0`.
 """
@@ -50,10 +53,12 @@ def roots(modules: Iterable[tuple[str, str]]) -> list[tuple[str, Path]] | None:
     return found
 
 
-def files(modules: Iterable[tuple[str, str]]) -> list[tuple[str, Path]] | None:
-    """(portable name, path) of every shipped file of those packages, in a fixed order; the
-    catalogue counts once whether it is a folder of its own (source tree) or inside the engine's
-    (installed wheel)."""
+def files(modules: Iterable[tuple[str, str]], engine: Iterable[str] | None = None) -> list[tuple[str, Path]] | None:
+    """(portable name, path) of every shipped file of those packages, in a fixed order, of the
+    engine's only its data files and the modules named in `engine` (paths relative to it; None:
+    all); the catalogue counts once whether it is a folder of its own (source tree) or inside
+    the engine's (installed wheel)."""
+    engine = None if engine is None else set(engine)
     found_roots = roots(modules)
     if found_roots is None:
         return None
@@ -66,17 +71,20 @@ def files(modules: Iterable[tuple[str, str]]) -> list[tuple[str, Path]] | None:
             dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith(".")
                              and here / d not in others)
             for n in sorted(names):
-                if n.endswith(SHIPPED) and not (name == "costmodel" and here == folder and n in _OWN):
-                    out.append((f"{name}/{(here / n).relative_to(folder).as_posix()}", here / n))
+                rel = (here / n).relative_to(folder).as_posix()
+                if not n.endswith(SHIPPED) or (name == "costmodel" and (
+                        rel in _OWN or (engine is not None and n.endswith(".py") and rel not in engine))):
+                    continue
+                out.append((f"{name}/{rel}", here / n))
     return out
 
 
-def key(modules: Iterable[tuple[str, str]]) -> str | None:
+def key(modules: Iterable[tuple[str, str]], engine: Iterable[str]) -> str | None:
     """The content key of the registry these entry points build; None if a file can't be read."""
     from costmodel.cache import content_hash
 
     modules = sorted(modules)
-    listed = files(modules)
+    listed = files(modules, engine)
     if listed is None:
         return None
     digest = hashlib.sha256(repr((FORMAT, sys.version_info[:2], modules)).encode())
@@ -93,10 +101,10 @@ def read(modules: list[tuple[str, str]]):
     altered or malformed."""
     try:
         record = importlib.import_module(RECORD)
-        expected_key, expected_hash = record.KEY, record.SHA256
+        expected_key, expected_hash, engine = record.KEY, record.SHA256, record.MODULES
     except (ImportError, AttributeError):
         return None
-    if key(modules) != expected_key:
+    if key(modules, engine) != expected_key:
         return None
     try:
         data = DATA.read_bytes()
@@ -122,19 +130,21 @@ def read(modules: list[tuple[str, str]]):
 # --- building (scripts/build_prebuilt.py) --------------------------------------------------------
 
 
-def build(modules: list[tuple[str, str]]) -> tuple[str, bytes]:
-    """(key, pickle bytes) of a fresh build of these entry points; raises RuntimeError when the
-    build cannot be shipped (a plugin failed, or it read a file the key does not cover)."""
+def build(modules: list[tuple[str, str]]) -> tuple[str, tuple[str, ...], bytes]:
+    """(key, engine modules, pickle bytes) of a fresh build of these entry points; raises
+    RuntimeError when the build cannot be shipped (a plugin failed, or it read a file the key does
+    not cover)."""
     import pickle
 
     from costmodel import cache, loading, units
 
-    listed = files(modules)
-    the_key = key(modules)
-    if listed is None or the_key is None:
-        raise RuntimeError("a package of the built-in plugins cannot be located")
     with cache.recording() as read_files:
         registry, infos = loading._build(())
+    engine = _engine_modules()
+    listed = files(modules, engine)
+    the_key = key(modules, engine)
+    if listed is None or the_key is None:
+        raise RuntimeError("a package of the built-in plugins cannot be located")
     if registry.failures:
         raise RuntimeError(f"the built-in plugins do not load cleanly: {registry.failures}")
     covered = {os.path.abspath(p) for _, p in listed}
@@ -144,7 +154,20 @@ def build(modules: list[tuple[str, str]]) -> tuple[str, bytes]:
     located = {name: folder for name, folder in roots(modules)}
     _relocate(registry, lambda path: _relative(path, located))
     payload = pickle.dumps((registry, infos, units.table()), protocol=pickle.HIGHEST_PROTOCOL)
-    return the_key, payload
+    return the_key, engine, payload
+
+
+def _engine_modules() -> tuple[str, ...]:
+    """The engine's modules imported so far (by the build and what ran before it), relative to it."""
+    folder = Path(sys.modules["costmodel"].__file__).parent
+    found = set()
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if (name == "costmodel" or name.startswith("costmodel.")) and file and Path(file).parent.is_relative_to(folder):
+            rel = Path(file).relative_to(folder).as_posix()
+            if rel.endswith(".py") and rel not in _OWN:
+                found.add(rel)
+    return tuple(sorted(found))
 
 
 def _relocate(registry, change) -> None:

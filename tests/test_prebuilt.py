@@ -38,13 +38,15 @@ def test_the_shipped_registry_is_current(modules):
     from costmodel import prebuilt_registry
 
     assert sorted(n for n, _ in modules) == sorted(os.environ["COSTMODEL_PLUGINS"].split(","))
-    assert prebuilt.key(modules) == prebuilt_registry.KEY, \
+    assert prebuilt.key(modules, prebuilt_registry.MODULES) == prebuilt_registry.KEY, \
         "stale: run python scripts/build_prebuilt.py and commit what it writes"
     assert hashlib.sha256(prebuilt.DATA.read_bytes()).hexdigest() == prebuilt_registry.SHA256
 
 
 def test_the_key_covers_every_plugin_module_and_card(modules):
-    names = {name for name, _ in prebuilt.files(modules)}
+    from costmodel import prebuilt_registry
+
+    names = {name for name, _ in prebuilt.files(modules, prebuilt_registry.MODULES)}
     assert "costmodel/registry.py" in names and "costmodel/units.txt" in names
     assert {"costmodel_core/__init__.py", "costmodel_nanogpt/__init__.py"} <= names
     assert "costmodel.catalogue/rtx-4070.toml" in names
@@ -106,11 +108,18 @@ def test_an_edit_of_any_source_changes_the_key(modules, tmp_path, monkeypatch):
         shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("__pycache__"))
         copies.append((name, copy))
     monkeypatch.setattr(prebuilt, "roots", lambda _: copies)
-    before = prebuilt.key(modules)
-    assert before == prebuilt.key(modules)
-    card = tmp_path / "costmodel.catalogue" / "rtx-4070.toml"
-    card.write_text(card.read_text().replace("=", " =", 1))  # same meaning, other bytes
-    assert prebuilt.key(modules) != before
+    engine = ("registry.py",)
+    before = prebuilt.key(modules, engine)
+    assert before == prebuilt.key(modules, engine)
+    for edited in ("costmodel.catalogue/rtx-4070.toml", "costmodel_nanogpt/__init__.py", "costmodel/registry.py",
+                   "costmodel/units.txt"):
+        path = tmp_path / edited
+        path.write_text(path.read_text() + "\n")  # same meaning, other bytes
+        assert prebuilt.key(modules, engine) != before, edited
+        before = prebuilt.key(modules, engine)
+    api = tmp_path / "costmodel" / "api.py"  # not imported by the build: not in the key
+    api.write_text(api.read_text() + "\n")
+    assert prebuilt.key(modules, engine) == before
 
 
 def test_a_planted_payload_does_not_run(modules, tmp_path, monkeypatch):
