@@ -19,6 +19,7 @@ such a point are None. Rows come in grid order, the last grid name varying faste
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -195,7 +196,7 @@ def plan(family: str, grid: Mapping[str, Sequence[Any]], targets: Sequence[str] 
 
 
 def _take(values: list, index) -> list:
-    return [values[i] for i in index.tolist()]
+    return list(map(values.__getitem__, index.tolist()))
 
 
 def _combination_ids(index, switches, parsed, size, np):
@@ -279,15 +280,21 @@ def _suspect_points(scenario, env: Mapping[str, Any], size: int, np) -> list[int
             continue
         ok = None
         try:
-            from costmodel import programs
-
-            vector = programs.compile_program(check.program, numpy=True)
+            vector = _check_vector(check)
             ok = np.broadcast_to(np.asarray(vector(env), dtype=bool), (size,))
         except Exception:  # a relation numpy cannot take: decide point by point
             ok = np.array([bool(check.evaluate({n: _scalar(env[n], i) for n in check.inputs}))
                            for i in range(size)])
         bad |= ~ok
     return [int(i) for i in np.flatnonzero(bad)]
+
+
+@functools.lru_cache(maxsize=256)
+def _check_vector(check):
+    """A family check over numpy arrays, compiled once (not once per chunk)."""
+    from costmodel import programs
+
+    return programs.compile_program(check.program, numpy=True)
 
 
 # --- the command line's grid syntax --------------------------------------------------------------

@@ -168,8 +168,11 @@ def _table(p, chunks, reg, header) -> Iterator[str]:
             yield _line(top, widths + [0], numeric + [False]) + "\n"
             yield _line(["-" * w for w in widths] + (["----"] if any(notes) else []),
                         widths + [0], numeric + [False]) + "\n"
-        lines = [_line(list(row), widths, numeric) + (f"  {note}" if note else "")
-                 for row, note in zip(zip(*cells), notes)]
+        padded = [[t.rjust(w) for t in column] if right else [t.ljust(w) for t in column]
+                  for column, w, right in zip(cells, widths, numeric)]
+        lines = [line.rstrip() for line in map("  ".join, zip(*padded))]
+        if any(notes):
+            lines = [f"{line}  {note}" if note else line for line, note in zip(lines, notes)]
         yield "\n".join(lines) + "\n"
 
 
@@ -179,7 +182,15 @@ def _line(texts: list[str], widths: list[int], right: list[bool]) -> str:
 
 
 def _cells(values: list, unit: str, kind: str, on_grid: bool) -> list[str]:
-    """A column's cells, each distinct value formatted once."""
+    """A column's cells: a column of numbers formatted at once (`costmodel.columns`), any other
+    each distinct value once."""
+    from costmodel import columns
+
+    if kind not in ("choice", "bool"):
+        whole = kind == "integer" and (on_grid or unit in ("1", ""))
+        texts = columns.truncated(values) if whole else columns.quantities(values, unit)
+        if texts is not None:
+            return texts
     seen: dict = {}
     out = []
     for v in values:
@@ -212,11 +223,17 @@ def _plain(value):
 
 
 def _plain_column(values: list) -> list[str]:
-    """`_plain` over a column, fast for the common case: every value a float."""
-    if all(type(v) is float for v in values):  # repr of a whole float < 1e16 ends in ".0"
-        return [t[:-2] if t.endswith(".0") else t for t in map(repr, values)]
-    if all(type(v) is int for v in values):  # grid integers
+    """`_plain` over a column, fast for the common cases: every value a float, or an int."""
+    kinds = set(map(type, values))
+    if kinds == {float}:  # repr of a whole float < 1e16 ends in ".0"
+        texts = list(map(repr, values))
+        if any(t.endswith(".0") for t in texts):
+            texts = [t[:-2] if t.endswith(".0") else t for t in texts]
+        return texts
+    if kinds == {int}:  # grid integers, whole bytes
         return list(map(str, values))
+    if kinds == {str}:  # the notes
+        return values
     return list(map(_plain, values))
 
 
@@ -236,6 +253,11 @@ def _csv(p, chunks, reg, header) -> Iterator[str]:
 
 def _whole(values: list) -> list:
     """Bytes are whole numbers."""
+    from costmodel import columns
+
+    rounded = columns.whole(values)
+    if rounded is not None:
+        return rounded
     return [round(v) if type(v) is float and v == v and abs(v) != float("inf") else v for v in values]
 
 
@@ -255,11 +277,17 @@ def _json_value(value) -> str:
 
 
 def _json_column(values: list) -> list[str]:
-    """`_json_value` over a column, fast when every value is a finite float."""
+    """`_json_value` over a column, fast when every value is a finite float, an int or a text."""
     import math
 
-    if all(type(v) is float and math.isfinite(v) for v in values):
+    kinds = set(map(type, values))
+    if kinds == {float} and all(map(math.isfinite, values)):
         return list(map(repr, values))
+    if kinds == {int}:
+        return list(map(str, values))
+    if kinds == {str}:  # the notes: mostly "", each distinct text encoded once
+        encoded = {v: _json_value(v) for v in set(values)}
+        return list(map(encoded.__getitem__, values))
     return list(map(_json_value, values))
 
 
@@ -285,7 +313,7 @@ def _json(p, chunks, reg, header) -> Iterator[str]:
     separator = ""
     for chunk in chunks:
         columns = [_json_column(chunk[h]) for h in heads]
-        yield separator + ",".join(template.format(*row) for row in zip(*columns))
+        yield separator + ",".join(map(template.format, *columns))
         separator = ","
     yield "\n  ]\n}\n"
 
