@@ -56,32 +56,54 @@ class Result:
     notes: tuple[str, ...] = ()  # warnings said first (how a micro-batch that fits was chosen)
 
     @functools.cached_property
-    def _parts(self) -> _Parts:
-        return _parts(self.evaluation, self.targets)
+    def _layout(self) -> tuple:
+        return fast.layout(self.evaluation, _layout)
 
-    @property
-    def input_numbers(self) -> dict[str, Any]:
-        """float in canonical unit, str for choices, bool for switches"""
-        return self._parts.input_numbers
-
-    @property
+    @functools.cached_property
     def numbers(self) -> dict[str, float]:
         """results, float in canonical unit"""
-        return self._parts.numbers
+        names = self._layout[0]
+        if self.targets:  # what was asked for, and what says whether it holds
+            keep = set(self.targets) | {"fits"}
+            names = [n for n in names if n in keep]
+        env = self.evaluation.env
+        return dict(zip(names, map(float, map(env.__getitem__, names))))
 
-    @property
+    @functools.cached_property
+    def _every_number(self) -> dict[str, float]:
+        if not self.targets:
+            return self.numbers
+        names, env = self._layout[0], self.evaluation.env
+        return dict(zip(names, map(float, map(env.__getitem__, names))))
+
+    @functools.cached_property
+    def input_numbers(self) -> dict[str, Any]:
+        """float in canonical unit, str for choices, bool for switches"""
+        _, _, _, _, switches, numeric = self._layout
+        env, values = self.evaluation.env, self.evaluation.scenario.values
+        inputs: dict[str, Any] = dict(switches)  # the choices and switches, in place among the numbers
+        for name in numeric:
+            inputs[name] = float(env[name]) if name in env else float(values[name])
+        return inputs
+
+    @functools.cached_property
     def units(self) -> dict[str, str]:
-        """name -> canonical unit, of the inputs and the results"""
-        return self._parts.units
+        """name -> canonical unit, of the inputs and then the results"""
+        _, unit_of, _, _, switches, _ = self._layout
+        if not self.targets:
+            return dict(unit_of)
+        return {name: unit_of[name] for name in (*switches, *self.numbers)}
 
-    @property
+    @functools.cached_property
     def origins(self) -> dict[str, str]:
         """input -> where its value came from"""
-        return self._parts.origins
+        origin_of = self._layout[2]
+        solved = {s.name for s in self.evaluation.solved}
+        return {k: "solved" if k in solved else v for k, v in origin_of.items()} if solved else dict(origin_of)
 
     @functools.cached_property
     def warnings(self) -> tuple[str, ...]:
-        return self.notes + self._parts.warnings
+        return self.notes + _warnings(self.evaluation, self.input_numbers, self._every_number, self._layout[3])
 
     @property
     def feasible(self) -> bool:
@@ -96,15 +118,14 @@ class Result:
         return scenario_line(self)
 
     @functools.cached_property
-    def inputs(self) -> dict[str, Any]:
-        """Inputs: pint Quantity, or str for choices, bool for switches."""
-        return {k: v if isinstance(v, (str, bool)) else _quantity(v, self.units[k])
-                for k, v in self.input_numbers.items()}
+    def inputs(self) -> Mapping[str, Any]:
+        """Inputs: pint Quantity, or str for choices, bool for switches (each made when read)."""
+        return _Quantities(self.input_numbers, self.units)
 
     @functools.cached_property
-    def results(self) -> dict[str, Any]:
-        """Results as pint quantities in their canonical units."""
-        return {k: _quantity(v, self.units[k]) for k, v in self.numbers.items()}
+    def results(self) -> Mapping[str, Any]:
+        """Results as pint quantities in their canonical units (each made when read)."""
+        return _Quantities(self.numbers, self.units)
 
     def __getitem__(self, name: str):
         if name in self.results:
@@ -152,6 +173,33 @@ class Result:
         return f"<table><tr><th>quantity</th><th>value</th><th>meaning</th></tr>{body}</table>"
 
 
+class _Quantities(Mapping):
+    """A read-only mapping name -> pint Quantity (str for a choice, bool for a switch) over plain
+    numbers and their units; a quantity is made the first time it is read."""
+
+    def __init__(self, numbers: Mapping[str, Any], unit_of: Mapping[str, str]):
+        self._numbers, self._units, self._made = numbers, unit_of, {}
+
+    def __getitem__(self, name: str):
+        made = self._made.get(name)
+        if made is None:
+            v = self._numbers[name]
+            made = self._made[name] = v if isinstance(v, (str, bool)) else _quantity(v, self._units[name])
+        return made
+
+    def __iter__(self):
+        return iter(self._numbers)
+
+    def __len__(self) -> int:
+        return len(self._numbers)
+
+    def __contains__(self, name) -> bool:
+        return name in self._numbers
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
+
+
 def _json_value(v, unit: str) -> dict[str, Any]:
     """{"value": ..., "unit": ...} in the canonical unit ("" for choices and pure numbers)."""
     if isinstance(v, (str, bool)):
@@ -160,7 +208,13 @@ def _json_value(v, unit: str) -> dict[str, Any]:
 
 
 def _quantity(value: float, unit_text: str):
-    return units.quantity(value, unit_text)
+    return units.registry().Quantity(value, _unit(unit_text))
+
+
+@functools.lru_cache(maxsize=1024)
+def _unit(unit_text: str):
+    """A quantity's canonical unit, parsed once (the texts come from the registry's quantities)."""
+    return units.unit(unit_text)
 
 
 def _result(evaluation: Evaluation, answer: str | None = None, targets: Sequence[str] = ()) -> Result:
@@ -169,28 +223,15 @@ def _result(evaluation: Evaluation, answer: str | None = None, targets: Sequence
                   hardware=scenario.hardware.name if scenario.hardware else None, evaluation=evaluation)
 
 
-@attrs.frozen
-class _Parts:
-    input_numbers: dict[str, Any]
-    numbers: dict[str, float]
-    units: dict[str, str]
-    origins: dict[str, str]
-    warnings: tuple[str, ...]
-
-
-def _parts(evaluation: Evaluation, targets: tuple[str, ...]) -> _Parts:
-    """What a Result shows, read from its evaluation."""
+def _warnings(evaluation: Evaluation, inputs: dict[str, Any], results: dict[str, float],
+              tail: tuple[str, ...]) -> tuple[str, ...]:
+    """A result's warnings: the scenario's notes, what was solved, givens not met exactly, a step
+    that does not fit, then the shape's own (missing features, plugins)."""
     from costmodel.summary import feasibility
 
     scenario = evaluation.scenario
     q = scenario.registry.quantities
     env = evaluation.env
-    solved = {s.name for s in evaluation.solved}
-    shown, names, kinds, unit_of, origin_of, features = fast.layout(evaluation, _layout)
-    values = scenario.values
-    inputs: dict[str, Any] = {name: values[name] if kinds[name] == "choice" else bool(values[name])
-                              if kinds[name] == "bool" else float(env.get(name, values[name])) for name in shown}
-    results = dict(zip(names, map(float, map(env.__getitem__, names))))
     warnings = list(evaluation.warnings)
     for s in evaluation.solved:
         warnings.insert(0, f"{s.name} = {units.format_quantity(s.value, q[s.name].unit)} "
@@ -202,21 +243,11 @@ def _parts(evaluation: Evaluation, targets: tuple[str, ...]) -> _Parts:
             why = f" ({', '.join(whole)} must be a whole number)" if whole else ""
             warnings.append(f"{name} reaches {units.format_quantity(reached, q[name].unit)}, not exactly the "
                             f"given {units.format_quantity(given, q[name].unit)}{why}")
-    verdict = feasibility({**inputs, **results}, lambda n: q[n].unit)
+    fits = results.get("fits", inputs.get("fits", 1))
+    verdict = None if fits >= 1 else feasibility({**inputs, **results}, lambda n: q[n].unit)
     if verdict is not None:
         warnings.insert(0, verdict)
-    if targets:  # what was asked for, and what says whether it holds
-        keep = set(targets) | {"fits"}
-        results = {k: v for k, v in results.items() if k in keep}
-        unit_of = {name: unit_of[name] for name in (*inputs, *results)}
-    return _Parts(
-        input_numbers=inputs,
-        numbers=results,
-        units=dict(unit_of),  # the layout's, in the same order: inputs, then results
-        origins={k: "solved" if k in solved else origin_of[k] for k in inputs},
-        warnings=(scenario.notes + tuple(warnings) + tuple(features)
-                  + tuple(_plugin_warnings(scenario.registry))),
-    )
+    return scenario.notes + tuple(warnings) + tail
 
 
 def _missing_features(evaluation: Evaluation) -> list[str]:
@@ -238,9 +269,10 @@ def _missing_features(evaluation: Evaluation) -> list[str]:
 
 
 def _layout(evaluation: Evaluation):
-    """Which inputs a result shows and which results it has, with the inputs' kinds and origins,
-    everyone's units and the missing-feature note: the same for every question of one shape
-    (`costmodel.fast` keeps it)."""
+    """Which results a result has, everyone's units, the inputs' origins, the warnings that end
+    it (missing features, plugins), and the inputs it shows: a dict of them in order with the
+    choices' and switches' values filled in, and the numeric ones to fill. The same for every
+    question of one shape (`costmodel.fast` keeps it)."""
     scenario = evaluation.scenario
     q = scenario.registry.quantities
     env = evaluation.env
@@ -249,8 +281,15 @@ def _layout(evaluation: Evaluation):
     shown = [name for name in sorted(scenario.values)
              if q[name].kind in ("choice", "bool") or name in read or name in scenario.pinned or name in solved]
     results = [name for name in sorted(scenario.formulas) if name in env]
-    return (shown, results, {name: q[name].kind for name in shown}, {n: q[n].unit for n in (*shown, *results)},
-            {name: str(scenario.origins.get(name, "")) for name in shown}, _missing_features(evaluation))
+    switches = {name: None for name in shown}
+    for name in shown:
+        kind = q[name].kind
+        if kind in ("choice", "bool"):
+            switches[name] = scenario.values[name] if kind == "choice" else bool(scenario.values[name])
+    numeric = [name for name in shown if q[name].kind not in ("choice", "bool")]
+    tail = tuple(_missing_features(evaluation)) + tuple(_plugin_warnings(scenario.registry))
+    return (results, {n: q[n].unit for n in (*shown, *results)},
+            {name: str(scenario.origins.get(name, "")) for name in shown}, tail, switches, numeric)
 
 
 def _plugin_warnings(reg: Registry) -> list[str]:

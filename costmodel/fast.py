@@ -119,6 +119,7 @@ class System:
     first_moving: int = 0  # slots from here on change with the numbers
     constants: dict[str, float] = attrs.Factory(dict)  # name -> value of the slots before first_moving
     layout: Any = None  # what api.Result shows, the same for every question of the shape
+    known: frozenset[str] = frozenset()  # every name the system gives a number
 
     def run(self, values: Mapping[str, Any], targets: Sequence[str]):
         reg = self.scenario.registry
@@ -133,24 +134,42 @@ class System:
                 return None
         except (ArithmeticError, ValueError, TypeError):
             return None
+        if targets and not self.known.issuperset(targets):
+            return None
+        return _evaluation_type()(self, slots, values, given)
+
+    def env(self, slots: list[float], given: Mapping[str, float]) -> dict[str, float]:
         env = self.constants.copy()
         env.update(zip(self.names[self.first_moving:], slots[self.first_moving:]))
         env.update(given)
-        if any(t not in env for t in targets):
-            return None
-        s = _copy(self.scenario, values={**self.scenario.values, **given},
-                  request={**self.scenario.request, "values": dict(values)})
-        return _evaluation_type()(scenario=s, env=env, missing=dict(self.missing), system=self)
+        return env
+
+    def scenario_of(self, values: Mapping[str, Any], given: Mapping[str, float]):
+        return _copy(self.scenario, values={**self.scenario.values, **given},
+                     request={**self.scenario.request, "values": dict(values)})
 
 
 @functools.cache
 def _evaluation_type():
-    """An evaluation that knows its shape's system (made on first use: the solver imports late)."""
+    """An evaluation of a shape's system that makes its `env` and `scenario` on first access (a
+    question answered, nothing read yet, costs the system's function and little more). Made on
+    first use: the solver imports late."""
     from costmodel.solver import Evaluation
 
-    @attrs.define
     class FastEvaluation(Evaluation):
-        system: Any = attrs.field(default=None, repr=False)
+        def __init__(self, system: System, slots: list[float], values: Mapping[str, Any], given: dict):
+            self.system, self._made = system, (slots, values, given)
+            self.missing, self.solved, self.warnings = dict(system.missing), [], []
+
+        @functools.cached_property
+        def env(self) -> dict[str, float]:
+            slots, _, given = self._made
+            return self.system.env(slots, given)
+
+        @functools.cached_property
+        def scenario(self):
+            _, values, given = self._made
+            return self.system.scenario_of(values, given)
 
     return FastEvaluation
 
@@ -210,7 +229,7 @@ def _build(s, given: Mapping[str, Any]) -> System | object:
     exec(compile("\n".join(lines), "<costmodel system>", "exec"), namespace)  # noqa: S102 - see module doc
     return System(scenario=s, names=names, slots=[env[n] for n in names],
                   variables={n: slot[n] for n in variables}, function=namespace["_system"], missing=missing,
-                  first_moving=first, constants={n: env[n] for n in names[:first]})
+                  first_moving=first, constants={n: env[n] for n in names[:first]}, known=frozenset(names))
 
 
 def _copy(record, **changes):

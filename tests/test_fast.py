@@ -70,3 +70,22 @@ def test_generated_code_holds_no_names_or_text():
             assert not isinstance(node, ast.Constant) or isinstance(node.value, (int, float))
             assert not isinstance(node, ast.Name) or node.id in allowed
             assert not isinstance(node, ast.Attribute)
+
+
+def test_a_result_is_read_lazily_and_reads_as_a_composed_one():
+    """api.Result makes its numbers, units, origins and warnings, and each pint quantity, only when
+    read; what it then shows equals a result of a fresh composition (`_result` of the slow path)."""
+    kwargs = dict(preset="gpt2", hardware="rtx-4070")
+    api.estimate("nanogpt", values={"micro_batch": 2}, **kwargs)
+    for targets in ((), ("iter_time",)):
+        r = api.estimate("nanogpt", targets=targets, values={"micro_batch": 300}, **kwargs)
+        assert "numbers" not in r.__dict__ and "env" not in r.evaluation.__dict__  # nothing made yet
+        slow = api._result(solver.evaluate(api.scenario("nanogpt", values={"micro_batch": 300}, **kwargs)),
+                           targets=targets)
+        assert r.numbers == slow.numbers and r.input_numbers == slow.input_numbers
+        assert r.units == slow.units and r.origins == slow.origins and r.warnings == slow.warnings
+        assert r.warnings[0].startswith("DOES NOT FIT")  # said whatever the targets
+        assert r.to_dict() == slow.to_dict()
+        assert r.results._made == {}
+        assert r.results["fits"] == slow.results["fits"] and list(r.results._made) == ["fits"]
+        assert dict(r.results) == dict(slow.results) and len(r.inputs) == len(slow.input_numbers)
