@@ -51,8 +51,9 @@ def quantities(values: Sequence, unit_text: str, none: str = _NONE) -> list[str]
 def truncated(values: Sequence, none: str = _NONE) -> list[str] | None:
     """`[f"{int(v)}" for v in values]` over ints or finite floats (None printed as `none`)."""
     kinds = set(map(type, values))
-    if kinds == {int}:
-        return list(map(str, values))
+    if kinds == {int}:  # grid values: few distinct, each written once
+        distinct = {v: str(v) for v in set(values)}
+        return list(map(distinct.__getitem__, values))
     got = floats(values)
     if got is None:
         return None
@@ -145,14 +146,15 @@ def _numbers(s: np.ndarray, suffix_of: np.ndarray, suffixes: list[str], digits: 
         [s == 0, ~finite, (s == np.trunc(s)) & (magnitude < 1e15), (magnitude >= 1e15) | (magnitude < 1e-4)],
         [_ZERO, _ODD, _INT, _EXP], default=_FIXED + decimals)
     key = branch * len(suffixes) + suffix_of
-    out: list = [None] * len(s)
-    for k in np.unique(key).tolist():
-        at = np.flatnonzero(key == k)
+    keys = np.unique(key).tolist()
+    out = np.empty(len(s), dtype=object)
+    for k in keys:
+        at = np.flatnonzero(key == k) if len(keys) > 1 else slice(None)
         kind, suffix = divmod(k, len(suffixes))
         tail = suffixes[suffix].replace("{", "{{").replace("}", "}}")
         group = s[at]
         if kind == _ZERO:
-            texts = ["0" + suffixes[suffix]] * len(at)
+            texts = ["0" + suffixes[suffix]] * len(group)
         elif kind == _ODD:
             texts = [str(v) + suffixes[suffix] for v in group.tolist()]
         elif kind == _INT:
@@ -161,6 +163,7 @@ def _numbers(s: np.ndarray, suffix_of: np.ndarray, suffixes: list[str], digits: 
             texts = list(map(("{:.%de}" % (digits - 1) + tail).format, group.tolist()))
         else:
             texts = list(map(("{:,.%df}" % (kind - _FIXED) + tail).format, group.tolist()))
-        for i, text in zip(at.tolist(), texts):
-            out[i] = text
-    return out
+        if len(keys) == 1:
+            return texts
+        out[at] = np.array(texts, dtype=object)
+    return out.tolist()

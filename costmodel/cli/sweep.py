@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from pathlib import Path
@@ -168,9 +169,11 @@ def _table(p, chunks, reg, header) -> Iterator[str]:
             yield _line(top, widths + [0], numeric + [False]) + "\n"
             yield _line(["-" * w for w in widths] + (["----"] if any(notes) else []),
                         widths + [0], numeric + [False]) + "\n"
-        padded = [[t.rjust(w) for t in column] if right else [t.ljust(w) for t in column]
+        padded = [list(map(str.rjust if right else str.ljust, column, itertools.repeat(w, len(column))))
                   for column, w, right in zip(cells, widths, numeric)]
-        lines = [line.rstrip() for line in map("  ".join, zip(*padded))]
+        lines = list(map("  ".join, zip(*padded)))
+        if not (numeric[-1] and "" not in cells[-1]):  # only a left-aligned or empty last cell leaves spaces
+            lines = [line.rstrip() for line in lines]
         if any(notes):
             lines = [f"{line}  {note}" if note else line for line, note in zip(lines, notes)]
         yield "\n".join(lines) + "\n"
