@@ -2,6 +2,6 @@
 before it uses prebuilt_registry.pickle: the content key of the sources it was built from, the
 engine modules the build imported (part of the key) and the sha256 of its bytes."""
 
-KEY = "ebc377fe234713d48967c662123f52e9"
-SHA256 = "21f66d80c5846089b6f370bcd72c4e031f536babc897d88fb0a2a8cb19edb651"
+KEY = "82dcc62e444a06dfad947e9a751f153d"
+SHA256 = "20ac04efe72df8b15c4eaf74546a4649f860a436a7db0b9acbbf786056385914"
 MODULES = ('__init__.py', 'cache.py', 'calibrate.py', 'config_json.py', 'declarations.py', 'errors.py', 'expressions.py', 'files.py', 'hookspecs.py', 'loading.py', 'prebuilt.py', 'programs.py', 'registry.py', 'toml_files.py', 'units.py')
