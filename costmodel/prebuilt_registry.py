@@ -2,6 +2,6 @@
 before it uses prebuilt_registry.pickle: the content key of the sources it was built from, the
 engine modules the build imported (part of the key) and the sha256 of its bytes."""
 
-KEY = "82dcc62e444a06dfad947e9a751f153d"
-SHA256 = "20ac04efe72df8b15c4eaf74546a4649f860a436a7db0b9acbbf786056385914"
+KEY = "62db3d88d373a3c2265fd10d66d0d8ad"
+SHA256 = "9b3ce92ccc4c3d5778f4a6c3fd8050ddaf339d3fa685116335878240903e6d14"
 MODULES = ('__init__.py', 'cache.py', 'calibrate.py', 'config_json.py', 'declarations.py', 'errors.py', 'expressions.py', 'files.py', 'hookspecs.py', 'loading.py', 'prebuilt.py', 'programs.py', 'registry.py', 'toml_files.py', 'units.py')
