@@ -2,6 +2,6 @@
 before it uses prebuilt_registry.pickle: the content key of the sources it was built from, the
 engine modules the build imported (part of the key) and the sha256 of its bytes."""
 
-KEY = "62db3d88d373a3c2265fd10d66d0d8ad"
-SHA256 = "9b3ce92ccc4c3d5778f4a6c3fd8050ddaf339d3fa685116335878240903e6d14"
+KEY = "12fc994cf5fd7aebf48d367c038355cb"
+SHA256 = "f5adc490482e4fe636720fe6322ca796b9d64ce33b07d4511234d8b6f6011c63"
 MODULES = ('__init__.py', 'cache.py', 'calibrate.py', 'config_json.py', 'declarations.py', 'errors.py', 'expressions.py', 'files.py', 'hookspecs.py', 'loading.py', 'prebuilt.py', 'programs.py', 'registry.py', 'toml_files.py', 'units.py')
