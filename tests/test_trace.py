@@ -8,6 +8,7 @@ generic parameter and FLOP formulas of its features written out here from their 
 from __future__ import annotations
 
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ import sympy as sp
 from costmodel.tracing import fit as fitting
 
 DATA = Path(__file__).parent / "data" / "trace"
+VALIDATION = Path(__file__).parent / "validation"
 L, d, H, KV, F, V, T, bias = sp.symbols("n_layer d_model n_head n_kv_head d_ff vocab_size seq_len bias",
                                         positive=True)
 n_embd = sp.Symbol("n_embd", positive=True)
@@ -90,32 +92,130 @@ def test_nanogpt_activations_within_a_tenth_of_a_percent(nanogpt, tmp_path):
             assert traced[name].m == pytest.approx(built_in[name].m, rel=1e-3)
 
 
-def test_llama_shaped_model_matches_the_generic_feature_formulas(tmp_path):
+@pytest.fixture(scope="module")
+def llama():
+    """The test suite's reference Llama (tests/validation/ref_llama.py), its config built by trace."""
     pytest.importorskip("torch")
     from costmodel.tracing import trace
 
-    t = trace(f"{DATA / 'llama_small.py'}:build", ["n_layer", "d_model", "n_kv_head", "d_ff", "vocab_size"],
-              {"n_head": 4})
-    rename = {"T__": T}
-    q, kv = d, KV * d / 4  # four query heads of d / 4 channels
-    # core features.py: matrices 2 d q + 2 d kv + 3 d d_ff per layer (gated), untied embedding and head,
-    # RMSNorm weights 2 d per layer and the final d; no position table (rotary)
-    matrices = L * (2 * d * q + 2 * d * kv + 3 * d * F)
-    assert _symbolic(t.formulas["n_params"], rename) == sp.expand(matrices + 2 * V * d + 2 * L * d + d)
-    # flops_per_token_exact: 6 per matmul weight and token + 14 h q T per layer for flash attention
-    assert _symbolic(t.formulas["flops_per_token_exact"], rename) == sp.expand(6 * (matrices + V * d) + 14 * L * q * T)
-    assert t.choices == {"mlp": "swiglu", "norm": "rmsnorm", "attention": "flash", "positions": "rotary"}
-    assert _symbolic(t.formulas["n_kv_head"], rename) == KV
-    assert t.formulas["tied_embeddings"] == 0 and t.formulas["norm_weight"] == 1
+    return trace(f"{VALIDATION / 'ref_llama.py'}:RefLlama",
+                 ["n_layer", "d_model", "n_kv_head", "d_ff", "vocab_size", "seq_len"],
+                 {"n_head": 4, "attention": "flash"})
 
 
-def test_rounded_width_is_refused_with_the_quantity_and_shapes():
-    pytest.importorskip("torch")
+def _composed(family: str, target: str, values: dict, keep) -> sp.Expr:
+    """A family's formula for `target` with every formula it reads substituted, down to the inputs;
+    the inputs not in `keep` take the scenario's values (units dropped: canonical magnitudes)."""
+    from costmodel.api import scenario
+
+    s = scenario(family, values=values)
+    numeric = {n: f.numeric for n, f in s.formulas.items()}
+    expr = numeric[target]
+    for _ in range(len(numeric) + 1):
+        names = {x.name for x in expr.free_symbols} & set(numeric) - set(keep)
+        if not names:
+            break
+        expr = expr.xreplace({sp.Symbol(n): numeric[n] for n in names})
+    return _integers(expr.xreplace({x: sp.nsimplify(s.values[x.name]) for x in expr.free_symbols
+                                    if x.name not in keep}))
+
+
+def _integers(expr: sp.Expr, rename=None) -> sp.Expr:
+    """Every name a positive integer (ceiling(vocab_size) is vocab_size), renamed as asked."""
+    rename = rename or {}
+    return sp.expand(expr.xreplace({x: sp.Symbol(rename.get(x.name, x.name), integer=True, positive=True)
+                                    for x in expr.free_symbols}))
+
+
+LLAMA_NAMES = ("n_layer", "d_model", "n_kv_head", "d_ff", "vocab_size", "seq_len")
+LLAMA_RUN = {"n_head": 4, "precision": "fp32", "attention": "flash", "compile": False}
+
+
+def test_reference_llama_parameters_and_flops_are_the_llama_familys(llama):
+    """The llama family's n_params and flops_per_token_exact (core features + llama.toml), composed
+    down to the shapes with n_head = 4, equal the traced polynomials symbolically."""
+    rename = {"T__": "seq_len"}
+    for target in ("n_params", "flops_per_token_exact"):
+        assert _integers(llama.formulas[target], rename) == _composed("llama", target, LLAMA_RUN, LLAMA_NAMES)
+    assert llama.choices == {"mlp": "swiglu", "norm": "rmsnorm", "attention": "flash", "positions": "rotary"}
+    assert llama.formulas["n_kv_head"] == sp.Symbol("n_kv_head", positive=True)
+    assert llama.formulas["tied_embeddings"] == 0 and llama.formulas["norm_weight"] == 1
+
+
+def test_reference_llama_activations_within_a_tenth_of_a_percent(llama, tmp_path):
+    from costmodel.api import estimate, registry
+    from costmodel.tracing.family import to_toml
+
+    path = tmp_path / "llama.toml"
+    path.write_text(to_toml(llama, "tracedllama", registry().quantities))
+    for shape in ({"n_layer": 22, "d_model": 2048, "n_kv_head": 1, "d_ff": 5632, "vocab_size": 32000,
+                   "seq_len": 2048, "micro_batch": 4},
+                  {"n_layer": 4, "d_model": 256, "n_kv_head": 2, "d_ff": 688, "vocab_size": 1000,
+                   "seq_len": 128, "micro_batch": 8}):
+        values = {**LLAMA_RUN, **shape}
+        built_in = estimate("llama", values=values).results
+        traced = estimate("tracedllama", values=values, plugins=[str(path)]).results
+        assert traced["n_params"].m == built_in["n_params"].m
+        for name in ("mem_activations", "mem_logits_saved"):
+            assert traced[name].m == pytest.approx(built_in[name].m, rel=1e-3)
+
+
+def test_reference_llama_rules_keep_the_solver_on_valid_shapes(llama, tmp_path):
+    """RefLlama rotates pairs of channels (head size even: d_model % 8 with 4 heads) and SDPA
+    shares K/V heads only among whole groups (4 % n_kv_head): trace probes both, and solve then
+    picks a d_model the model accepts."""
+    from costmodel.api import estimate, registry, solve
+    from costmodel.tracing.family import to_toml
+
+    texts = {r.text: r.why for r in llama.rules}
+    assert set(texts) == {"d_model % 8 == 0", "4 % n_kv_head == 0"}
+    assert "d_model=" in texts["d_model % 8 == 0"] and "refuses" in texts["d_model % 8 == 0"]
+    path = tmp_path / "llama.toml"
+    path.write_text(to_toml(llama, "tracedllama", registry().quantities))
+    values = {**LLAMA_RUN, "n_layer": 4, "n_kv_head": 2, "d_ff": 688, "vocab_size": 1000, "seq_len": 128}
+    answer = solve("tracedllama", find="d_model", given={"n_params": "3e6"}, values=values,
+                   plugins=[str(path)])
+    d_model = int(answer["d_model"].m)
+
+    def by_hand(d):  # Llama with 4 heads of d / 4: q, o d^2 each; k, v kv d / 4 each; SwiGLU; RMSNorms
+        return 4 * (2 * d * d + 2 * d * 2 * d // 4 + 3 * d * 688 + 2 * d) + 2 * 1000 * d + d
+
+    # the largest d_model the model accepts (a multiple of 8) within 3e6 parameters
+    assert d_model % 8 == 0 and by_hand(d_model) <= 3e6 < by_hand(d_model + 8)
     from costmodel.errors import UserError
-    from costmodel.tracing import trace
 
-    with pytest.raises(UserError, match=r"is not a polynomial .* in n_embd \(measured n_embd=96: .*n_embd=144"):
-        trace(f"{DATA / 'rounded.py'}:Rounded", ["n_embd"])
+    with pytest.raises(UserError, match=r"needs 4 % n_kv_head == 0, tried at n_kv_head=\d+, the model refuses it: RuntimeError: .*; source: ref_llama.py:RefLlama sha256:"):
+        estimate("tracedllama", values={**values, "d_model": 256, "n_kv_head": 3}, plugins=[str(path)])
+
+
+def test_check_is_parsed_not_run_and_limits_the_traced_shapes():
+    from costmodel.errors import UserError
+    from costmodel.tracing.checks import given
+
+    (rule,) = given(["d_model % n_head == 0 and d_model >= 2 * n_head"], ["d_model", "n_layer"], {"n_head": 4})
+    assert rule.text == "d_model % 4 == 0 and d_model >= 2 * 4"
+    assert rule.holds({"d_model": 96, "n_layer": 2}) and not rule.holds({"d_model": 98, "n_layer": 2})
+    for bad, why in (("__import__('os').system('true')", "not allowed"), ("d_model + 1", "not a condition"),
+                     ("d_model % n_heads == 0", "unknown name 'n_heads'")):
+        with pytest.raises(UserError, match=why):
+            given([bad], ["d_model"], {"n_head": 4})
+
+
+@pytest.mark.parametrize("factory, names", [("Rounded", "n_embd=96: .*n_embd=144"),  # max(n_embd, 128)
+                                            ("Floored", "n_embd=96: .*n_embd=48: .*n_embd=144")])  # // 256
+def test_rounded_width_is_refused_with_the_quantity_and_shapes(factory, names, capsys, tmp_path, monkeypatch):
+    """One line (CLI, exit 1) naming the quantity, the name along which the fit broke and the
+    measured shapes, and what to do."""
+    pytest.importorskip("torch")
+    from costmodel.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    code = main(["trace", f"{DATA / 'rounded.py'}:{factory}", "--vary", "n_embd", "-o", "never.toml"])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 1 and not Path("never.toml").exists()
+    assert re.fullmatch(rf"error: n_params_matrices is not a polynomial of degree <= 3 in n_embd \(measured "
+                        rf"{names}.*\); a shape rounded with // or max\? fix n_embd with --fixed, or raise "
+                        r"--degree n_embd=K", err[-1])
 
 
 def test_without_torch_one_line_and_exit_1(monkeypatch, capsys):
@@ -141,10 +241,12 @@ def test_help_says_it_runs_user_code_and_no_other_command_imports_tracing():
     assert run.stdout.strip() == "[]"
 
 
-def test_docs_walk_through_traces_and_answers(tmp_path, monkeypatch, capsys):
-    """docs/trace.md's model, traced from the CLI; the family answers estimate, solve and explain."""
+def test_docs_walk_through_runs_verbatim(tmp_path, monkeypatch, capsys):
+    """Every command of docs/trace.md's walk-through, run as written; every output line the page
+    shows is in what it prints (`...` stands for what varies); n_params checked by hand."""
     pytest.importorskip("torch")
-    import re
+    import json
+    import shlex
 
     from costmodel.cli import main
 
@@ -152,18 +254,28 @@ def test_docs_walk_through_traces_and_answers(tmp_path, monkeypatch, capsys):
     code = re.search(r"<!-- trace: parallel.py -->\n```python\n(.*?)```", text, re.S).group(1)
     (tmp_path / "parallel.py").write_text(code)
     monkeypatch.chdir(tmp_path)
-    assert main(["trace", "parallel.py:ParallelLM", "--vary", "n_layer,d_model", "-o", "parallel.toml"]) == 0
+    walk = text[text.index("## Walk-through"):text.index("## Options")]
+    commands: list[tuple[str, list[str]]] = []
+    for block in re.findall(r"```console\n(.*?)```", walk, re.S):
+        for line in block.splitlines():
+            if line.startswith("$ "):
+                commands.append((line[2:], []))
+            else:
+                commands[-1][1].append(line.strip())
+    assert [c.split()[1] for c, _ in commands] == ["trace", "estimate", "solve", "solve", "explain", "plan"]
+    for command, shown in commands:
+        capsys.readouterr()
+        assert main(shlex.split(command)[1:]) == 0, command
+        out = capsys.readouterr()
+        printed = [line.strip() for line in (out.err + out.out).splitlines()]
+        for line in shown:
+            pattern = re.escape(line).replace(re.escape("..."), ".*")
+            assert any(re.fullmatch(pattern, p) for p in printed), (command, line, printed)
     toml = (tmp_path / "parallel.toml").read_text()
-    assert "sha256:" in toml and 'mlp = "swiglu"' in toml and "tied_embeddings = false" in toml
-    common = ["parallellm", "--plugin", "parallel.toml", "-H", "h100-sxm"]
-    capsys.readouterr()
-    assert main(["estimate", *common, "--set", "micro_batch=8", "--json"]) == 0
-    import json
-
+    assert 'mlp = "swiglu"' in toml and "tied_embeddings = false" in toml and 'expr = "d_model % n_head == 0"' in toml
+    assert main(["estimate", "parallellm", "--plugin", "parallel.toml", "--json"]) == 0
     results = json.loads(capsys.readouterr().out)["results"]
     # by hand from the code, d=256, d_ff=512, L=4, V=1000, T=128: per block 4 d^2 + 3 d d_ff + 2 d,
     # embedding and head 2 V d, positions T d, final norm 2 d
     d, ff, layers, vocab, seq = 256, 512, 4, 1000, 128
     assert results["n_params"]["value"] == layers * (4 * d * d + 3 * d * ff + 2 * d) + 2 * vocab * d + seq * d + 2 * d
-    assert main(["solve", *common, "--find", "micro_batch", "--given", "mem_peak=60 GiB"]) == 0
-    assert main(["explain", *common, "--target", "n_params"]) == 0

@@ -10,8 +10,13 @@ Steps, top to bottom:
 2. scans: about a base shape each name alone runs through its pool; the lowest exact degree of
    every measured quantity along it is that name's degree bound (fit.degree_along).
 3. fit: random shapes (more than the largest basis has unknowns) and the scans' shapes; each
-   quantity is fitted exactly on its basis (fit.fit), then checked at held-out shapes.
-4. the fitted polynomials and the features become a TOML family (tracing.family).
+   quantity is fitted exactly on its basis (fit.fit), then checked at held-out shapes. The random
+   shapes take each count (layers, heads) from its few smallest values, as many as its degree
+   needs and one more: a block is what costs time on the meta device; the held-out shapes draw
+   from the whole pools.
+4. rules: the divisibility rules the model holds to, probed at shapes that break one alone, and
+   the user's --check rules (tracing.checks), become the family's [[checks]].
+5. the fitted polynomials, the rules and the features become a TOML family (tracing.family).
 """
 
 from __future__ import annotations
@@ -66,8 +71,10 @@ class Traced:
     params_by_dtype: dict[str, int]  # at the base shape
     base: dict[str, object]  # the base shape: the varied names, seq_len, micro_batch
     peak: dict[str, int]  # MemTracker's step peak at the base shape, bytes by kind
+    rules: tuple = ()  # tracing.checks.Rule: the shapes the formulas hold for
     n_fit: int
     n_held_out: int
+    n_probed: int = 0
     seconds: float
 
 
@@ -83,9 +90,11 @@ def pool(name: str, default: object) -> tuple:
 
 
 def trace(target: str, vary: Sequence[str], fixed: Mapping[str, object] = (), seq_name: str | None = None,
-          degrees: Mapping[str, int] = (), seed: int = 0, held_out: int = 3, log=None) -> Traced:
+          degrees: Mapping[str, int] = (), seed: int = 0, held_out: int = 3, checks: Sequence[str] = (),
+          log=None) -> Traced:
     """Measure the model at many shapes and fit every quantity exactly (module doc)."""
     torch = need_torch()
+    from costmodel.tracing import checks as rules
     from costmodel.tracing import fit as fitting
     from costmodel.tracing import usercode
     from costmodel.tracing.measure import measure
@@ -112,11 +121,15 @@ def trace(target: str, vary: Sequence[str], fixed: Mapping[str, object] = (), se
     pools[T] = SEQS if seq_name else FREE_SEQS
     pools[B] = BATCHES
     kinds = {n: "bool" if pools.get(n) == (False, True) else "integer" for n in vary if n != seq_name}
+    user = rules.given(checks, list(kinds), fixed)
     rng = random.Random(seed)
     torch_threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny meta-device models: threads only add overhead
 
     def run(point: dict) -> dict[str, Fraction] | None:
+        broken = next((r.text for r in user if not r.holds(point)), None)
+        if broken is not None:
+            return _Invalid(f"breaks --check {broken}")
         values = {**fixed, **{n: point[n] for n in pools if n not in (T, B)}}
         if seq_name:
             values[seq_name] = point[T]
@@ -165,13 +178,17 @@ def trace(target: str, vary: Sequence[str], fixed: Mapping[str, object] = (), se
         design = fitting.Design(found.values())
         for p in points:
             design.add(p)
+        cheap = _cheap(pools, found)
         tries = 0
         while not design.full():  # only shapes that pin down a coefficient more are measured
             tries += 1
             if tries > 200 * design.size:
+                if cheap is not pools:  # the smallest counts may all be refused: widen to the pools
+                    cheap, tries = pools, 0
+                    continue
                 raise fitting.Underdetermined(f"{target}: no valid shapes determine every coefficient; "
                                               "give --fixed values that make more varied shapes valid")
-            point = {n: rng.choice(values) for n, values in pools.items()}
+            point = {n: rng.choice(values) for n, values in cheap.items()}
             if point in points or not design.helps(point):
                 continue
             r = run(point)
@@ -179,19 +196,38 @@ def trace(target: str, vary: Sequence[str], fixed: Mapping[str, object] = (), se
                 points.append(point)
                 results.append(r)
                 design.add(point)
-        _sample(run, pools, rng, points, results, len(points) + SPARE, target)
-        checks: list[tuple[dict, dict]] = []
-        while len(checks) < held_out:
-            _sample(run, pools, rng, points, None, 0, target, into=checks)
+        _sample(run, cheap, rng, points, results, len(points) + SPARE, target)
+        held: list[tuple[dict, dict]] = []
+        while len(held) < held_out:
+            _sample(run, pools, rng, points, None, 0, target, into=held)
         log(f"fitting on {len(points)} shapes, {held_out} held out")
         formulas = {q: fitting.fit(_label(q), points, [r[q] for r in results], found[q]) for q in base_result}
         for q, expr in formulas.items():
-            bad = fitting.residuals(expr, [p for p, _ in checks], [r[q] for _, r in checks])
+            bad = fitting.residuals(expr, [p for p, _ in held], [r[q] for _, r in held])
             if bad:
                 raise fitting.NotPolynomial(
                     f"{_label(q)}: the exact fit misses held-out shapes: " + "; ".join(
                         f"at {_shape(p, seq_name)}: measured {v}, fit {got}" for p, v, got in bad))
         choices = _choices(target, [r.choices for r in results])
+        # 4. rules: divisibility the model holds to, probed one at a time
+        integers = [n for n in kinds if kinds[n] == "integer"]
+        counts = [n for n in integers if pools[n] == SMALL]
+        probes = []
+
+        def probed(point):
+            probes.append(point)
+            return run(point)
+
+        def agrees(point, row):
+            for q, expr in formulas.items():
+                bad = fitting.residuals(expr, [point], [row[q]])
+                if bad:
+                    return f"{_label(q)} = {bad[0][1]}, not the fitted {bad[0][2]}"
+            return None
+
+        found_rules = rules.probe(rules.candidates(integers, counts, fixed), [*points, *(p for p, _ in held)],
+                                  probed, agrees, user, "tried")
+        log(f"rules: {', '.join(r.text for r in [*user, *found_rules]) or 'none'} ({len(probes)} shapes probed)")
         from costmodel.tracing.measure import step_peak
 
         peak = step_peak(usercode.builder(factory, {**fixed, **{n: base[n] for n in pools if n not in (T, B)},
@@ -203,11 +239,22 @@ def trace(target: str, vary: Sequence[str], fixed: Mapping[str, object] = (), se
             seq_default=defs.get(seq_name) if seq_name else None, fixed=fixed,
             defaults={n: defs[n] for n in vary if n in defs}, degrees=found, formulas=formulas,
             choices=choices, params_by_dtype=base_result.by_dtype, n_fit=len(points),
+            rules=(*user, *found_rules), n_probed=len(probes),
             base={_name(k, seq_name): (int(v) if isinstance(v, bool) else v) for k, v in base.items()}, peak=peak,
             n_held_out=held_out, seconds=time.perf_counter() - started,
         )
     finally:
         torch.set_num_threads(torch_threads)
+
+
+def _cheap(pools: dict, found: dict) -> dict:
+    """The pools for the random shapes: a count takes its smallest values, one more than its degree
+    needs and one to spare (its scan has already gone to the larger ones)."""
+    out = {}
+    for n, values in pools.items():
+        degree = max(d.get(n, 0) for d in found.values())
+        out[n] = tuple(sorted(v for v in values if v != 1)[:degree + 2]) if values == SMALL else values
+    return out
 
 
 def _sample(run, pools, rng, points, results, want, target, into=None):

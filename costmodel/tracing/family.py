@@ -12,6 +12,8 @@ What it declares:
   checkpointing saves for backward: act_layer per layer and token, act_outside per token, mem_mask
   per layer (tensors that do not grow with the micro-batch), mem_logits_saved (inside the loss).
   Under any other precision or recipe the generic formulas of the features apply.
+- the rules the traced shapes keep to (tracing.checks) as [[checks]]: the solver and the planner
+  then only pick shapes where the formulas hold.
 """
 
 from __future__ import annotations
@@ -106,6 +108,9 @@ def to_toml(traced: Traced, name: str, declared: dict) -> str:
         f"{', '.join(f'{k} {v}' for k, v in traced.params_by_dtype.items())};",
         "# eager fp32 step with AdamW, peak bytes by kind (torch.distributed._tools.mem_tracker.MemTracker): "
         + ", ".join(f"{k} {v}" for k, v in traced.peak.items() if v) + ".",
+        "# The traced activations (act_layer, act_outside, mem_mask, mem_logits_saved) are fp32 bytes without",
+        "# checkpointing, full weights; under any other precision or recipe the memory model's generic",
+        "# formulas of the features below apply.",
         "",
         "[family]",
         f"name = {_q(name)}",
@@ -123,6 +128,8 @@ def to_toml(traced: Traced, name: str, declared: dict) -> str:
     for v in traced.vary:
         if v in traced.defaults:
             lines.append(f"{v} = {_value(traced.defaults[v])}")
+        elif v in traced.base:  # the solver starts from a value: the traced base shape's
+            lines.append(f"{v} = {_value(traced.base[v])}  # the factory has no default: the traced base shape's")
     if isinstance(traced.seq_default, int) and not isinstance(traced.seq_default, bool):
         lines.append(f"seq_len = {traced.seq_default}")
     lines.append("micro_batch = 1  # a run value, not the model's: give yours with --set micro_batch=N")
@@ -130,6 +137,10 @@ def to_toml(traced: Traced, name: str, declared: dict) -> str:
         lines.append(f"{k} = {_value(v)}")
     for row in formulas:
         lines += ["", "[[formulas]]"] + [f"{k} = {_q(v)}" for k, v in row.items()]
+    for rule in traced.rules:
+        lines += ["", "[[checks]]", f"expr = {_q(rule.text)}",
+                  f"message = {_q(f'the traced model needs {rule.text}, {rule.why}')}",
+                  f"source = {_q(source)}"]
     return "\n".join(lines) + "\n"
 
 

@@ -10,6 +10,7 @@ T token ids, and returns a `Measurement`:
   parameters and buffers excluded, split into the loss's (saved inside F.cross_entropy) and the rest;
 - what the model is made of, as seen from the torch functions it calls (`Observed`).
 
+F.rms_norm runs as CUDA's fused kernel (`_FusedRmsNorm`): it saves the input and an fp32 rstd.
 Attention through F.scaled_dot_product_attention is run as a flash kernel (`_Flash`): it saves
 q, k, v, the output and an fp32 logsumexp per query and head, as the fused kernels do, and counts
 4 B H Tq Tk hd FLOPs forward and 10 backward (the scores recomputed, then dA, dV, dQ, dK), torch's
@@ -94,6 +95,24 @@ class _Flash(torch.autograd.Function):
         return torch.zeros_like(q), torch.zeros_like(k), torch.zeros_like(v), None
 
 
+class _FusedRmsNorm(torch.autograd.Function):
+    """rms_norm as CUDA runs it, one fused kernel (aten::_fused_rms_norm; pytorch/pytorch v2.13.0
+    tools/autograd/derivatives.yaml: its backward reads the input, the rstd and the weight): saves
+    the input and an fp32 rstd per row. The CPU and meta builds decompose rms_norm into elementwise
+    steps and save more; the runs costmodel models are CUDA runs, as its validation measures them."""
+
+    @staticmethod
+    def forward(ctx, x, weight, dims):
+        rstd = x.new_empty(x.shape[:x.dim() - dims] + (1,) * dims, dtype=torch.float32)
+        ctx.save_for_backward(x, weight, rstd)
+        return x.new_empty(x.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight, _ = ctx.saved_tensors
+        return torch.zeros_like(x), None if weight is None else torch.zeros_like(weight), None
+
+
 class _Watch(TorchFunctionMode):
     """Sees every torch function the model calls: records the architecture, runs SDPA as flash,
     and marks the loss (so that what it saves is counted apart)."""
@@ -115,6 +134,7 @@ class _Watch(TorchFunctionMode):
         self.calls[func] += 1
         if func is F.scaled_dot_product_attention:
             q, k, v = args[:3]
+            _check_heads(q, k, v, kwargs.get("enable_gqa", False))
             self.sdpa = (tuple(q.shape), tuple(k.shape))
             if self.v is None:
                 self.v = v
@@ -126,6 +146,10 @@ class _Watch(TorchFunctionMode):
             self.activation = (ACTIVATIONS[func], tuple(args[0].shape))
         if func in NORMS:
             self.norms.append((NORMS[func], args, kwargs))
+            if NORMS[func] == "rmsnorm":
+                weight = args[2] if len(args) > 2 else kwargs.get("weight")
+                shape = args[1] if len(args) > 1 else kwargs["normalized_shape"]
+                return _FusedRmsNorm.apply(args[0], weight, len(shape))
         if func in (F.softmax, torch.softmax, torch.Tensor.softmax) and args and args[0].dim() == 4:
             self.scores = tuple(args[0].shape)
         if func in (torch.mul, torch.Tensor.mul, torch.Tensor.__mul__) and self.activation and len(args) == 2:
@@ -139,6 +163,21 @@ class _Watch(TorchFunctionMode):
             finally:
                 self.in_loss -= 1
         return func(*args, **kwargs)
+
+
+def _check_heads(q, k, v, gqa: bool) -> None:
+    """The shape rules SDPA's kernels enforce (the meta device runs none of them): one head size for
+    q and k, K and V alike, and as many query heads as K/V heads, or a whole multiple with
+    enable_gqa (torch/nn/functional.py scaled_dot_product_attention, v2.13.0)."""
+    if q.dim() != 4:
+        return
+    heads, kv_heads = q.shape[1], k.shape[1]
+    if q.shape[-1] != k.shape[-1] or k.shape[:-1] != v.shape[:-1]:
+        raise RuntimeError(f"scaled_dot_product_attention: q {tuple(q.shape)}, k {tuple(k.shape)}, "
+                           f"v {tuple(v.shape)} do not fit together")
+    if kv_heads != heads and not (gqa and heads % kv_heads == 0):
+        raise RuntimeError(f"scaled_dot_product_attention: {heads} query heads and {kv_heads} key/value "
+                           "heads" + (" (not a whole multiple)" if gqa else " (enable_gqa not set)"))
 
 
 def _blocks(model: nn.Module) -> nn.ModuleList | None:
