@@ -201,7 +201,8 @@ def trace(target: str, vary: Sequence[str], fixed: Mapping[str, object] = (), se
         while len(held) < held_out:
             _sample(run, pools, rng, points, None, 0, target, into=held)
         log(f"fitting on {len(points)} shapes, {held_out} held out")
-        formulas = {q: fitting.fit(_label(q), points, [r[q] for r in results], found[q]) for q in base_result}
+        fitted = fitting.fit_all(points, {_label(q): ([r[q] for r in results], found[q]) for q in base_result})
+        formulas = {q: fitted[_label(q)] for q in base_result}
         for q, expr in formulas.items():
             bad = fitting.residuals(expr, [p for p, _ in held], [r[q] for _, r in held])
             if bad:

@@ -2,8 +2,10 @@
 
 A quantity measured at many shapes is fitted as a polynomial in the varied names on a stated
 monomial basis: every monomial whose degree in each name is at most that name's bound (`Basis`).
-The coefficients solve the normal equations A^T A c = A^T y over the rationals (sympy's
-DomainMatrix over QQ), so they are exact; the fit is accepted only when it reproduces every
+The coefficients solve A_S c = y_S over the rationals (sympy's DomainMatrix over QQ), with S as
+many shapes as unknowns whose rows are independent (found by elimination modulo a large prime:
+independent modulo p implies independent over the rationals), so they are exact; quantities on
+one basis share the factorisation. The fit is accepted only when it reproduces every
 measurement exactly (residual 0 at every shape), with more shapes than unknowns, and again at
 held-out shapes that took no part in the fit. Otherwise `NotPolynomial` names the quantity and
 the shapes where the fit broke, with the residuals.
@@ -99,23 +101,63 @@ def _value(monomial, point: Point) -> int:
 def fit(quantity: str, points: Sequence[Point], values: Sequence[int | Fraction],
         degrees: Mapping[str, int]) -> sp.Expr:
     """The exact polynomial of the basis through every (point, value), or NotPolynomial."""
-    basis = monomials(degrees)
-    if len(points) <= len(basis):
-        raise Underdetermined(f"{quantity}: {len(points)} shapes for {len(basis)} unknowns")
-    rows = [[sp.Rational(_value(m, p)) for m in basis] for p in points]
-    a = DomainMatrix.from_list_sympy(len(rows), len(basis), rows).convert_to(sp.QQ)
-    y = DomainMatrix.from_list_sympy(len(rows), 1, [[sp.Rational(v)] for v in values]).convert_to(sp.QQ)
-    at = a.transpose()
-    normal = at * a
-    if normal.rank() < len(basis):
-        raise Underdetermined(f"{quantity}: the shapes do not determine all {len(basis)} coefficients")
-    coeffs = normal.lu_solve(at * y).to_Matrix()
-    expr = sp.Add(*(c * sp.Mul(*(sp.Symbol(n, positive=True) ** k for n, k in m))
-                    for c, m in zip(coeffs, basis) if c != 0))
-    bad = residuals(expr, points, values)
-    if bad:
-        raise NotPolynomial(_message(quantity, degrees, bad, len(points)))
-    return expr
+    return fit_all(points, {quantity: (values, degrees)})[quantity]
+
+
+def fit_all(points: Sequence[Point], quantities: Mapping[str, tuple[Sequence, Mapping[str, int]]]) -> dict:
+    """`fit` for many quantities measured at the same points: {label: (values, degrees)}."""
+    groups: dict[tuple, list[str]] = {}
+    for label, (_, degrees) in quantities.items():
+        groups.setdefault(tuple(sorted(degrees.items())), []).append(label)
+    out = {}
+    for key, labels in groups.items():
+        basis = monomials(dict(key))
+        if len(points) <= len(basis):
+            raise Underdetermined(f"{labels[0]}: {len(points)} shapes for {len(basis)} unknowns")
+        rows = [[_value(m, p) for m in basis] for p in points]
+        chosen = _independent(rows, len(basis))
+        if chosen is None:
+            raise Underdetermined(f"{labels[0]}: the shapes do not determine all {len(basis)} coefficients")
+        a = DomainMatrix([[sp.QQ(rows[i][j]) for j in range(len(basis))] for i in chosen],
+                         (len(basis), len(basis)), sp.QQ)
+        y = DomainMatrix([[_rational(quantities[q][0][i]) for q in labels] for i in chosen],
+                         (len(basis), len(labels)), sp.QQ)
+        coeffs = a.lu_solve(y).to_Matrix()
+        for col, label in enumerate(labels):
+            expr = sp.Add(*(coeffs[row, col] * sp.Mul(*(sp.Symbol(n, positive=True) ** k for n, k in m))
+                            for row, m in enumerate(basis) if coeffs[row, col] != 0))
+            values = quantities[label][0]
+            bad = residuals(expr, points, values)
+            if bad:
+                raise NotPolynomial(_message(label, dict(key), bad, len(points)))
+            out[label] = expr
+    return out
+
+
+def _rational(v):
+    v = Fraction(v)
+    return sp.QQ(v.numerator, v.denominator)
+
+
+def _independent(rows: Sequence[Sequence[int]], k: int, prime: int = Design.PRIME) -> list[int] | None:
+    """Indices of k rows independent modulo `prime` (so over the rationals), or None."""
+    pivots: dict[int, list[int]] = {}
+    chosen = []
+    for i, row in enumerate(rows):
+        r = [x % prime for x in row]
+        for col, pivot in pivots.items():
+            if r[col]:
+                f = r[col]
+                r = [(a - f * b) % prime for a, b in zip(r, pivot)]
+        col = next((j for j, x in enumerate(r) if x), None)
+        if col is None:
+            continue
+        inv = pow(r[col], prime - 2, prime)
+        pivots[col] = [x * inv % prime for x in r]
+        chosen.append(i)
+        if len(chosen) == k:
+            return chosen
+    return None
 
 
 def residuals(expr: sp.Expr, points: Sequence[Point], values: Sequence) -> list[tuple[Point, object, object]]:
