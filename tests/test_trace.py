@@ -201,6 +201,26 @@ def test_check_is_parsed_not_run_and_limits_the_traced_shapes():
             given([bad], ["d_model"], {"n_head": 4})
 
 
+def test_check_limits_the_traced_shapes_and_becomes_a_family_check(tmp_path, capsys, monkeypatch):
+    """Rounded's width max(n_embd, 128) is n_embd itself where n_embd >= 144: with that --check the
+    trace measures only there, fits, and the family refuses smaller widths."""
+    pytest.importorskip("torch")
+    from costmodel.api import estimate
+    from costmodel.cli import main
+    from costmodel.errors import UserError
+
+    monkeypatch.chdir(tmp_path)
+    target = f"{DATA / 'rounded.py'}:Rounded"
+    assert main(["trace", target, "--vary", "n_embd", "--check", "n_embd >= 144", "-o", "r.toml"]) == 0
+    assert "rules: n_embd >= 144 (" in capsys.readouterr().err
+    n = 200  # by hand: embedding 50 n, up n^2 + n, down n^2 + n, head 50 n + 50
+    assert estimate("rounded", values={"n_embd": n}, plugins=["r.toml"]).results["n_params"].m == 2 * n * n + 102 * n + 50
+    with pytest.raises(UserError, match=r"the traced model needs n_embd >= 144, given with --check"):
+        estimate("rounded", values={"n_embd": 96}, plugins=["r.toml"])
+    code = main(["trace", target, "--vary", "n_embd", "--check", "__import__('os').system('x')", "-o", "x.toml"])
+    assert code == 1 and capsys.readouterr().err.splitlines()[-1].startswith("error: --check \"__import__")
+
+
 @pytest.mark.parametrize("factory, names", [("Rounded", "n_embd=96: .*n_embd=144"),  # max(n_embd, 128)
                                             ("Floored", "n_embd=96: .*n_embd=48: .*n_embd=144")])  # // 256
 def test_rounded_width_is_refused_with_the_quantity_and_shapes(factory, names, capsys, tmp_path, monkeypatch):
