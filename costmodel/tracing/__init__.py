@@ -135,7 +135,7 @@ def trace(target: str, vary: Sequence[str], fixed: Mapping[str, object] = (), se
             values[seq_name] = point[T]
         try:
             m = measure(usercode.builder(factory, values), point[T], point[B])
-        except (ValueError, AssertionError, RuntimeError, TypeError, IndexError) as exc:
+        except Exception as exc:  # the user's code refusing this shape, whatever it raises
             return _Invalid(f"{type(exc).__name__}: {exc}")
         return _quantities(m, point)
 

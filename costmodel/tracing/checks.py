@@ -30,6 +30,7 @@ from costmodel.errors import UserError
 
 MAX_DIVISOR = 128  # a fixed number above this is a size, not a count another width splits into
 REASON = 160  # characters of an exception kept in a rule's message
+BASES = 16  # measured shapes a probe may start from besides the base (bounds the search)
 
 
 @attrs.frozen
@@ -138,7 +139,7 @@ def probe(cands: Sequence[_Candidate], measured: Sequence[Mapping], run: Callabl
             continue  # implied by the stronger rule kept
         others = [o for o in alive if o != c and o.weaker() != c]
         point = base = None
-        for base in measured:
+        for base in [*measured[:1], *measured[-BASES:]]:  # the base shape, then the latest (random) ones
             point = _breaking(c, others, base, user)
             if point is not None:
                 break
