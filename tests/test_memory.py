@@ -154,6 +154,61 @@ def test_nanochat_v0_keeps_its_embedding_in_bf16():
     assert b(r, "mem_weights") == 4 * (r["n_params"].m_as("param") - wte) + 2 * wte
 
 
+# --- the nanochat d20 speedrun under torch.compile (issue 12) -----------------------------------
+# v0 at micro-batch 32 and 2048 tokens on 8 GPUs, as speedrun.sh@3a5e0bc ran it on 8 x H100 80 GB
+
+
+def speedrun(**values):
+    return estimate("nanochat", preset="speedrun", values=values).results
+
+
+def test_speedrun_block_by_hand_under_the_pinned_torch():
+    """Compiled, torch < 2.12 (rms_norm bf16 under autocast), per token and block, d = q = k = 1280,
+    10 heads, d_ff 5120, bf16: residual into both norms (2 x 2 d), the two normed inputs (2 x 2 d),
+    rotary outputs into the QK norm (2 q + 2 k), SDPA's q, k, v and output (2 q + 2 k + 2 k + 2 q),
+    c_fc's output and relu^2's (2 x 2 d_ff), the norms' fp32 rstd (2 x 4 + 4 x 20), logsumexp (4 x 10).
+    Each kind was counted in the compiled graph (tests/validation/test_memory_compiled.py)."""
+    d, heads, d_ff = 1280, 10, 5120
+    layer = 4 * d + 4 * d + 4 * d + 8 * d + 4 * d_ff + 8 + 4 * 2 * heads + 4 * heads
+    r = speedrun()
+    assert r["act_layer"].m_as("byte/token") == layer == 46_208
+    # torch 2.12 and later: the stream is fp32 (autocast upcasts rms_norm), 2 x 2 d more per token
+    assert speedrun(autocast_rms_norm_fp32=True)["act_layer"].m_as("byte/token") == layer + 4 * d
+
+
+def test_speedrun_loss_keeps_bf16_logits_and_their_gradient_side_by_side():
+    tokens, vocab = 32 * 2048, 65536
+    r = speedrun()
+    assert b(r, "mem_logits_saved") == tokens * (2 * vocab + 8)
+    assert b(r, "mem_logits_backward") == tokens * 2 * vocab  # 8 GiB, not written over the logits
+    assert r["peak_moment"].magnitude == 2
+    assert b(r, "mem_tensors_peak") == b(r, "mem_moment_loss")
+
+
+def test_speedrun_fits_an_80_gb_h100_as_it_ran():
+    """It ran on 8 x H100 80 GB (speedrun.sh@3a5e0bc); nanochat sets expandable segments, so the
+    overhead is the CUDA context and the cuBLAS workspaces only."""
+    r = speedrun()
+    assert r["fits"].magnitude == 1
+    assert b(r, "mem_overhead") == 287047680 + 8519680 + 1048576
+    assert 3 * GiB < b(r, "mem_free") < 4 * GiB  # 3.4 GiB free of 79.65 GiB
+
+
+def test_speedrun_peak_against_the_a100_field_run():
+    """P02: an 8 x A100 80 GB run of the same configuration printed 'Peak Memory: 75.4 GiB'
+    (torch.cuda.max_memory_allocated; huggingface.co/BrianGuo/nanochat-d20-chat model card)."""
+    r = estimate("nanochat", preset="d20", hardware="a100-80gb-sxm", values={"n_gpus": 8, "micro_batch": 32})
+    assert b(r, "mem_tensors_peak") / GiB == pytest.approx(75.4, rel=0.02)
+
+
+def test_expandable_segments_drop_the_allocator_slack():
+    plain = estimate("nanogpt", preset="gpt2", hardware="h100-sxm").results
+    expandable = estimate("nanogpt", preset="gpt2", hardware="h100-sxm", values={"expandable_segments": True}).results
+    assert b(plain, "mem_overhead") == pytest.approx(287047680 + 8519680 + 1048576 + 0.05 * b(plain, "mem_tensors_peak"))
+    assert b(expandable, "mem_overhead") == 287047680 + 8519680 + 1048576
+    assert b(expandable, "mem_tensors_peak") == b(plain, "mem_tensors_peak")
+
+
 # --- the questions, by CLI -------------------------------------------------------------------
 
 

@@ -263,7 +263,7 @@ def test_seed_003_d32_on_an_rtx_4070_first_line(cli):
     first = out.splitlines()[0]
     assert first.startswith("pre-training nanochat d32 on 1 x RTX 4070, 37.58B token (preset d32's horizon): "
                             "no standard recipe fits: none with")
-    assert "offload=none" in first and "checkpointing=full" in first
+    assert "checkpointing=full" in first  # (with nanochat's expandable segments bf16 + 8-bit AdamW fits unoffloaded at 1)
     assert "offload=cpu" in first or "offload=paged" in first
     # v0's horizon by hand: n_params = 32 x 12 x 2048^2 + 2 x 65,536 x 2048 = 1,879,048,192; 20 tokens
     # per parameter = 37,580,963,840 = exactly 71,680 steps of 2**19 tokens

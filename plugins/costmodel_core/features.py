@@ -68,6 +68,10 @@ FEATURES = [
             "the master dtype", False),
     _switch("amp_autocast", "mixed precision runs under torch.autocast (false: the model casts its "
             "weights itself; autocast's fp32 op list does not apply)", True),
+    _switch("autocast_rms_norm_fp32", "torch.autocast runs rms_norm in fp32, as PyTorch does since 2.12 "
+            "(pytorch/pytorch#174824); false: in its input's dtype, as up to 2.11 (the torch a family pins)", True),
+    _switch("expandable_segments", "the training script sets PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True "
+            "(the caching allocator grows one segment instead of fragmenting fixed ones)", False),
     _switch("logit_softcap", "logits go through a tanh softcap (c tanh(x / c)) before the loss", False),
     _switch("logits_fp32", "the model casts the logits to fp32 before the loss", False),
     _switch("softcap_fp32", "the softcap runs after the fp32 cast (false: in the compute dtype)", False),

@@ -32,14 +32,20 @@ FLASH = 'attention == "flash"'
 EAGER = 'attention == "eager"'
 Q = "n_head * head_dim"
 KV = "n_kv_head * head_dim"
-CAST = "autocast * (1 - compile)"  # 1 where autocast's fp32 outputs are cast anew by each consumer
+CAST = "norm_upcast * (1 - compile)"  # 1 where autocast's fp32 norm outputs are cast anew by each consumer
 SOURCES = (S.nanogpt("model.py", "52-104") + "; " + S.v0("nanochat/gpt.py", "79-151") + "; "
            + S.head("nanochat/gpt.py", "84-153") + "; " + S.MEASURED)
 
 RESIDUAL = (
+    _f("norm_upcast", "autocast", "autocast runs layer_norm in fp32 (on its fp32 list in every release)",
+       S.AUTOCAST, 'norm == "layernorm"'),
+    _f("norm_upcast", "autocast * autocast_rms_norm_fp32",
+       "autocast runs rms_norm in fp32 since PyTorch 2.12 (feature autocast_rms_norm_fp32); before, in the "
+       "input's dtype", S.AUTOCAST + "; " + S.RMS_NORM_POLICY, 'norm == "rmsnorm"'),
     _f("bytes_residual",
-       "autocast * (embed_norm * 4 * byte + (1 - embed_norm) * bytes_embedding) + (1 - autocast) * bytes_act",
-       "under autocast the stream keeps the embeddings' dtype, or fp32 when a norm (on autocast's fp32 list) "
+       "autocast * (embed_norm * norm_upcast * 4 * byte + (1 - embed_norm * norm_upcast) * bytes_embedding)"
+       " + (1 - autocast) * bytes_act",
+       "under autocast the stream keeps the embeddings' dtype, or fp32 when a norm that autocast runs in fp32 "
        "makes it from the embedding; without autocast, the compute dtype",
        S.AUTOCAST + "; " + S.nanogpt("model.py", "177-181") + "; " + S.v0("nanochat/gpt.py", "271-274")),
     _f("norm_stat_bytes", "(8 - 4 * compile) * byte", "LayerNorm saves an fp32 mean and rstd per row (compiled: "
@@ -49,8 +55,10 @@ RESIDUAL = (
        S.TORCH.format(path="aten/src/ATen/native/layer_norm.cpp (rms_norm)"), 'norm == "rmsnorm"'),
     _f("mlp_saved", "2", "the up projection's output (the activation's input) and the activation's output",
        S.nanogpt("model.py", "82-91") + "; " + S.v0("nanochat/gpt.py", "132-138"), 'mlp in ("gelu", "relu2")'),
-    _f("mlp_saved", "4", "gate and up outputs, the activation of the gate, and their product (the down "
-       "projection's input)", S.SHAZEER, 'mlp in ("swiglu", "geglu")'),
+    _f("mlp_saved", "4 - compile", "gate and up outputs, the activation of the gate, and their product (the "
+       "down projection's input); compiled, the activation of the gate is recomputed in the backward from the "
+       "gate's output (a pointwise op), while the product, a matmul's input, is kept",
+       S.SHAZEER + "; " + S.PARTITIONER, 'mlp in ("swiglu", "geglu")'),
 )
 
 ATTENTION_MATRIX = (
@@ -83,10 +91,14 @@ BLOCK = (
 LAYER = (
     _f("act_layer", f"({BLOCK} + 4 * byte * n_head) / token + act_lora",
        "a pre-norm block with SDPA: residual 2 r d, normed inputs, q/k norms, q k v and output, the MLP, "
-       "2 norms' statistics, logsumexp 4 H (+ dropout masks)", SOURCES, FLASH),
+       "2 norms' statistics, logsumexp 4 H (+ dropout masks). Compiled, inductor's partitioner drops what it "
+       "can recompute pointwise: an fp32 norm output's extra casts (one 16-bit normed input per norm), the "
+       "fp32 q/k-norm inputs (kept in the compute dtype), a gated MLP's activation, LayerNorm's mean; "
+       "matmul inputs and outputs and SDPA's q, k, v, output and logsumexp stay", SOURCES + "; " + S.PARTITIONER,
+       FLASH),
     _f("act_layer", f"({BLOCK}) / token + act_attention_matrix + act_lora",
-       "a pre-norm block with attention written out: the same less the logsumexp, plus the T x T tensors",
-       SOURCES, EAGER),
+       "a pre-norm block with attention written out: the same less the logsumexp, plus the T x T tensors "
+       "(compiled: the same drops as with SDPA)", SOURCES + "; " + S.PARTITIONER, EAGER),
     _f("act_lora", "0 * byte/token", "no adapters", "definition", 'weights == "full"'),
     _f("act_lora", "n_lora_adapters * lora_rank * bytes_act / token",
        "each adapter keeps its r-wide intermediate (x A) for the gradient of B; x itself is kept anyway",
@@ -94,7 +106,8 @@ LAYER = (
        assumptions=("a frozen matrix without adapter still counted as keeping its input",)),
 )
 
-# the final norm's input: under autocast and compile, inductor does not keep an RMSNorm's fp32 input
+# the final norm's input: under autocast and compile, inductor does not keep an RMSNorm's input
+# (measured with both of autocast's rms_norm policies; without autocast it is kept)
 FINAL_IN = {"layernorm": "bytes_residual", "rmsnorm": "bytes_residual * (1 - autocast * compile)"}
 
 OUTSIDE = (

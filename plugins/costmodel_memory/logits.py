@@ -14,8 +14,9 @@ Eager (compile off), per token, with V the vocabulary:
 
 Compiled (torch.compile, inductor): the loss is fused into the logits' kernels. What remains is the
 16-bit logits (saved by the graph and, in nanoGPT, returned and held), two fp32 numbers per row
-(max and logsumexp), and in the backward one gradient of the logits in the compute dtype. The
-fp32 log-softmax and its two gradients are gone.
+(max and logsumexp), and in the backward one gradient of the logits in the compute dtype, written
+beside the saved logits (not over them). The softcap's output, the fp32 upcast, the fp32
+log-softmax and its two gradients are gone (tests/validation/test_memory_compiled.py).
 """
 
 from __future__ import annotations
@@ -41,11 +42,14 @@ FORMULAS = (
        "nll_loss's gradient and log_softmax's gradient, alive together", S.MEASURED, EAGER_LOSS),
     _f("mem_logits_saved", "micro_tokens * ((1 - logits_held) * vocab_size_padded * bytes_act + 8 * byte) / token",
        "inductor fuses the loss: lm_head's 16-bit output (unless it is the held logits) and per row an fp32 max "
-       "and logsumexp", S.COMPILED, "compile",
-       assumptions=("a softcap is fused like the loss (only nanoGPT's compiled graph was measured)",)),
+       "and logsumexp; the softcap's tanh, the fp32 upcast and the log-softmax are recomputed in the backward",
+       S.COMPILED, "compile"),
     _f("mem_logits_backward", "micro_tokens * vocab_size_padded * bytes_act / token",
-       "one fused kernel writes the logits' gradient in the compute dtype", S.COMPILED, "compile",
-       assumptions=("inductor's backward kernel reads the saved logits and logsumexp and writes only dlogits",)),
+       "one fused kernel writes the logits' gradient in the compute dtype into a new buffer, beside the saved "
+       "logits: two fused nodes (the row sum of the log-softmax's backward and the gradient itself) read the "
+       "saved logits, so inductor's in-place reuse of a saved buffer, which needs a single remaining reader, "
+       "does not apply; the saved logits are freed right after",
+       S.COMPILED + "; " + S.INPLACE, "compile"),
     _f("mem_logits", "mem_logits_saved + mem_logits_held",
        "logit-sized tensors alive at the end of the forward pass", "definition"),
 )

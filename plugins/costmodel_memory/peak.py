@@ -33,9 +33,11 @@ LAYER_WEIGHTS = "n_params_matrices / n_layer * bytes_param / param"
 DEFAULTS = (
     _f("dropout", "0", "nanoGPT's and nanochat's default: no dropout", S.nanogpt("train.py", "54"),
        overridable=True),
-    _f("allocator_slack", "0.05",
-       "assumption: 5% of the tensor peak lost to rounding and fragmentation in the caching allocator "
-       "(0 with expandable_segments and a steady allocation pattern)", S.ALLOCATOR, overridable=True),
+    _f("allocator_slack", "0.05 * (1 - expandable_segments)",
+       "assumption: 5% of the tensor peak lost to rounding and fragmentation in the caching allocator; none "
+       "when the script turns on expandable segments (feature expandable_segments: one segment grows and "
+       "shrinks by pages instead of fixed segments fragmenting)", S.ALLOCATOR + "; " + S.EXPANDABLE,
+       overridable=True),
     _f("mem_cuda_context", "287047680 * byte",
        "an empty CUDA context with lazy module loading; kernels loaded on first use add to it", S.CONTEXT,
        overridable=True),
@@ -89,7 +91,9 @@ MOMENTS = (
        "mem_static + (mem_grads if grad_accum > 1 else 0 * byte) + mem_gathered + mem_activations"
        " + mem_logits + mem_logits_backward",
        "backward of the loss of a later micro-step: all activations, the logits and the loss's gradients, "
-       "with the gradients of the earlier micro-steps", S.MEASURED),
+       "with the gradients of the earlier micro-steps (compiled: the saved 16-bit logits and their 16-bit "
+       "gradient side by side; eager: the fp32 log-softmax and its two fp32 gradients)",
+       S.MEASURED + "; " + S.INPLACE),
     _f("mem_moment_backward",
        "mem_static + (mem_grads if grad_accum > 1 else (vocab_size + d_ff) * d_model * bytes_param)"
        " + mem_gathered"

@@ -34,6 +34,7 @@ QUANTITIES = (
     _q("bytes_residual", "byte", "bytes per element of the residual stream"),
     _q("bytes_lowp", "byte", "bytes per element of a 16-bit tensor (2)"),
     _q("autocast", "1", "1 when the forward runs under torch.autocast (its fp32 op list applies), else 0"),
+    _q("norm_upcast", "1", "1 when autocast runs the model's norms in fp32 (their outputs fp32), else 0"),
     _q("amp", "1", "1 when matmuls run in 16 bit on fp32 weights (autocast or cast-in-forward), else 0"),
     # --- parameter groups ------------------------------------------------------------------
     _q("bytes_embedding", "byte", "bytes per element of the embedding tables as stored"),

@@ -36,10 +36,24 @@ CUBLAS = ("pytorch/pytorch aten/src/ATen/cuda/CublasHandlePool.cpp: default CUBL
 ALLOCATOR = ("PyTorch CUDA semantics docs, memory management (caching allocator rounds to 512 B, large "
              "blocks come from 2 MiB-multiple segments and can fragment); ezyang, 'When does fragmentation "
              "occur in the CUDA caching allocator?', PyTorch devlog 2026-06-01")
+RMS_NORM_POLICY = ("pytorch/pytorch#174824 (rms_norm on autocast's fp32 list, released in 2.12) and #188955 (its "
+                   "memory cost under torch.compile); earlier releases run rms_norm in the input's dtype")
+EXPANDABLE = ("ezyang, 'When does fragmentation occur in the CUDA caching allocator?', PyTorch devlog 2026-06-01, "
+              "'With expandable segments' (one segment per stream, blocks always merge; 20 MiB pages) and 'Why "
+              "allocation order doesn't matter' (once a step frees its activations, everything merges again)")
 MEASURED = ("measured: tests/validation/test_memory_activations.py and test_memory_peak.py "
             "(torch 2.13 on CPU, CUDA semantics)")
-COMPILED = ("measured once with torch 2.13 inductor on CPU (docs/memory.md, 'compile'): the compiled graph saves "
-            "the 16-bit logits and two fp32 numbers per row (max, logsumexp), not the fp32 log-softmax")
+PARTITIONER = ("pytorch/pytorch v2.13.0 torch/_functorch/partitioners.py min_cut_rematerialization_partition "
+               "(what inductor keeps for the backward: a minimum cut by bytes; pointwise ops recomputed, matmuls, "
+               "attention and reductions not, nor a node the backward must materialise, e.g. a matmul's input); "
+               "measured: tests/validation/test_memory_compiled.py")
+INPLACE = ("pytorch/pytorch v2.13.0 torch/_inductor/scheduler.py BaseSchedulerNode.decide_inplace_update (a donated "
+           "saved buffer is reused in place only by its last remaining reader); seen in the generated backward of "
+           "nanochat v0 (torch._inductor.utils.run_and_get_code): the logits' gradient gets its own buffer")
+COMPILED = ("measured: tests/validation/test_memory_compiled.py (torch 2.13: dynamo and AOT autograd with inductor's "
+            "decompositions and min-cut partitioner; torch.compile's CPU inductor saves the same bytes): the compiled "
+            "graph saves the 16-bit logits and two fp32 numbers per row (max, logsumexp), not the softcap, the fp32 "
+            "upcast or the log-softmax")
 
 
 def nanogpt(path: str, lines: str) -> str:

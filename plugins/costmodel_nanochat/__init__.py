@@ -50,6 +50,11 @@ DEFAULTS = {
     "logits_fp32": True,    # logits.float() before the loss
     "ddp_buckets": False,   # no DDP: the optimizers reduce the gradients themselves
     "sharded_optimizer": True,  # DistMuon/DistAdamW (v0), MuonAdamW (head) shard when distributed
+    # the software every release runs with: uv.lock pins torch 2.8.0 (v0) and 2.9.1 (head), whose
+    # autocast leaves rms_norm in bf16 (fp32 only since torch 2.12); base_train.py sets
+    # PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True (v0 L12, head L15 as PYTORCH_ALLOC_CONF)
+    "autocast_rms_norm_fp32": False,
+    "expandable_segments": True,
 }
 
 # Model sizes people train; the rest of each run follows from the version's rules. Device batch

@@ -18,7 +18,7 @@ GPT = "nanochat/gpt.py"
 T = "(seq_len * sequence / token)"
 BF16 = 'precision in ("amp-bf16", "bf16")'
 MEASURED = "measured: tests/validation/test_memory_activations.py (torch 2.13 on CPU, CUDA semantics)"
-COMPILED = "measured once with torch 2.13 inductor on CPU (docs/memory.md, 'compile')"
+COMPILED = "measured: tests/validation/test_memory_compiled.py (inductor's partitioner, torch 2.13; docs/memory.md)"
 
 QUANTITIES = (
     Quantity(name="bytes_act", unit="byte", doc="bytes per element in the compute dtype (costmodel_memory)"),

@@ -9,6 +9,8 @@ Here each gets the dtypes and habits of its upstream code, without editing those
   recipe).
 - nanochat v0 (gpt.py@fae3aca): wte and the rotary tables in bf16 (L173, L213), autocast bf16, and
   the softcap applied before .float() (L282-L285) — `V0` below overrides the forward for that order.
+  `rms_norm_fp32` chooses autocast's policy for rms_norm: False is that of the torch nanochat pins
+  (2.8.0 in uv.lock@fae3aca; fp32 only since torch 2.12), True today's.
 - nanochat head (gpt.py@92d63d4): no autocast; wte and value embeddings in bf16 (L262-L268), every
   Linear casts its weight to the input's dtype in forward (L45-L50), scalar lambdas cast to the
   activations' dtype before multiplying (L479, L507).
@@ -41,15 +43,19 @@ class Run:
     targets: torch.Tensor
     precision: str
     pending: list = field(default_factory=list)
+    rms_norm_fp32: bool = True  # autocast's policy for rms_norm (fp32 since torch 2.12)
 
     def forward(self):
         """One training forward under the run's CUDA semantics; returns (loss, held): the caller
         keeps `held` referenced as the upstream loop keeps its logits."""
         self.pending = held = []
-        with CudaSemantics(AUTOCAST_DTYPE[self.precision]):
+        with self.semantics():
             loss = self.model(self.idx, self.targets)
         self.pending = []
         return loss, held
+
+    def semantics(self) -> CudaSemantics:
+        return CudaSemantics(AUTOCAST_DTYPE[self.precision], rms_norm_fp32=self.rms_norm_fp32)
 
     def new_batch(self):
         """A fresh batch, as the loop fetches one per micro-step."""
@@ -101,7 +107,7 @@ def _cast_in_forward(self, x):
 
 
 def nanochat_run(version, depth, *, aspect_ratio, head_dim, vocab_size, seq_len, micro_batch,
-                 attention="flash", precision="amp-bf16", seed=0) -> Run:
+                 attention="flash", precision="amp-bf16", rms_norm_fp32=False, seed=0) -> Run:
     torch.manual_seed(seed)
     cfg = RN.config_from_depth(version, depth, aspect_ratio=aspect_ratio, head_dim=head_dim,
                                vocab_size=vocab_size, seq_len=seq_len, window_pattern="L",
@@ -126,16 +132,16 @@ def nanochat_run(version, depth, *, aspect_ratio, head_dim, vocab_size, seq_len,
     # head runs without autocast: CudaSemantics(None) still gives CUDA's fused rms_norm
     run_precision = precision if version == "v0" else ("bf16" if precision != "fp32" else "fp32")
     return Run(model, torch.randint(vocab_size, (micro_batch, seq_len)),
-               torch.randint(vocab_size, (micro_batch, seq_len)), run_precision)
+               torch.randint(vocab_size, (micro_batch, seq_len)), run_precision, rms_norm_fp32=rms_norm_fp32)
 
 
 def nanochat_values(version, depth, *, aspect_ratio, head_dim, vocab_size, seq_len, micro_batch,
-                    attention="flash", precision="amp-bf16", grad_accum=2) -> dict:
+                    attention="flash", precision="amp-bf16", rms_norm_fp32=False, grad_accum=2) -> dict:
     return {
         "version": version, "depth": depth, "aspect_ratio": aspect_ratio, "target_head_dim": head_dim,
         "vocab_size": vocab_size, "seq_len": seq_len, "micro_batch": micro_batch, "attention": attention,
         "precision": precision, "compile": False, "n_gpus": 1, "window_pattern": "L",
-        "total_batch_size": micro_batch * seq_len * grad_accum,
+        "total_batch_size": micro_batch * seq_len * grad_accum, "autocast_rms_norm_fp32": rms_norm_fp32,
     }
 
 

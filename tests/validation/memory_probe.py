@@ -34,8 +34,9 @@ _LOWER = {
     torch.bmm, torch.Tensor.bmm, torch.mm, torch.Tensor.mm, torch.addmm, torch.baddbmm,
     F.scaled_dot_product_attention,
 }
-# ... ops run in fp32 (AT_FORALL_FP32)
-_FP32 = {F.layer_norm, torch.layer_norm, F.rms_norm, torch.rms_norm, F.group_norm, F.nll_loss}
+# ... ops run in fp32 (AT_FORALL_FP32); rms_norm only since v2.12 (pytorch/pytorch#174824)
+_FP32 = {F.layer_norm, torch.layer_norm, F.group_norm, F.nll_loss}
+_RMS_NORM = {F.rms_norm, torch.rms_norm}
 # ... ops run in fp32 through their dtype argument (AT_FORALL_FP32_SET_OPT_DTYPE)
 _FP32_DTYPE_ARG = {F.softmax, torch.softmax, torch.Tensor.softmax,
                    F.log_softmax, torch.log_softmax, torch.Tensor.log_softmax}
@@ -114,11 +115,13 @@ def _native_dropout(x, p=0.5, training=True, inplace=False):
 class CudaSemantics(TorchFunctionMode):
     """What a CUDA run saves, on any device (see the module doc): autocast's policy when `dtype` is
     given (bf16 or fp16), and always CUDA's fused rms_norm, CUDA's fp32 layer_norm statistics and
-    CUDA's 1-byte dropout mask."""
+    CUDA's 1-byte dropout mask. `rms_norm_fp32=False` is the policy of PyTorch before 2.12, whose
+    autocast left rms_norm in its input's dtype (every nanochat release pinned torch 2.8-2.9)."""
 
-    def __init__(self, dtype: torch.dtype | None = None):
+    def __init__(self, dtype: torch.dtype | None = None, rms_norm_fp32: bool = True):
         super().__init__()
         self.dtype = dtype
+        self.rms_norm_fp32 = rms_norm_fp32
         self.cache: dict[int, torch.Tensor] = {}
 
     def __exit__(self, *exc):
@@ -141,7 +144,7 @@ class CudaSemantics(TorchFunctionMode):
             if func in _LOWER:
                 args = tuple(self._cast(a, self.dtype) for a in args)
                 kwargs = {k: self._cast(v, self.dtype) for k, v in kwargs.items()}
-            elif func in _FP32:
+            elif func in _FP32 or (self.rms_norm_fp32 and func in _RMS_NORM):
                 args = tuple(self._cast(a, torch.float32) for a in args)
                 kwargs = {k: self._cast(v, torch.float32) for k, v in kwargs.items()}
             elif func in _FP32_DTYPE_ARG and kwargs.get("dtype") is None and args[0].dtype != torch.float64:

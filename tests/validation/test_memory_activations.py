@@ -59,10 +59,12 @@ GPT_GRID = [
 
 # (depth, aspect_ratio, head_dim, vocab_size, seq_len, micro_batch)
 CHAT_SHAPES = [(1, 32, 16, 64, 8, 2), (2, 32, 16, 96, 16, 2), (3, 32, 32, 100, 16, 3), (2, 64, 32, 200, 32, 2)]
+# v0 under autocast's two rms_norm policies (torch < 2.12 as nanochat pins it: bf16; 2.12 on: fp32)
 CHAT_GRID = [
-    (version, precision, attention, shape)
+    (version, precision, rms_norm_fp32, attention, shape)
     for version, precisions in (("v0", ("amp-bf16",)), ("head", ("amp-bf16", "fp32", "bf16")))
     for precision in precisions
+    for rms_norm_fp32 in ((False, True) if version == "v0" else (False,))
     for attention in ("flash", "eager")
     for shape in CHAT_SHAPES
 ]
@@ -80,11 +82,11 @@ def test_nanogpt_saved_bytes(shape, precision, attention, dropout, bias):
     assert abs(error) < TOLERANCE, f"measured {measured} bytes, costmodel off by {error:+.2%}"
 
 
-@pytest.mark.parametrize("version,precision,attention,shape", CHAT_GRID)
-def test_nanochat_saved_bytes(version, precision, attention, shape):
+@pytest.mark.parametrize("version,precision,rms_norm_fp32,attention,shape", CHAT_GRID)
+def test_nanochat_saved_bytes(version, precision, rms_norm_fp32, attention, shape):
     depth, aspect_ratio, head_dim, vocab_size, seq_len, micro_batch = shape
     kw = dict(aspect_ratio=aspect_ratio, head_dim=head_dim, vocab_size=vocab_size, seq_len=seq_len,
-              micro_batch=micro_batch, attention=attention, precision=precision)
+              micro_batch=micro_batch, attention=attention, precision=precision, rms_norm_fp32=rms_norm_fp32)
     run = M.nanochat_run(version, depth, **kw)
     measured = saved_activation_bytes(run.model, run.forward)["total"]
     error = predicted("nanochat", M.nanochat_values(version, depth, **kw)) / measured - 1
