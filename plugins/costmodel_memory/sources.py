@@ -38,9 +38,8 @@ ALLOCATOR = ("PyTorch CUDA semantics docs, memory management (caching allocator 
              "occur in the CUDA caching allocator?', PyTorch devlog 2026-06-01")
 RMS_NORM_POLICY = ("pytorch/pytorch#174824 (rms_norm on autocast's fp32 list, released in 2.12) and #188955 (its "
                    "memory cost under torch.compile); earlier releases run rms_norm in the input's dtype")
-EXPANDABLE = ("ezyang, 'When does fragmentation occur in the CUDA caching allocator?', PyTorch devlog 2026-06-01, "
-              "'With expandable segments' (one segment per stream, blocks always merge; 20 MiB pages) and 'Why "
-              "allocation order doesn't matter' (once a step frees its activations, everything merges again)")
+EXPANDABLE = ("the same devlog, 'With expandable segments' (one segment per stream whose blocks always merge; 20 MiB "
+              "pages) and 'Why allocation order doesn't matter' (once a step frees its activations, all merges again)")
 MEASURED = ("measured: tests/validation/test_memory_activations.py and test_memory_peak.py "
             "(torch 2.13 on CPU, CUDA semantics)")
 PARTITIONER = ("pytorch/pytorch v2.13.0 torch/_functorch/partitioners.py min_cut_rematerialization_partition "
