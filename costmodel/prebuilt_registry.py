@@ -2,6 +2,6 @@
 before it uses prebuilt_registry.pickle: the content key of the sources it was built from, the
 engine modules the build imported (part of the key) and the sha256 of its bytes."""
 
-KEY = "12fc994cf5fd7aebf48d367c038355cb"
-SHA256 = "f5adc490482e4fe636720fe6322ca796b9d64ce33b07d4511234d8b6f6011c63"
+KEY = "4918a965ed10e601e885b2636d1100bf"
+SHA256 = "c0f7e5e9a9c3b89796b4dba1d7e208a7fa7a5f825145ab8474c96ee279f63530"
 MODULES = ('__init__.py', 'cache.py', 'calibrate.py', 'config_json.py', 'declarations.py', 'errors.py', 'expressions.py', 'files.py', 'hookspecs.py', 'loading.py', 'prebuilt.py', 'programs.py', 'registry.py', 'toml_files.py', 'units.py')
