@@ -70,6 +70,8 @@ VOCABULARY = [
     _q("frozen_flops_saved_per_token", "FLOP/token",
        "FLOPs per token a frozen base does not compute (its weight gradients), less the adapters' (0: all trained)",
        minimum=None, default=0),
+    _q("n_params_frozen", "param", "parameters of a frozen base: no gradient is formed or all-reduced (0: all trained)",
+       default=0),
     _q("dequant_time", "s", "time per micro-step to unpack quantised weights before their matmuls (0: none)",
        default=0),
     # memory

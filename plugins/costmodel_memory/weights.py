@@ -75,6 +75,7 @@ GROUPS = (
        "output rows: q, k, v, the output (d), the MLP's up (and gate) d_ff each and down d", S.VASWANI),
     _f("n_params_trainable", "n_params", "every parameter is trained", "definition", FULL),
     _f("n_params_trainable", "n_params_lora", "only the adapters are trained", S.LORA, FROZEN),
+    _f("n_params_frozen", "n_params - n_params_trainable", "everything but the adapters is frozen", S.LORA, FROZEN),
 )
 
 WEIGHTS = (

@@ -74,8 +74,9 @@ COMMUNICATION = [
     ),
     Formula(
         target="allreduce_bytes",
-        expr="comm_bytes_per_param * n_params",
-        doc="every parameter's gradient is averaged across the data-parallel GPUs once per optimizer step",
+        expr="comm_bytes_per_param * (n_params - n_params_frozen)",
+        doc="every trained parameter's gradient is averaged across the data-parallel GPUs once per optimizer "
+        "step (a frozen base has none: LoRA, int8, NF4 reduce the adapters' only)",
         source="Li et al. 2020, PyTorch Distributed (arXiv:2006.15704); "
         f"{NANOGPT} train.py@{NG} L293-L298 (gradients synchronised on the last micro-step only)",
     ),
