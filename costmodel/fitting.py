@@ -3,8 +3,10 @@
 A user who asks for the largest micro-batch that fits (`--given fits=1`, or `--maximize micro_batch
 --subject-to "mem_peak <= gpu_memory_usable"`) wants the same training run in fewer, larger
 micro-steps: the sequences per step on one GPU (micro_batch x grad_accum) stay fixed and the
-accumulation goes down. So the candidates are the divisors of that product; feasibility falls as
-the micro-batch grows, so a bisection over the divisors finds the largest feasible one. When the
+accumulation goes down. So the candidates are the divisors of that product; feasibility mostly
+falls as the micro-batch grows, so a bisection over the divisors finds a boundary, and every larger
+divisor is tried as well: the one that leaves a single micro-step holds no gradient accumulation
+buffer and can fit where a smaller one did not. When the
 user fixed grad_accum, the tokens per step cannot stay: the note says so and the step grows.
 
 Each candidate is a full scenario (composed and evaluated), so the family's rules (nanochat's
@@ -63,7 +65,9 @@ def largest_micro_batch(base, build: Callable, constraints: Sequence[str]) -> tu
         notes.append(f"grad_accum = {accum} is given, so the tokens per step grow with the micro-batch")
     else:
         candidates = divisors(per_gpu)
-    best = _bisect(candidates, feasible)
+    first = best = _bisect(candidates, feasible)
+    if best is not None:
+        best = _beyond(candidates, best, feasible)
     if best is None:
         raise UserError(f"no micro-batch meets {', '.join(constraints)}: " + _at_one(build, values_for(1)))
     chosen = values_for(best)
@@ -81,6 +85,10 @@ def largest_micro_batch(base, build: Callable, constraints: Sequence[str]) -> tu
         elif not follows and feasible_with_one(best + 1):
             notes.append(f"micro_batch = {best} already runs without accumulation: it cannot grow "
                          "without changing the tokens per step (give grad_accum=1 to let it grow)")
+    if best != first:
+        skipped = next(m for m in candidates if m > first)
+        notes.append(f"micro_batch = {skipped} does not meet it but {best} does: with fewer micro-steps "
+                     "per step, fewer buffers are held across them")
     return chosen, notes
 
 
@@ -117,6 +125,23 @@ def _bisect(candidates: list[int], feasible: Callable[[int], bool]) -> int | Non
             best, lo = candidates[mid], mid + 1
         else:
             hi = mid - 1
+    return best
+
+
+def _beyond(candidates: list[int], best: int, feasible: Callable[[int], bool]) -> int:
+    """Feasibility need not fall with size: the whole share that leaves one micro-step per step
+    drops the gradient accumulation buffer and can fit where a smaller share did not. Every whole
+    share above the bisection's answer is tried (a product of a few thousand sequences has at most
+    a few dozen divisors); an open range (grad_accum given) is probed at 2x, 4x, ... the answer."""
+    if len(candidates) <= 256:
+        larger = [m for m in candidates if m > best]
+        return next((m for m in reversed(larger) if feasible(m)), best)
+    for _ in range(16):
+        probes = [best << k for k in range(1, 17) if best << k <= candidates[-1]]
+        found = next((m for m in probes if feasible(m)), None)
+        if found is None:
+            return best
+        best = _bisect([m for m in candidates if m >= found], feasible) or found
     return best
 
 

@@ -27,8 +27,6 @@ def test_random_scenarios_keep_every_invariant(data):
     assert not invariants.violations(scenario)
 
 
-@pytest.mark.xfail(reason="passed before the rebase onto main's whole-share micro_batch rule; "
-                   "optimisation._beyond must probe whole shares (open, see the reliab report)", strict=False)
 def test_the_reported_non_monotone_micro_batch_is_maximised_right():
     """nanochat v0 d32 on 8 RTX 4090s, 32,768 tokens a step of 64: micro-batch 64 (one micro-step, no
     gradient buffer held across micro-steps) needs less memory than 32 and fits; the answer is 64."""
