@@ -186,7 +186,12 @@ def _more_gpus(s, base):
     numbers = _numbers(base)
     if "gradient_accumulation_steps" in numbers:  # nanoGPT's is summed over GPUs: same work per GPU
         more["gradient_accumulation_steps"] = 2 * int(numbers["gradient_accumulation_steps"])
-    after_result = _estimate(s, **more)
+    from costmodel.errors import CostModelError
+
+    try:
+        after_result = _estimate(s, **more)
+    except CostModelError:
+        return None  # twice the GPUs break a family rule (nanochat's whole micro-steps): no such run
     after = after_result.numbers.get("tokens_per_second")
     if before is None or after is None or after >= before * (1 - REL):
         return None

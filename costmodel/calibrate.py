@@ -193,6 +193,9 @@ def calibrate(family: str, log: str | Path, *, warmup: int | None = None, text: 
     if not parsed.steps:
         known = ", ".join(sorted(formats)) or "none registered"
         raise UserError(f"{log}: no step lines of a known log format ({known}) found ({parsed.lines} lines read)")
+    notes: list[str] = []
+    scenario = _with_log_settings(family, parsed.settings, scenario, notes)
+    parsed = _possible_steps(parsed, family, scenario)
     if warmup is None:
         warmup = parsed.warmup
     if warmup < 0:
@@ -208,8 +211,6 @@ def calibrate(family: str, log: str | Path, *, warmup: int | None = None, text: 
             "give a longer log or a smaller --warmup"
         )
     stats = step_stats([s.seconds for s in used])
-    notes: list[str] = []
-    scenario = _with_log_settings(family, parsed.settings, scenario, notes)
     values, units, more = _against_scenario(family, parsed, stats, used, first, dropped_eval, scenario)
     notes += more
     return Calibration(
@@ -224,6 +225,38 @@ def calibrate(family: str, log: str | Path, *, warmup: int | None = None, text: 
         units=units,
         notes=tuple(notes),
     )
+
+
+def _possible_steps(parsed: ParsedLog, family: str, scenario: dict) -> ParsedLog:
+    """The log without the step lines no GPU can run: a step shorter than the scenario's executed
+    FLOPs at the card's whole peak (an HFU above 100 %) is reported by line and skipped, when most
+    lines are longer. When most lines are that short, the scenario is not the logged run (its batch,
+    GPU count, model or card): the lines stay and the notes say so (`_mfu_bound`)."""
+    from costmodel import api
+    from costmodel import units as u
+
+    numbers = {}
+    try:
+        result = api.estimate(family, **scenario)
+        numbers = {**result.input_numbers, **result.numbers}
+    except UserError:
+        pass  # the scenario's own error is raised where the scenario is evaluated
+    need = ("tokens_per_iter", "flops_per_token", "n_gpus", "peak_flops")
+    if any(not isinstance(numbers.get(n), float) or not numbers[n] > 0 for n in need):
+        return parsed  # no card (or no FLOPs): no bound to hold the lines to
+    executed = (numbers["flops_per_token"] + numbers.get("recompute_flops_per_token", 0.0)
+                - numbers.get("frozen_flops_saved_per_token", 0.0)) * numbers["tokens_per_iter"]
+    floor = executed / (numbers["n_gpus"] * numbers["peak_flops"])
+    fast = [st for st in parsed.steps if st.seconds < floor]
+    if not fast or not floor > 0 or 2 * len(fast) >= len(parsed.steps):
+        return parsed
+    shown = u.format_quantity(floor, "s")
+    problems = list(parsed.problems) + [
+        (st.line, f"step time {u.format_quantity(st.seconds, 's')} is shorter than {shown}, the step at the "
+                  f"card's whole peak (HFU {100 * floor / st.seconds:.3g} %): not possible on this card; skipped")
+        for st in fast]
+    kept = tuple(st for st in parsed.steps if st.seconds >= floor)
+    return attrs.evolve(parsed, steps=kept, problems=tuple(sorted(problems)))
 
 
 def _with_log_settings(family: str, settings: dict, scenario: dict, notes: list[str]) -> dict:

@@ -25,7 +25,19 @@ from costmodel.scenario import Origin, Scenario, Source
 
 
 def free_candidates(scenario: Scenario, targets: Sequence[str], exclude=()) -> list[str]:
-    """Inputs the solver may free to meet `targets`, best first."""
+    """Inputs the solver may free to meet `targets`, best first: the declared freeable ones
+    (`freeable`) that nobody fixed."""
+    return [n for n in freeable(scenario, targets)
+            if not fixed_by_user(scenario, n) and n not in scenario.constraints and n not in exclude]
+
+
+def freeable(scenario: Scenario, targets: Sequence[str]) -> list[str]:
+    """The run inputs upstream of `targets` that are declared freeable, best first, whoever gave
+    them: the family's `free_order`, then the vocabulary's `free_rank` (iters 0: a given wall time
+    means fewer or more steps; micro_batch 1: a given memory peak means a smaller or larger
+    micro-batch); and the one input of a given that only renames it (nanoGPT's block_size is
+    seq_len). Nothing else ever moves to meet a given value: not the model's constants (the
+    efficiency model, mfu, allocator slack, power fractions, prices), not the card, not a choice."""
     q = scenario.registry.quantities
     distances = [upstream(scenario, t) for t in targets]
     common = set(distances[0])
@@ -34,53 +46,97 @@ def free_candidates(scenario: Scenario, targets: Sequence[str], exclude=()) -> l
     if not common - set(scenario.formulas):
         common = set().union(*distances)
     preference = scenario.family.free_order
-    # a default rule is freed only when declared freeable (the family's free_order, a free_rank,
-    # or a documented plausible range: mfu); modelling constants such as allocator_slack, the
-    # efficiency model's constants or the power fractions stay as the model has them
-    rules = {n for n, f in scenario.formulas.items() if f.formula.overridable
-             and (n in preference or q[n].free_rank is not None or q[n].plausible is not None)}
-    candidates = [
-        n
-        for n in common
-        if ((n not in scenario.formulas and n in scenario.values) or n in rules)
-        and n not in targets
-        and n not in scenario.constraints
-        and n not in scenario.pinned
-        and n not in exclude
-        and q[n].kind in ("real", "integer")
-        and not (n in scenario.origins and scenario.origins[n].source is Source.HARDWARE)
-    ]
+    renamed = {n for t in targets if t in scenario.formulas for n in scenario.formulas[t].inputs
+               if scenario.formulas[t].inputs == (n,) and n not in scenario.formulas}
+    declared = [n for n in common
+                if (n in preference or q[n].free_rank is not None or n in renamed)
+                and n not in targets
+                and q[n].kind in ("real", "integer")
+                and (n not in scenario.formulas or scenario.formulas[n].formula.overridable)
+                and (n in scenario.formulas or n in scenario.values)
+                and not (n in scenario.origins and scenario.origins[n].source is Source.HARDWARE)]
     return sorted(
-        candidates,
+        declared,
         key=lambda n: (
             preference.index(n) if n in preference else len(preference),
             q[n].free_rank if q[n].free_rank is not None else 1_000,
-            0 if q[n].plausible is not None else 1,  # an assumption of the model before a fact of the run
             sum(d.get(n, 99) for d in distances),
             n,
         ),
     )
 
 
+def fixed_by_user(scenario: Scenario, name: str) -> bool:
+    """A value the user wrote (`--set`, `--given`, a family flag such as `--max_iters`, a key of the
+    `--config` file), or a rule that only renames one: the solver never moves it."""
+    origin = scenario.origins.get(name)
+    return name in scenario.pinned or (origin is not None and origin.source is Source.CONFIG)
+
+
 def plan_constraints(scenario: Scenario) -> tuple[Scenario, list[tuple[str, str]]]:
-    """For each user-given derived quantity the input to free; a default rule chosen as that
-    input (nanochat's iters, the time model's mfu) is dropped and its value becomes the start."""
-    used: set[str] = set()
+    """For each user-given derived quantity the input to free: the best declared freeable one
+    upstream of it. When the user fixed that input (or another given already moves it), the
+    question is over-determined and refused, naming both givens. A default rule chosen as the
+    input (nanochat's iters) is dropped and its value becomes the start."""
+    used: dict[str, str] = {}
     plan = []
     for target in sorted(scenario.constraints, key=lambda t: len(upstream(scenario, t))):
         _refuse_label(scenario, target)
-        options = free_candidates(scenario, [target], exclude=used)
-        if not options:
+        ranked = [n for n in freeable(scenario, [target]) if n not in scenario.constraints]
+        if not ranked:
             raise UserError(
-                f"{target} is computed from inputs you gave; to fix it to the value you gave, "
-                f"leave one of its inputs free"
+                f"{target} is computed from inputs you gave or from the model's own constants, none of which "
+                f"the solver moves; to fix it to the value you gave, ask for the input to change "
+                f"(--find NAME), or give fewer values"
             )
-        used.add(options[0])
-        plan.append((target, options[0]))
+        best = ranked[0]
+        if fixed_by_user(scenario, best) or best in used:
+            raise UserError(_over_determined(scenario, target, best, used.get(best)))
+        used[best] = target
+        plan.append((target, best))
     for _, leaf in plan:
         if leaf in scenario.formulas:
             scenario = as_input(scenario, leaf)
     return scenario, plan
+
+
+def _over_determined(scenario: Scenario, target: str, leaf: str, other: str | None) -> str:
+    """'wall_time = 30 day and max_iters = 1,000 are both given, but wall_time follows from
+    max_iters: ...' (the givens that conflict, and what to do)."""
+    given = f"{target} = {_given_text(scenario, target)}"
+    if other is not None:
+        clash = f"{other} = {_given_text(scenario, other)}"
+        why = f"both follow from {leaf}, the input the solver would move for either"
+    else:
+        shown = _renamed(scenario, leaf)
+        clash = f"{shown} = {_given_text(scenario, shown)}"
+        origin = scenario.origins.get(shown)
+        if origin is not None and origin.source is Source.CONFIG:
+            clash += f" ({origin})"
+        why = f"{target} follows from {shown} and the rest of the scenario"
+    others = [n for n in free_candidates(scenario, [target])
+              if n != leaf and leaf not in upstream(scenario, n) and n not in upstream(scenario, leaf)]
+    example = f" (e.g. --find {others[0]})" if others else ""
+    return (f"over-determined: {given} and {clash} are both given, but {why}; drop one of them, or ask "
+            f"for an input that may change instead with --find NAME{example}")
+
+
+def _renamed(scenario: Scenario, leaf: str) -> str:
+    """The user's own name for a rule that only renames a setting (nanoGPT's iters <- max_iters)."""
+    if leaf in scenario.formulas and leaf not in scenario.values:
+        for n in scenario.formulas[leaf].inputs:
+            if fixed_by_user(scenario, n):
+                return n
+    return leaf
+
+
+def _given_text(scenario: Scenario, name: str) -> str:
+    value = scenario.constraints.get(name, scenario.values.get(name))
+    if value is None:
+        return "(given)"
+    if isinstance(value, str):
+        return value
+    return show(scenario, name, value)
 
 
 def _refuse_label(scenario: Scenario, target: str) -> None:

@@ -387,3 +387,24 @@ def test_a_user_setting_wins_over_the_log_and_is_named():
                       values={"micro_batch": 32})
     assert any("the log's header says micro_batch = 64, but --set gives 32" in n for n in c.notes)
     assert any("tokens_per_iter = 16,384" in n for n in c.notes)  # and the header disagrees with it
+
+
+def test_impossible_and_garbled_step_lines_are_reported_and_skipped():
+    """gpt2 with batch 12 x 1024 tokens on an RTX 4070 (58.3 TFLOP/s bf16 dense): a step takes at
+    least 12 x 1024 x 855.2M FLOP / 58.3T FLOP/s = 180 ms at the card's whole peak. Lines of 1 ns,
+    0, a negative time and a garbled number are each named and skipped; the others are used."""
+    lines = ["iter 0: loss 10.9, time 5000.00ms, mfu -100.00%",
+             "iter 1: loss 10.1, time 1.2.3ms, mfu -100.00%",
+             "iter 2: loss 9.1, time 300.00ms, mfu 20.00%",
+             "iter 3: loss 9.0, time -300.00ms, mfu 20.00%",
+             "iter 4: loss 9.0, time 0.000001ms, mfu 20.00%",
+             "iter 5: loss 9.0, time 310.00ms, mfu 20.00%",
+             "iter 6: loss 9.0, time 0ms, mfu 20.00%",
+             "iter 7: loss 9.0, time 305.00ms, mfu 20.00%"]
+    c = cal.calibrate("nanogpt", "train.log", text="\n".join(lines) + "\n", warmup=1, preset="gpt2",
+                      hardware="rtx-4070", values={"batch_size": 12, "gradient_accumulation_steps": 1})
+    assert [s.step for s in c.used] == [2, 5, 7]
+    skipped = {line for line, _ in c.log.problems}
+    assert {2, 4, 5, 7} <= skipped
+    assert any("shorter than" in m and "not possible" in m for line, m in c.log.problems if line == 5)
+    assert 0 < c.values["hfu"] < 1
