@@ -227,7 +227,7 @@ def _warnings(evaluation: Evaluation, inputs: dict[str, Any], results: dict[str,
               tail: tuple[str, ...]) -> tuple[str, ...]:
     """A result's warnings: the scenario's notes, what was solved, givens not met exactly, a step
     that does not fit, then the shape's own (missing features, plugins)."""
-    from costmodel.summary import feasibility
+    from costmodel.summary import communication, feasibility
 
     scenario = evaluation.scenario
     q = scenario.registry.quantities
@@ -247,6 +247,9 @@ def _warnings(evaluation: Evaluation, inputs: dict[str, Any], results: dict[str,
     verdict = None if fits >= 1 else feasibility({**inputs, **results}, lambda n: q[n].unit)
     if verdict is not None:
         warnings.insert(0, verdict)
+    dominated = communication({**inputs, **results}, lambda n: q[n].unit)
+    if dominated is not None:
+        warnings.append(dominated)
     return scenario.notes + tuple(warnings) + tail
 
 

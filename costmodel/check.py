@@ -106,7 +106,11 @@ def check(family: str, claims: Mapping[str, Any] | Sequence[tuple[str, Any]], **
     scenario = api.scenario(family, **kwargs)  # the user's own values: within their bounds
     from costmodel.registry import beyond_maximum
 
-    with beyond_maximum():  # an assumption a given result implies may pass its bound: judged below
+    # only the model's assumptions (a documented range: mfu) are solved for, and only here, to judge a
+    # claim: the implied value is reported with its verdict, never given as an answer; one beyond its
+    # hard bound is admitted to show what would follow, and called impossible
+    assumptions = {n for n, q in scenario.registry.quantities.items() if q.plausible is not None}
+    with beyond_maximum(assumptions):
         kwargs, givens, fixed = _through_assumptions(family, kwargs, scenario)
         base = api.estimate(family, **kwargs)
         fixed = fixed | {s.name for s in base.evaluation.solved}

@@ -54,7 +54,7 @@ def gpu_count(values: dict[str, Value], *counts: tuple[str, int | None]) -> dict
 def _as_int(value: Value) -> Any:
     try:
         return int(float(str(value)))
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, or not finite: parse_value names it
         return value
 
 

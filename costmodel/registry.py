@@ -483,14 +483,16 @@ def _shown(names, env) -> str:
     return ", ".join(f"{n} = {units.format_number(float(env[n]))}" for n in names if n in env)
 
 
-_BEYOND_MAXIMUM = contextvars.ContextVar("beyond_maximum", default=False)
+_BEYOND_MAXIMUM: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("beyond_maximum",
+                                                                                  default=frozenset())
 
 
 @contextlib.contextmanager
-def beyond_maximum():
-    """Within the block, values above a quantity's hard maximum are admitted: claim checking
-    evaluates what an impossible given result implies (mfu above 1) and says so."""
-    token = _BEYOND_MAXIMUM.set(True)
+def beyond_maximum(names):
+    """Within the block, values of the named quantities above their hard maximum are admitted (no
+    other quantity's): claim checking evaluates what an impossible given result implies for an
+    assumption of the model (mfu above 1) and calls it impossible."""
+    token = _BEYOND_MAXIMUM.set(frozenset(names))
     try:
         yield
     finally:
@@ -504,7 +506,7 @@ def check_domain(q: Quantity, number: float, label: str, bounded: bool = True) -
         raise UserError(f"{label}: must be greater than 0, got {units.format_number(number)}")
     if q.minimum is not None and number < q.minimum:
         raise UserError(f"{label}: must be at least {q.minimum:g}, got {units.format_number(number)}")
-    if bounded and q.maximum is not None and number > q.maximum and not _BEYOND_MAXIMUM.get():
+    if bounded and q.maximum is not None and number > q.maximum and q.name not in _BEYOND_MAXIMUM.get():
         raise UserError(f"{label}: must be at most {q.maximum:g}, got {units.format_number(number)}")
     if q.kind == "integer" and not float(number).is_integer():
         raise UserError(f"{label}: must be a whole number, got {units.format_number(number)}")

@@ -146,6 +146,27 @@ FIT_HINT = ("--set fits=1 picks the largest micro-batch that fits; `costmodel pl
             "(optimizer, checkpointing, precision, offload) for one that fits")
 
 
+def communication(numbers: dict[str, float], unit) -> str | None:
+    """The sentence that says fewer data-parallel GPUs would be faster, or None.
+
+    A step on n GPUs takes C + A(n): C the computation (grad_accum micro-steps, then the optimizer
+    update O that every GPU repeats), A(n) = (1 - comm_overlap) x 2 (n-1)/n x bytes / bandwidth the
+    exposed ring all-reduce. From n/2 GPUs to n, A grows by (1 - comm_overlap) x allreduce_time /
+    (n - 1), while the computation shrinks by C - O (half the micro-steps each), or not at all for
+    the same batch per GPU: fewer tokens per second exactly when the growth exceeds C - O."""
+    gpus, allreduce, compute = (numbers.get(n) for n in ("n_gpus", "allreduce_time", "compute_time"))
+    if not gpus or gpus < 2 or allreduce is None or compute is None:
+        return None
+    growth = (1 - numbers.get("comm_overlap", 0.0)) * allreduce / (gpus - 1)
+    shrink = compute - numbers.get("optimizer_time", 0.0)
+    if growth <= shrink:
+        return None
+    per_step = unit("allreduce_time")
+    return (f"communication dominates: fewer GPUs would train faster here (for the same batch, from half as many to "
+            f"{gpus:g} GPUs the exposed gradient all-reduce grows by {_fmt(growth, per_step)}, the computation shrinks by "
+            f"{_fmt(shrink, per_step)}); a larger batch per GPU or a faster interconnect helps")
+
+
 def memory_line(numbers: dict[str, float], unit) -> str | None:
     """'fits: one GPU needs 10.3 GiB of 12.0 GiB usable (1.73 GiB free; 80 % interval of the peak
     9.5-11 GiB, from 4 runs)'; 'borderline: ...' when the interval straddles the card's memory; the

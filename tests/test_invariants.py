@@ -46,3 +46,20 @@ def test_the_checker_finds_a_planted_violation(monkeypatch):
     real = invariants._numbers
     monkeypatch.setattr(invariants, "_numbers", lambda r: {**real(r), "fits": 1.0})
     assert ("fits" in [name for name, _ in invariants.violations(scenario)])
+
+
+@pytest.mark.parametrize("family,preset,values", [
+    ("nanochat", "d32", {"version": "v0", "total_batch_size": 512, "micro_batch": 1, "seq_len": 64}),
+    ("nanochat", "d20", {"version": "v0"}),
+    ("nanogpt", "gpt2", {"gradient_accumulation_steps": 8, "micro_batch": 1, "seq_len": 64}),
+])
+@pytest.mark.parametrize("card", ["l4", "rtx-4090", "h100-sxm"])
+def test_fewer_gpus_being_faster_is_said_exactly_when_it_is_so(family, preset, values, card):
+    """Doubling the GPUs for the same run lowers tokens per second (PCIe cards, a 1.9B model, a tiny
+    batch) only with the note that communication dominates, and the note is never there otherwise."""
+    for n in (2, 4, 8):
+        half = api.estimate(family, preset=preset, hardware=card, values={**values, "n_gpus": n // 2})
+        full = api.estimate(family, preset=preset, hardware=card, values={**values, "n_gpus": n})
+        slower = full.numbers["tokens_per_second"] < half.numbers["tokens_per_second"]
+        said = any("communication dominates" in w for w in full.warnings)
+        assert slower == said, (n, half.numbers["tokens_per_second"], full.numbers["tokens_per_second"])

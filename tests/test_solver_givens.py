@@ -103,3 +103,22 @@ def test_a_given_outside_its_declared_range_is_one_line(cli, value):
 def test_inputs_outside_their_range_are_one_line(cli, name, value):
     err = _one_line(cli, "estimate", "nanogpt", "--preset", "gpt2", "-H", "rtx-4070", "--set", f"{name}={value}")
     assert name in err or "max_iters" in err
+
+
+def test_claim_checking_admits_only_the_named_assumptions_beyond_their_bound():
+    """`check` solves an assumption a claim implies (that is its question, and it reports the value
+    with a verdict); inside it only those assumptions may pass their hard maximum."""
+    import attrs
+
+    from costmodel.registry import beyond_maximum, check_domain
+
+    mfu = api.registry().quantity("mfu")
+    other = attrs.evolve(mfu, name="comm_overlap", plausible=None)
+    with pytest.raises(UserError, match="at most 1"):
+        check_domain(mfu, 1.5, "mfu")
+    with beyond_maximum({"mfu"}):
+        check_domain(mfu, 1.5, "mfu")
+        with pytest.raises(UserError, match="at most 1"):
+            check_domain(other, 1.5, "comm_overlap")
+    with pytest.raises(UserError, match="at most 1"):
+        check_domain(mfu, 1.5, "mfu")
