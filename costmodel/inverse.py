@@ -103,13 +103,13 @@ def plan_constraints(scenario: Scenario) -> tuple[Scenario, list[tuple[str, str]
 def _over_determined(scenario: Scenario, target: str, leaf: str, other: str | None) -> str:
     """'wall_time = 30 day and max_iters = 1,000 are both given, but wall_time follows from
     max_iters: ...' (the givens that conflict, and what to do)."""
-    given = f"{target} = {_given_text(scenario, target)}"
+    given = f"{target} = {given_text(scenario, target)}"
     if other is not None:
-        clash = f"{other} = {_given_text(scenario, other)}"
+        clash = f"{other} = {given_text(scenario, other)}"
         why = f"both follow from {leaf}, the input the solver would move for either"
     else:
         shown = _renamed(scenario, leaf)
-        clash = f"{shown} = {_given_text(scenario, shown)}"
+        clash = f"{shown} = {given_text(scenario, shown)}"
         origin = scenario.origins.get(shown)
         if origin is not None and origin.source is Source.CONFIG:
             clash += f" ({origin})"
@@ -130,7 +130,7 @@ def _renamed(scenario: Scenario, leaf: str) -> str:
     return leaf
 
 
-def _given_text(scenario: Scenario, name: str) -> str:
+def given_text(scenario: Scenario, name: str) -> str:
     value = scenario.constraints.get(name, scenario.values.get(name))
     if value is None:
         return "(given)"

@@ -10,9 +10,11 @@ import attrs
 from costmodel import units
 from costmodel.errors import UserError
 from costmodel.forward import (
-    MAX_VALUE, REL_TOL, Evaluation, Solved, explain_missing, forward, numeric_inputs, validate,
+    MAX_VALUE, REL_TOL, Evaluation, Solved, explain_missing, forward, numeric_inputs, upstream, validate,
 )
-from costmodel.inverse import as_input, free_candidates, meet_constraints, plan_constraints
+from costmodel.inverse import (
+    as_input, free_candidates, fixed_by_user, freeable, given_text, meet_constraints, plan_constraints,
+)
 from costmodel.scenario import Scenario
 
 
@@ -62,10 +64,10 @@ def optimise(
             raise UserError(f"{objective} is given; it cannot also be optimised")
         leaf = objective
     else:
-        options = free_candidates(scenario, [objective])
-        if not options:
-            raise UserError(f"{objective} depends on no free input to vary")
-        leaf = options[0]
+        ranked = freeable(scenario, [objective])
+        if not ranked or fixed_by_user(scenario, ranked[0]):
+            raise UserError(_nothing_to_vary(scenario, objective, ranked))
+        leaf = ranked[0]
         if leaf in scenario.formulas:
             scenario = as_input(scenario, leaf)
     plan = []
@@ -124,6 +126,20 @@ def optimise(
                 + _sides(scenario, c, env_next)
             )
     return result
+
+
+def _nothing_to_vary(scenario: Scenario, objective: str, ranked: list[str]) -> str:
+    """Why no input is varied: none declared freeable feeds the objective, or the user fixed the
+    one that would be (the question is then over-determined)."""
+    if not ranked:
+        return (f"{objective} depends on no run input the solver may vary (the model's constants never "
+                "move); ask for an input instead (--maximize NAME)")
+    leaf = ranked[0]
+    others = [n for n in free_candidates(scenario, [objective]) if n != leaf
+              and leaf not in upstream(scenario, n) and n not in upstream(scenario, leaf)]
+    example = f" (e.g. --maximize {others[0]})" if others else ""
+    return (f"over-determined: {objective} follows from {leaf} = {given_text(scenario, leaf)}, which is given; "
+            f"drop it, or optimise an input that may change instead{example}")
 
 
 def _holds(c: Constraint, env: dict[str, float]) -> bool:

@@ -122,3 +122,11 @@ def test_claim_checking_admits_only_the_named_assumptions_beyond_their_bound():
             check_domain(other, 1.5, "comm_overlap")
     with pytest.raises(UserError, match="at most 1"):
         check_domain(mfu, 1.5, "mfu")
+
+
+def test_maximising_what_a_given_input_fixes_is_refused():
+    with pytest.raises(UserError, match=r"over-determined: total_tokens follows from max_iters = 1,000"):
+        api.solve("nanogpt", **GPT2, maximize="total_tokens", subject_to=("wall_time <= 30 day",),
+                  values={"max_iters": 1000})
+    r = api.solve("nanogpt", **GPT2, maximize="total_tokens", subject_to=("wall_time <= 30 day",))
+    assert [s.name for s in r.evaluation.solved] == ["max_iters"]
