@@ -165,17 +165,27 @@ def _maximise(s, base):
     except CostModelError:
         return None  # not even micro_batch 1 fits, or a rule has no feasible micro-batch
     best = int(round(_numbers(r)["micro_batch"]))
-    at = _numbers(_estimate(s, micro_batch=best))
+    # the answer keeps the tokens per step: its grad_accum (when an input) goes with it
+    accum = int(round(r.input_numbers["grad_accum"])) if r.origins.get("grad_accum") == "user" else None
+
+    def share(m: int) -> dict:
+        return {"micro_batch": m, **({"grad_accum": best * accum // m} if accum else {})}
+
+    at = _numbers(_estimate(s, **share(best)))
     if at["mem_peak"] > at["gpu_memory_usable"]:
-        return f"maximised micro_batch {best} does not fit"
+        return f"maximised micro_batch {best} ({share(best)}) does not fit"
+    per_gpu = best * (accum or 1)
+    larger = [m for m in range(best + 1, per_gpu + 1) if per_gpu % m == 0] if accum else [best + 1]
+    if not larger:
+        return None  # no larger whole share of the step's batch: the answer stands
     try:
-        nxt = _numbers(_estimate(s, micro_batch=best + 1))
+        nxt = _numbers(_estimate(s, **share(larger[0])))
     except CostModelError:
         return None  # the next integer breaks a family rule: the answer stands
     if nxt.get("tokens_per_iter") != at.get("tokens_per_iter"):
         return None  # the next integer is not a whole share of the step's batch: not a candidate
     if nxt["mem_peak"] <= nxt["gpu_memory_usable"]:
-        return f"maximised micro_batch {best}, but {best + 1} fits too"
+        return f"maximised micro_batch {best}, but {larger[0]} fits too"
     return None
 
 
