@@ -2,6 +2,6 @@
 before it uses prebuilt_registry.pickle: the content key of the sources it was built from, the
 engine modules the build imported (part of the key) and the sha256 of its bytes."""
 
-KEY = "4918a965ed10e601e885b2636d1100bf"
-SHA256 = "c0f7e5e9a9c3b89796b4dba1d7e208a7fa7a5f825145ab8474c96ee279f63530"
+KEY = "ae151de6366d445339278e625054a866"
+SHA256 = "d778ce5159254434081bbfb4da287426b5e67599ec31612614526c2bd717f8f3"
 MODULES = ('__init__.py', 'cache.py', 'calibrate.py', 'config_json.py', 'declarations.py', 'errors.py', 'expressions.py', 'files.py', 'hookspecs.py', 'loading.py', 'prebuilt.py', 'programs.py', 'registry.py', 'toml_files.py', 'units.py')
