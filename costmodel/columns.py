@@ -41,7 +41,8 @@ def quantities(values: Sequence, unit_text: str, none: str = _NONE) -> list[str]
     if got is None:
         return None
     x, missing = got
-    scaled, suffix_of, suffixes = _scaled(x, unit_text)
+    with np.errstate(over="ignore", invalid="ignore"):  # every branch is computed; np.where keeps the right one
+        scaled, suffix_of, suffixes = _scaled(x, unit_text)
     out = _numbers(scaled, suffix_of, suffixes)
     for i in np.flatnonzero(missing).tolist():
         out[i] = none
