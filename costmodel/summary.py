@@ -131,15 +131,20 @@ def feasibility(numbers: dict[str, float], unit) -> str | None:
         return None
     need = numbers["mem_peak"]
     usable = numbers.get("gpu_memory_usable")
-    items = sorted(((numbers[n], n) for n in MEMORY_ITEMS if n in numbers), reverse=True)
     text = f"DOES NOT FIT: one GPU needs mem_peak = {_fmt(need, unit('mem_peak'))}"
     if usable is not None:
         text += (f", the card has {_fmt(usable, unit('mem_peak'))} usable, short by "
                  f"{_fmt(need - usable, unit('mem_peak'))}")
-    if items:
-        value, name = items[0]
-        text += f"; the largest item is {name} = {_fmt(value, unit(name))}"
-    return text + "; " + FIT_HINT
+    return text + _largest_item(numbers, unit) + "; " + FIT_HINT
+
+
+def _largest_item(numbers: dict[str, float], unit) -> str:
+    """'; the largest item is mem_activations = 39.47 GiB', or '' when no memory item was computed."""
+    items = sorted(((numbers[n], n) for n in MEMORY_ITEMS if n in numbers), reverse=True)
+    if not items:
+        return ""
+    value, name = items[0]
+    return f"; the largest item is {name} = {_fmt(value, unit(name))}"
 
 
 FIT_HINT = ("--set fits=1 picks the largest micro-batch that fits; `costmodel plan` searches the recipes "
@@ -185,8 +190,7 @@ def memory_line(numbers: dict[str, float], unit) -> str | None:
     if verdict is None:
         verdict = 2 if feasibility(numbers, unit) is None else 0
     if feasibility(numbers, unit) is not None or int(verdict) == 0:
-        items = sorted(((numbers[n], n) for n in MEMORY_ITEMS if n in numbers), reverse=True)
-        largest = f"; the largest item is {items[0][1]} = {_fmt(items[0][0], unit(items[0][1]))}" if items else ""
+        largest = _largest_item(numbers, unit)
         low_end = ": borderline, its low end fits" if int(verdict) == 1 else ""
         return (f"DOES NOT FIT: one GPU needs {need_t}, the card has {usable_t} usable "
                 f"({margin}{of_peak}{low_end}){largest}; {FIT_HINT}")
