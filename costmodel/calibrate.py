@@ -213,6 +213,7 @@ def calibrate(family: str, log: str | Path, *, warmup: int | None = None, text: 
     stats = step_stats([s.seconds for s in used])
     values, units, more = _against_scenario(family, parsed, stats, used, first, dropped_eval, scenario)
     notes += more
+    _refuse_impossible(log, values, notes)
     return Calibration(
         log=parsed,
         warmup=warmup,
@@ -329,9 +330,32 @@ def _count(x: float) -> str:
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.6g}"
 
 
+def _refuse_impossible(log, values: dict[str, float], notes: list[str]) -> None:
+    """Refuse, in one line, a calibration whose typical logged step is shorter than the scenario's step
+    at the card's whole peak (HFU above 100 %): no GPU runs that, so the scenario is not the logged
+    run, and every figure set against it (MFU, time left) would be wrong. The line names the step
+    times and what disagrees (the header notes), and what to give."""
+    hfu = values.get("hfu")
+    if hfu is None or not hfu > 1:
+        return
+    from costmodel import units as u
+
+    median = values["iter_time"]
+    floor = median * hfu  # the step at 100 % HFU: the scenario's executed FLOPs at the card's peak
+    disagree = [n.split(":")[0] for n in notes if n.startswith(("the log's header says", "the log says"))]
+    why = f" ({'; '.join(disagree)})" if disagree else ""
+    raise UserError(
+        f"{log}: the logged steps (median {u.format_quantity(median, 's')}) are shorter than this scenario's step "
+        f"at the card's whole peak ({u.format_quantity(floor, 's')}, HFU {100 * hfu:,.0f} %): the scenario is not "
+        f"the logged run{why}; give the run's batch (micro_batch, gradient accumulation, seq_len), GPU count, "
+        "model and card (--preset, --config, --set, --hardware) and calibrate again"
+    )
+
+
 def _mfu_bound(mfu: float, hfu: float, notes: list[str]) -> bool:
-    """Whether a measured MFU can be recommended: not above the card's peak (HFU <= 1) and not above
-    mfu's documented range; else the scenario is not the logged run, and the note says how."""
+    """Whether a measured MFU can be recommended: not above mfu's documented range (a step faster
+    than the card's peak is refused before, `_refuse_impossible`); else the scenario is probably not
+    the logged run, and the note says how."""
     from costmodel import api
 
     ceiling = api.registry().quantity("mfu").plausible[1]
