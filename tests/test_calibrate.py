@@ -286,6 +286,17 @@ def test_cli_log_without_steps_is_one_line_exit_1(run_cli, tmp_path):
     assert err.startswith("error:") and err.count("\n") == 1
 
 
+def test_cli_impossible_steps_are_one_line_exit_1(run_cli, tmp_path):
+    log = tmp_path / "base.log"
+    log.write_text(NANOCHAT_V0_LOG)
+    code, out, err = run_cli("calibrate", "nanochat", "--preset", "d32", "-H", "h100-sxm", "--set", "n_gpus=2",
+                             "--set", "version=head", "--log", str(log))
+    assert code == 1
+    assert out == ""
+    assert err.startswith("error:") and err.count("\n") == 1 and "Traceback" not in err
+    assert "the scenario is not the logged run" in err
+
+
 def test_register_adds_the_command():
     from costmodel.cli import calibrate as command
 
