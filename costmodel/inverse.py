@@ -387,6 +387,7 @@ def _valid_step(scenario: Scenario, env: dict, leaf: str, u: float, fn, value: f
     family's rules hold (nanochat's vocabulary must split over n_gpus: 5 GPUs -> 8)."""
     increasing = fn(u + 1) >= fn(u)
     step = -1.0 if increasing else 1.0
+    moved = {id(c) for c in scenario.checks if any(leaf in upstream(scenario, n) for n in c.inputs)}
     for _ in range(100_000):
         trial = dict(env)
         trial[leaf] = u
@@ -395,6 +396,9 @@ def _valid_step(scenario: Scenario, env: dict, leaf: str, u: float, fn, value: f
                   if all(n in trial for n in c.inputs) and not bool(c.evaluate(trial))]
         if not failed:
             return u
+        if not all(id(c) in moved for c in failed):  # a rule `leaf` does not reach: no step helps
+            failed = [c for c in failed if id(c) not in moved]
+            break
         u += step
         if u < 1:
             break

@@ -131,3 +131,16 @@ def test_maximising_what_a_given_input_fixes_is_refused():
                   values={"max_iters": 1000})
     r = api.solve("nanogpt", **GPT2, maximize="total_tokens", subject_to=("wall_time <= 30 day",))
     assert [s.name for s in r.evaluation.solved] == ["max_iters"]
+
+
+def test_a_given_that_breaks_a_rule_the_solved_input_cannot_reach_is_refused_at_once(monkeypatch):
+    """65,536 vocabulary rows do not split over 5 GPUs whatever the run length: solving for iters
+    names the rule after one evaluation, instead of stepping iters 100,000 times (45 s) first."""
+    from costmodel import inverse
+
+    calls = []
+    real = inverse.forward
+    monkeypatch.setattr(inverse, "forward", lambda *a, **k: calls.append(1) or real(*a, **k))
+    with pytest.raises(UserError, match=r"no whole iters .*split evenly over n_gpus"):
+        api.solve("nanochat", preset="d20", hardware="h100-sxm", values={"n_gpus": 5}, **ASK)
+    assert len(calls) <= 3, len(calls)
