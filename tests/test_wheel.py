@@ -44,10 +44,11 @@ def test_wheel_contents(wheel):
 
 def test_installed_wheel_loads_plugins_and_hardware(wheel, tmp_path):
     env_dir = tmp_path / "venv"
-    venv.EnvBuilder(with_pip=True).create(env_dir)
+    venv.EnvBuilder(with_pip=False).create(env_dir)  # ensurepip alone costs 5 s of CPU
     py = env_dir / "bin" / "python"
-    # Dependencies come from this interpreter's site-packages (a plain path: its .pth files, such
-    # as an editable install of this very project, are not processed); costmodel from the wheel.
+    # Dependencies, pip among them, come from this interpreter's site-packages (a plain path: its
+    # .pth files, such as an editable install of this very project, are not processed); costmodel
+    # from the wheel, installed into the new environment by `python -m pip` run there.
     site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           capture_output=True, text=True, check=True).stdout.strip()
     deps = [p for p in sys.path if p.endswith("site-packages")]
