@@ -2,6 +2,6 @@
 before it uses prebuilt_registry.pickle: the content key of the sources it was built from, the
 engine modules the build imported (part of the key) and the sha256 of its bytes."""
 
-KEY = "30a8130e293f811fa927157ca7a000df"
+KEY = "f0b6fc23e5b2343d184c7248ca41a1e0"
 SHA256 = "d778ce5159254434081bbfb4da287426b5e67599ec31612614526c2bd717f8f3"
 MODULES = ('__init__.py', 'cache.py', 'calibrate.py', 'config_json.py', 'declarations.py', 'errors.py', 'expressions.py', 'files.py', 'hookspecs.py', 'loading.py', 'prebuilt.py', 'programs.py', 'registry.py', 'toml_files.py', 'units.py')

@@ -14,6 +14,7 @@ import difflib
 
 import functools
 import math
+import re
 from typing import Any
 
 import attrs
@@ -323,7 +324,25 @@ class Registry:
         raise programs.ExpressionError(f"{name!r} is neither a quantity nor a unit ({close})")
 
     def compile(self, f: Formula, plugin: str, family: str | None) -> CompiledFormula:
+        """The formula parsed, checked and compiled; the same record over the same declarations of
+        the names it reads is compiled once per process (registries rebuilt with one more plugin
+        recompile only that plugin's formulas)."""
         _check_type(f, Formula)
+        names = (f.target, *_identifiers(f.expr, f.condition))
+        try:
+            key = (f, plugin, family, tuple(self.quantities.get(n) for n in names))
+            hit = _COMPILED.get(key)
+        except TypeError:  # a record holding an unhashable value: compiled every time
+            return self._compile(f, plugin, family)
+        if hit is None:
+            if len(_COMPILED) >= 8192:
+                _COMPILED.clear()
+            hit = _COMPILED[key] = self._compile(f, plugin, family)
+        else:  # what parsing would have noted: the unit names the expression uses
+            self.unit_names.update(n for n in hit.unit_names if n not in self.quantities)
+        return hit
+
+    def _compile(self, f: Formula, plugin: str, family: str | None) -> CompiledFormula:
         where = f"formula {f.target} = {f.expr!r}"
         if f.target not in self.quantities:
             raise PluginError(f"{where}: target is not a declared quantity")
@@ -460,6 +479,16 @@ class Registry:
         number = units.parse_value(value, q.unit, label)
         check_domain(q, number, label, bounded)
         return number
+
+
+_COMPILED: dict[tuple, CompiledFormula] = {}  # Registry.compile's: same record, same declarations
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@functools.lru_cache(maxsize=8192)
+def _identifiers(expr: str, condition: str | None) -> tuple[str, ...]:
+    """Every name the texts could refer to (a superset: function names and literals too)."""
+    return tuple(sorted(set(_IDENTIFIER.findall(f"{expr} {condition or ''}"))))
 
 
 def _guarded(fn, target: str, inputs: tuple[str, ...]):

@@ -152,3 +152,28 @@ def test_cli_solve_explain_prints_the_derivation(toy, cli):
     iters = math.floor(7200 / ITER_TIME)
     assert f"total_tokens = {iters * TOKENS_PER_ITER / 1e6:.1f}M token" in out  # 4 significant digits
     assert "Derivation of total_tokens" in out and "[solved: wall_time = 2 h" in out
+
+
+def test_a_formula_is_compiled_again_only_when_a_name_it_reads_is_declared_anew():
+    """Registry.compile keeps what it compiled per formula and declarations of the names it reads:
+    the same declarations give the same compiled formula; another unit, or another dimension,
+    is parsed and checked again (a dimension error each time, never a stale success)."""
+    from costmodel.declarations import Formula, Quantity
+    from costmodel.errors import PluginError
+    from costmodel.registry import Registry
+
+    f = Formula(target="y", expr="2 * x", doc="d", source="s")
+
+    def compiled(unit: str):
+        r = Registry()
+        r.add_quantity(Quantity(name="x", doc="x", unit=unit), "p")
+        r.add_quantity(Quantity(name="y", doc="y", unit="s"), "p")
+        return r.compile(f, "p", None)
+
+    seconds = compiled("s")
+    assert compiled("s") is seconds and seconds.evaluate({"x": 1.5}) == 3.0
+    millis = compiled("ms")
+    assert millis is not seconds and millis.evaluate({"x": 1500.0}) == pytest.approx(3.0, rel=1e-12)
+    for _ in range(2):
+        with pytest.raises(PluginError, match="dimension error"):
+            compiled("byte")
