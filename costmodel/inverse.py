@@ -280,6 +280,8 @@ def _closed_form_of(system: tuple, leaf: str, target: str):
     from costmodel.expressions import compile_numeric, to_sympy
 
     numeric = {n: to_sympy(program) for n, program in system}
+    if any(_piecewise(e) for e in numeric.values()):
+        return None  # the composition would hold it too; composing max() of sums takes sympy seconds
     composed = symbol(target)
     for _ in range(len(numeric) + 1):
         names = {s.name for s in composed.free_symbols} & set(numeric)
@@ -296,11 +298,7 @@ def _linear_or_quadratic(composed, u):
     Read off the polynomial's coefficients (sympy.solve on the same equation takes seconds)."""
     import sympy as sp
 
-    from costmodel.expressions import floordiv
-
-    if u not in composed.free_symbols or composed.has(
-        sp.floor, sp.ceiling, sp.Piecewise, sp.Min, sp.Max, sp.Mod, sp.Abs, floordiv
-    ):
+    if u not in composed.free_symbols or _piecewise(composed):
         return None
     given = sp.Symbol("__given__")
     try:
@@ -317,6 +315,15 @@ def _linear_or_quadratic(composed, u):
         root = sp.sqrt(b**2 - 4 * a * c)
         return [(-b + root) / (2 * a), (-b - root) / (2 * a)]
     return None
+
+
+def _piecewise(expr) -> bool:
+    """Whether `expr` holds a function with no polynomial inverse (max, floor, a condition)."""
+    import sympy as sp
+
+    from costmodel.expressions import floordiv
+
+    return expr.has(sp.floor, sp.ceiling, sp.Piecewise, sp.Min, sp.Max, sp.Mod, sp.Abs, floordiv)
 
 
 def _bracketed_root(fn, value, start, q, scenario, leaf, target) -> float:
