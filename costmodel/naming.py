@@ -89,8 +89,10 @@ def refuse_rule_contradictions(scenario, recompose) -> None:
 
     registry = scenario.registry
     given = scenario.request.get("values", {})
+    renamed = {f.target for formulas in registry.family_formulas.values() for f in formulas
+               if f.formula.overridable}  # the only names such a rule can define
     for name in sorted(scenario.pinned):
-        if name in scenario.formulas or name not in given:
+        if name in scenario.formulas or name not in given or name not in renamed:
             continue
         other = recompose({k: v for k, v in given.items() if k != name})
         rule = other.formulas.get(name)

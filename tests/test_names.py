@@ -113,6 +113,21 @@ def test_contradictions_are_refused(cli):
                    contains="contradicts")
 
 
+def test_only_inputs_a_family_rule_could_rename_are_recomposed_without(monkeypatch):
+    """The contradiction check composes the scenario again without a given input only when some
+    family's default rule defines that name (grad_accum, iters, ...): eight recipe and run inputs
+    besides grad_accum cost one extra composition, not nine."""
+    from costmodel import api as api_module
+
+    calls = []
+    real = api_module.compose
+    monkeypatch.setattr(api_module, "compose", lambda *a, **k: calls.append(1) or real(*a, **k))
+    values = {"precision": "bf16", "optimizer": "adamw", "checkpointing": "none", "attention": "flash",
+              "micro_batch": 4, "seq_len": 512, "n_gpus": 2, "dropout": 0.1, "grad_accum": 5}
+    api.scenario("nanogpt", preset="gpt2", hardware="h100-sxm", values=values)
+    assert len(calls) == 2
+
+
 def test_config_maps_evaluation_and_dropout():
     r = api.estimate("nanogpt", preset="shakespeare-char", hardware="rtx-4070")
     # train_shakespeare_char.py: eval_interval 250, eval_iters 200, dropout 0.2: 21 evaluations of
