@@ -159,8 +159,8 @@ def test_huge_integer_in_a_formula(refused, tmp_path, core_only):
 
 def test_huge_integer_in_a_log_is_skipped_not_a_crash(cli, tmp_path):
     log = tmp_path / "train.log"
-    lines = [f"iter {i}: loss 4.0, time 100.00ms, mfu 10.00%" for i in range(30)]
-    lines.insert(5, f"iter {'9' * 5000}: loss 4.0, time 100.00ms, mfu 10.00%")
+    lines = [f"iter {i}: loss 4.0, time 10000.00ms, mfu 10.00%" for i in range(30)]
+    lines.insert(5, f"iter {'9' * 5000}: loss 4.0, time 10000.00ms, mfu 10.00%")
     lines.insert(6, "iter 6: loss 4.0, time 1.2.3ms, mfu 10.00%")
     log.write_text("\n".join(lines) + "\n")
     code, out, err = cli("calibrate", "nanogpt", "--preset", "gpt2", "-H", "rtx-4070", "--log", str(log))
