@@ -7,7 +7,8 @@ The model is costmodel's own (plugins/costmodel_time/efficiency.py): every predi
 `costmodel.api.estimate` of the run's scenario with trial constants given as `--set` values, so
 what is fitted is exactly what users get. Objective: weighted least squares of log(predicted /
 reported) over the runs with a fit weight (benchmarks/published_runs.py, benchmarks/field_runs.py),
-solved by Levenberg-Marquardt over the logarithms of the constants. Not fitted: the matmul ceiling
+solved by Levenberg-Marquardt over the logarithms of the constants (through `Pieces`, the
+prediction recombined from what the constants do not move; equal to costmodel.api's, tests/test_time.py). Not fitted: the matmul ceiling
 `hfu_ceiling` (measured, per card where a measurement exists), the bytes of eager attention scores
 and of the optimizer step (counted). The result, rounded to three significant digits, is what
 costmodel_time.efficiency.FIT ships; tests/test_time.py checks that it is this objective's minimum.
@@ -32,7 +33,7 @@ RUNS = PUBLISHED + TIME_RUNS  # every run with a time
 # the fitted constants (keys of costmodel_time.efficiency.FIT) and where they start
 NAMES = ("activation_traffic", "logit_traffic", "l2_working_set", "step_overhead", "layer_overhead",
          "eager_launch_factor", "era_factor")
-START = (232.0, 34.9, 2.8, 0.00219, 0.0013, 5.32, 1.44)
+START = (277.0, 35.0, 1.61, 0.000396, 0.00152, 5.93, 1.92)
 UNITS = ("byte/token", "byte/token", "", "s", "s", "", "")
 
 
@@ -45,11 +46,12 @@ def _values(run: Run, constants: Sequence[float]) -> dict[str, str]:
     compiled = bool(values.get("compile"))
     out = {
         "activation_traffic": f"{(1.0 if compiled else EAGER_TRAFFIC_FACTOR) * c['activation_traffic']} byte/token",
-        "logit_traffic": f"{c['logit_traffic']} byte/token",
         "l2_working_set": c["l2_working_set"],
         "layer_overhead": f"{(1.0 if compiled else c['eager_launch_factor']) * c['layer_overhead']} s",
-        "software_slowdown": c["era_factor"] if values.get("pytorch_2023") else 1.0,
+        "software_slowdown": c["era_factor"] if values.get("pytorch_2023") and compiled else 1.0,
     }
+    if not values.get("fused_loss"):  # llm.c's fused classifier: counted, not fitted
+        out["logit_traffic"] = f"{c['logit_traffic']} byte/token"
     if values.get("python_loop", True):  # a native trainer (llm.c) has no per-micro-step Python overhead
         out["step_overhead"] = f"{c['step_overhead']} s"
     return out
@@ -65,15 +67,86 @@ def predict(run: Run, constants: Sequence[float] | None = None) -> float:
     return float(result[run.compare].m_as(units.unit(unit)))
 
 
+# What a run's prediction is made of, read once from costmodel.api at the shipped constants: everything the
+# fitted constants do not move. `Pieces.predict` recombines them with trial constants by the efficiency
+# model's formulas (plugins/costmodel_time/efficiency.py); tests/test_time.py checks that it equals
+# `predict` (costmodel.api) for every run, at the shipped constants and at moved ones.
+PIECE_TARGETS = ("matmul_time", "micro_step_tokens", "mem_bandwidth", "n_layer", "d_model", "vocab_size",
+                 "n_head", "seq_len", "score_traffic", "fp8_traffic", "l2_cache", "traffic_element_bytes",
+                 "dram_share", "activation_traffic", "logit_traffic", "memory_traffic", "layer_overhead",
+                 "grad_accum", "optimizer_time", "exposed_comm_time", "compute_time", "iters", "compile_time",
+                 "eval_time", "checkpoint_time")
+
+
+class Pieces:
+    """One run's prediction as a function of the fitted constants, without going through costmodel.api."""
+
+    def __init__(self, run: Run):
+        from costmodel import api
+        from costmodel_time.efficiency import FIT
+
+        result = api.estimate(run.family, targets=list(PIECE_TARGETS), **run.scenario())
+        v = {k: float(result[k].to_base_units().magnitude) for k in PIECE_TARGETS}
+        values = run.scenario()["values"]
+        self.run = run
+        self.compiled = bool(values.get("compile"))
+        self.python_loop = bool(values.get("python_loop", True))
+        self.era = bool(values.get("pytorch_2023"))
+        self.v = v
+        # the activation traffic's multiple of the fitted constant (2 without compile); the logit traffic
+        # is fitted unless counted (llm.c's fused classifier)
+        self.activation_multiple = v["activation_traffic"] / FIT["activation_traffic"]
+        self.logit_fitted = abs(v["logit_traffic"] - FIT["logit_traffic"]) < 1e-9 * FIT["logit_traffic"]
+        tokens = v["micro_step_tokens"]
+        self.ws_per_unit = tokens * v["d_model"] * v["traffic_element_bytes"]  # the L2 working set per l2_working_set
+        score = v["score_traffic"] * v["n_layer"] * v["n_head"] * v["seq_len"]
+        self.other_traffic = score + v["fp8_traffic"]
+        bare = (v["activation_traffic"] * v["n_layer"] * v["d_model"] * v["dram_share"]
+                + v["logit_traffic"] * v["vocab_size"] + self.other_traffic)
+        self.traffic_multiple = v["memory_traffic"] / bare  # precision and recomputation
+        self.eval_per_compute = v["eval_time"] / v["compute_time"]
+
+    def predict(self, constants: Sequence[float]) -> float:
+        c = dict(zip(NAMES, constants))
+        v = self.v
+        ws = self.ws_per_unit * c["l2_working_set"]
+        dram = ws / (ws + v["l2_cache"]) if ws + v["l2_cache"] > 0 else 1.0
+        logit = c["logit_traffic"] if self.logit_fitted else v["logit_traffic"]
+        traffic = (self.activation_multiple * c["activation_traffic"] * v["n_layer"] * v["d_model"] * dram
+                   + logit * v["vocab_size"] + self.other_traffic) * self.traffic_multiple
+        memory = v["micro_step_tokens"] * traffic / v["mem_bandwidth"]
+        slowdown = c["era_factor"] if self.era and self.compiled else 1.0
+        layer = c["layer_overhead"] * (1.0 if self.compiled else c["eager_launch_factor"])
+        fixed = (c["step_overhead"] if self.python_loop else 0.0) + layer * v["n_layer"]
+        micro = v["matmul_time"] + memory * slowdown + fixed
+        compute = v["grad_accum"] * micro + v["optimizer_time"]
+        iter_time = compute + v["exposed_comm_time"]
+        if self.run.compare == "iter_time":
+            return iter_time
+        train = v["iters"] * iter_time
+        if self.run.compare == "train_time":
+            return train
+        return train + v["compile_time"] + v["checkpoint_time"] + self.eval_per_compute * compute
+
+
+_PIECES: dict[str, Pieces] = {}
+
+
+def pieces(run: Run) -> Pieces:
+    if run.key not in _PIECES:
+        _PIECES[run.key] = Pieces(run)
+    return _PIECES[run.key]
+
+
 def residuals(constants: Sequence[float], runs: Sequence[Run]) -> np.ndarray:
-    return np.array([math.sqrt(r.fit_weight) * math.log(predict(r, constants) / r.reported) for r in runs])
+    return np.array([math.sqrt(r.fit_weight) * math.log(pieces(r).predict(constants) / r.reported) for r in runs])
 
 
 def objective(constants: Sequence[float], runs: Sequence[Run]) -> float:
     return float(np.sum(residuals(constants, runs) ** 2))
 
 
-def fit(runs: Sequence[Run], start: Sequence[float] = START, iterations: int = 200) -> np.ndarray:
+def fit(runs: Sequence[Run], start: Sequence[float] = START, iterations: int = 300) -> np.ndarray:
     """Levenberg-Marquardt over log(constants); returns the constants."""
     runs = [r for r in runs if r.fit_weight > 0]
     theta = np.log(np.asarray(start, dtype=float))
@@ -84,8 +157,8 @@ def fit(runs: Sequence[Run], start: Sequence[float] = START, iterations: int = 2
         jac = np.empty((len(res), len(theta)))
         for j in range(len(theta)):
             step = np.zeros_like(theta)
-            step[j] = 1e-5
-            jac[:, j] = (residuals(np.exp(theta + step), runs) - res) / 1e-5
+            step[j] = 1e-6
+            jac[:, j] = (residuals(np.exp(theta + step), runs) - res) / 1e-6
         a = jac.T @ jac
         g = jac.T @ res
         delta = np.linalg.solve(a + lam * np.diag(np.diag(a) + 1e-12), -g)
@@ -94,7 +167,7 @@ def fit(runs: Sequence[Run], start: Sequence[float] = START, iterations: int = 2
         trial_cost = float(trial_res @ trial_res)
         if trial_cost < cost:
             theta, res, lam = trial, trial_res, lam / 3
-            done = cost - trial_cost < 1e-12 * max(cost, 1e-30) or np.max(np.abs(delta)) < 1e-8
+            done = cost - trial_cost < 1e-14 * max(cost, 1e-30) or np.max(np.abs(delta)) < 1e-9
             cost = trial_cost
             if done:
                 break
@@ -109,40 +182,20 @@ def rounded(constants: Sequence[float]) -> tuple[float, ...]:
     return tuple(float(f"{c:.3g}") for c in constants)
 
 
-def _jacobian(theta: np.ndarray, runs: Sequence[Run]) -> tuple[np.ndarray, np.ndarray]:
-    res = residuals(np.exp(theta), runs)
-    jac = np.empty((len(res), len(theta)))
-    for j in range(len(theta)):
-        step = np.zeros_like(theta)
-        step[j] = 1e-5
-        jac[:, j] = (residuals(np.exp(theta + step), runs) - res) / 1e-5
-    return res, jac
-
-
 def leave_one_out(runs: Sequence[Run], constants: Sequence[float] | None = None) -> dict[str, float]:
-    """For each fitted run: relative error of its prediction from a fit without it.
+    """For each fitted run: relative error of its prediction from a full refit without it.
 
-    The refit without a run is two Gauss-Newton steps from the full fit (`constants`, by default the
-    shipped ones) over the other runs, with the Jacobian of the full fit: the standard approximate
-    leave-one-out of a nonlinear least-squares fit, accurate when the fit is near its minimum and
-    fast enough to regenerate docs/validation.md in seconds. The left-out run is then predicted
-    through costmodel.api as always."""
+    Each refit is the same Levenberg-Marquardt fit as the shipped one, over the other runs, started from
+    the shipped constants and run to convergence; the left-out run is then predicted with the refitted
+    constants."""
     from costmodel_time.efficiency import FIT
 
     constants = constants if constants is not None else [FIT[name] for name in NAMES]
     fitted = [r for r in runs if r.fit_weight > 0]
-    theta0 = np.log(np.asarray(constants, dtype=float))
-    res0, jac = _jacobian(theta0, fitted)
     out = {}
     for i, run in enumerate(fitted):
-        keep = np.arange(len(fitted)) != i
-        a, theta = jac[keep], theta0.copy()
-        res = res0[keep]
-        for _ in range(2):
-            delta = np.linalg.lstsq(a, -res, rcond=None)[0]
-            theta = theta + delta
-            res = residuals(np.exp(theta), [r for r, k in zip(fitted, keep) if k])
-        out[run.key] = predict(run, np.exp(theta)) / run.reported - 1
+        refit = fit(fitted[:i] + fitted[i + 1:], start=constants)
+        out[run.key] = float(pieces(run).predict(refit) / run.reported - 1)
     return out
 
 

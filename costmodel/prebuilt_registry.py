@@ -2,6 +2,6 @@
 before it uses prebuilt_registry.pickle: the content key of the sources it was built from, the
 engine modules the build imported (part of the key) and the sha256 of its bytes."""
 
-KEY = "f0b6fc23e5b2343d184c7248ca41a1e0"
-SHA256 = "d778ce5159254434081bbfb4da287426b5e67599ec31612614526c2bd717f8f3"
+KEY = "835629237ba796f400cf1a7edba5614c"
+SHA256 = "066e5ef1b3e98e1a1ce49185a02033c86369893beecfd71458e0e3a18c421c9c"
 MODULES = ('__init__.py', 'cache.py', 'calibrate.py', 'config_json.py', 'declarations.py', 'errors.py', 'expressions.py', 'files.py', 'hookspecs.py', 'loading.py', 'prebuilt.py', 'programs.py', 'registry.py', 'toml_files.py', 'units.py')

@@ -443,18 +443,20 @@ def _benchmarks(*names):
 
 
 def test_default_constants_are_the_fit_minimum():
-    """The shipped constants minimise the fit objective: moving any by 2 % makes it worse."""
+    """The shipped constants are the fit's result rounded to 3 digits, and no 2 % move of one of them lowers the
+    objective by more than that rounding can (the objective is nearly flat in step_overhead, 0.4 ms)."""
     (fit_efficiency,) = _benchmarks("fit_efficiency")
     from costmodel_time.efficiency import FIT, HFU_CEILING
 
     runs = [r for r in fit_efficiency.RUNS if r.fit_weight > 0]
     shipped = [FIT[name] for name in fit_efficiency.NAMES]
+    assert fit_efficiency.rounded(fit_efficiency.fit(runs, start=shipped)) == tuple(shipped)
     best = fit_efficiency.objective(shipped, runs)
     for i in range(len(shipped)):
         for factor in (0.98, 1.02):
             moved = list(shipped)
             moved[i] *= factor
-            assert fit_efficiency.objective(moved, runs) > best, fit_efficiency.NAMES[i]
+            assert fit_efficiency.objective(moved, runs) > best * (1 - 1e-5), fit_efficiency.NAMES[i]
     # and the defaults are what a scenario uses when nothing is given
     r = api.estimate("nanogpt", preset="gpt2", hardware="rtx-4070", values={"compile": True})
     assert val(r, "activation_traffic", "byte/token") == FIT["activation_traffic"]
@@ -466,8 +468,12 @@ def test_default_constants_are_the_fit_minimum():
     assert val(eager, "activation_traffic", "byte/token") == pytest.approx(2 * FIT["activation_traffic"])
     assert val(eager, "layer_overhead", "s") == pytest.approx(FIT["eager_launch_factor"] * FIT["layer_overhead"])
     assert val(r, "software_slowdown", "") == 1
-    old = api.estimate("nanogpt", preset="gpt2", hardware="rtx-4070", values={"pytorch_2023": True})
+    old = api.estimate("nanogpt", preset="gpt2", hardware="rtx-4070", values={"pytorch_2023": True, "compile": True})
     assert val(old, "software_slowdown", "") == FIT["era_factor"]
+    # the era factor is early TorchInductor's: eager kernels of 2023 are today's
+    old_eager = api.estimate("nanogpt", preset="gpt2", hardware="rtx-4070", values={"pytorch_2023": True,
+                                                                                     "compile": False})
+    assert val(old_eager, "software_slowdown", "") == 1
     assert math.isclose(HFU_CEILING, (85.9 + 83.0 + 80.1) / 3 / 100, rel_tol=1e-3)
 
 
@@ -492,19 +498,20 @@ def test_validation_doc_and_residuals_are_current():
 def test_compile_and_attention_move_the_time_by_what_the_measured_pairs_show():
     """Pairs of measured runs that differ in one change (docs/validation.md, "What the recipe does to the
     time"): costmodel's speed-up points the same way and is within 20 % of the measured one. The pairs are
-    part of the fit; the PyTorch blog's eager -> flash pair is not (its batch is not stated)."""
+    part of the fit; the PyTorch blog's eager -> flash pair is not (its batch is not stated). TF32 -> bf16
+    autocast without compile: measured 333 -> 300 ms (1.11x)."""
     fit_efficiency, validation_table = _benchmarks("fit_efficiency", "validation_table")
     runs = {r.key: r for r in fit_efficiency.RUNS}
     checked = 0
     for change, _, slow, fast, _ in validation_table.PAIRS:
-        if "compile" not in change and "attention" not in change:
+        if "vocabulary" in change:  # derived from that very pair: test_a_vocabulary_that_is_not_a_multiple_of_8
             continue
         measured = runs[slow].reported / runs[fast].reported
         predicted = fit_efficiency.predict(runs[slow]) / fit_efficiency.predict(runs[fast])
         assert measured > 1 and predicted > 1, change  # the direction
         assert abs(math.log(predicted / measured)) < math.log(1.2), (change, measured, predicted)
         checked += 1
-    assert checked == 3
+    assert checked == 4  # two compile pairs, attention, TF32 -> bf16 autocast without compile
     blog = validation_table.blog_attention_ratio()
     assert blog > 1 and abs(math.log(blog / (143 / 113))) < math.log(1.2)
 
@@ -548,3 +555,66 @@ def test_a_native_trainer_has_no_python_step_overhead():
 
     assert get() == pytest.approx(FIT["step_overhead"] + 12 * FIT["layer_overhead"])
     assert get(python_loop=False) == pytest.approx(12 * FIT["layer_overhead"])  # llm.c: only the launches
+
+
+def test_the_fast_recombination_of_the_fit_is_what_costmodel_api_predicts():
+    """fit_efficiency.Pieces (what the fit and the leave-one-out refits evaluate) equals costmodel.api's prediction
+    for every run, at the shipped constants and with every fitted constant moved."""
+    (fit_efficiency,) = _benchmarks("fit_efficiency")
+    from costmodel_time.efficiency import FIT
+
+    shipped = [FIT[name] for name in fit_efficiency.NAMES]
+    moved = [c * (1.3 if i % 2 else 0.8) for i, c in enumerate(shipped)]
+    for run in fit_efficiency.RUNS:
+        for constants in (shipped, moved):
+            assert fit_efficiency.pieces(run).predict(constants) == pytest.approx(
+                fit_efficiency.predict(run, constants), rel=1e-9), run.key
+
+
+def test_fp32_moves_the_counted_bytes_of_a_block_not_twice_autocasts():
+    """Bytes per token and channel of one nanoGPT block's forward (LN, attention output copy, residual add, LN,
+    GELU over 4 d, residual add), counted by hand: autocast keeps the residual stream and LayerNorm in fp32 and
+    casts each Linear input to bf16 in a kernel of its own; torch.compile fuses LN with the cast and with the add
+    before it."""
+    d = 1  # per channel
+    eager_fp32 = 8 * d + 8 * d + 12 * d + 8 * d + 32 * d + 12 * d  # ln1, y copy, add, ln2, gelu (4d in, 4d out), add
+    eager_amp = (8 + 6) * d + 4 * d + 10 * d + (8 + 6) * d + 16 * d + 10 * d  # ln + cast (4 in, 2 out) twice, adds 4+2+4
+    compiled_amp = 6 * d + 12 * d + 16 * d  # ln1+cast; add+ln2+cast (x 4 + y 2 in, x 4 + ln 2 out); gelu in bf16
+    compiled_fp32 = 8 * d + 16 * d + 32 * d
+    assert (eager_fp32, eager_amp, compiled_amp, compiled_fp32) == (80, 68, 34, 56)
+    assert eager_amp / compiled_amp == 2.0  # EAGER_TRAFFIC_FACTOR, the unfused chains
+
+    def factor(**values):
+        r = api.estimate("nanogpt", preset="gpt2", hardware="a100-80gb-sxm", values=values)
+        return val(r, "precision_traffic_factor", "")
+
+    assert factor(precision="fp32", compile=False) == pytest.approx(80 / 68, abs=1e-3)
+    assert factor(precision="fp32", compile=True) == pytest.approx(56 / 34, abs=1e-3)
+    assert factor(precision="amp-bf16", compile=False) == 1
+
+
+def test_llmc_fused_classifier_moves_the_counted_logit_bytes():
+    # llm.c fused_classifier_kernel5: reads the bf16 logits twice, writes dlogits over them: 2 + 2 + 2 bytes
+    r = api.estimate("nanogpt", preset="gpt2", hardware="a100-80gb-sxm", values={"fused_loss": True})
+    assert val(r, "logit_traffic", "byte/token") == 2 + 2 + 2
+
+
+def test_validation_meets_the_issue_targets_for_time():
+    """Issue 12: median |error| <= 10 % over all runs with a time, <= 15 % in every regime, no consumer-card
+    run off by more than 25 %. Errors against the reported figures in benchmarks/ (measured by others)."""
+    fit_efficiency, validation_table = _benchmarks("fit_efficiency", "validation_table")
+    from costmodel_time.efficiency import FIT
+
+    shipped = [FIT[name] for name in fit_efficiency.NAMES]
+    rows = []
+    for run in fit_efficiency.RUNS:
+        error = fit_efficiency.pieces(run).predict(shipped) / run.reported - 1
+        rows.append((run, abs(error)))
+    assert sorted(e for _, e in rows)[len(rows) // 2] <= 0.10
+    for run, error in rows:
+        if run.consumer:
+            assert error <= 0.25, run.key
+    groups = {"consumer": [e for r, e in rows if r.consumer], "data-centre": [e for r, e in rows if not r.consumer],
+              "compiled": [e for r, e in rows if r.compiled], "eager": [e for r, e in rows if not r.compiled]}
+    for name, errors in groups.items():
+        assert validation_table._median(errors) <= 0.15, name

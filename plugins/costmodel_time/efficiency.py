@@ -2,7 +2,7 @@
 
 A micro-step on one GPU is modelled from what it does (docs/time.md, "The efficiency model"):
 
-    micro_step_time = (matmul_time + memory_time) * software_slowdown + step_overhead + layer_overhead * n_layer
+    micro_step_time = matmul_time + memory_time * software_slowdown + step_overhead + layer_overhead * n_layer
 
     matmul_time  = (flops_per_token + recompute_flops_per_token + misaligned_head_flops) * micro_step_tokens
                    / (hfu_ceiling * peak_flops)                  the FLOPs at the card's matmul ceiling
@@ -13,7 +13,7 @@ A micro-step on one GPU is modelled from what it does (docs/time.md, "The effici
                       + logit_traffic * vocab_size                    softmax and loss over the vocabulary
                       + score_traffic * n_layer * n_head * seq_len    the T x T scores of eager attention
                       + fp8_traffic)                                  FP8 casts of the Linear layers' inputs
-                     * traffic_element_bytes / 2 byte                 (fp32 activations move twice the bytes)
+                     * precision_traffic_factor                       (fp32 over bf16 autocast: counted)
                      * (flops_per_token + recompute) / flops_per_token   (recomputation repeats the forward)
 
 where `dram_share` is the part of that traffic that misses the L2 cache: a micro-step whose
@@ -36,8 +36,10 @@ Where the constants come from:
 - `step_overhead` applies to a training loop written in Python (PyTorch); a native trainer such as
   llm.c (`python_loop=false`) has no interpreter between its kernels and keeps only `layer_overhead`;
 - `l2_cache`: the card's datasheet (0 where a card file does not give it: no caching assumed);
-- `software_slowdown`: 1 for today's PyTorch; `pytorch_2023=true` for the 2.0 nightlies of 2022-23 (fitted);
-- eager traffic: twice the compiled (estimated from the fused chains); eager per-layer time: fitted;
+- `software_slowdown`: 1 for today's PyTorch; `pytorch_2023=true` for the 2.0 nightlies of 2022-23: their
+  memory-bound kernels moved more bytes (fitted);
+- `precision_traffic_factor` (fp32 against bf16 autocast) and llm.c's `fused_loss` logit bytes: counted;
+- eager traffic: twice the compiled (counted, docs/time.md "Bytes of a block"); eager per-layer time: fitted;
 - `activation_traffic` (compiled), `logit_traffic`, `l2_working_set`, `step_overhead` and `layer_overhead`:
   fitted once, by weighted least squares in log(step time), to the published and field runs of
   benchmarks/ (benchmarks/fit_efficiency.py refits them; tests/test_time.py checks that the
@@ -53,18 +55,17 @@ from costmodel.declarations import Formula
 
 # the fit's result (benchmarks/fit_efficiency.py; rounded to 3 significant digits)
 FIT = {
-    "activation_traffic": 232.0,  # byte/token per layer and channel of the residual width, compiled
-    "logit_traffic": 34.9,  # byte/token per vocabulary entry
-    "l2_working_set": 2.8,  # activation tensors of one micro-step that compete for the L2 cache
-    "step_overhead": 0.00219,  # s per micro-step of a Python loop
-    "layer_overhead": 0.0013,  # s per micro-step and layer, compiled
-    "eager_launch_factor": 5.32,  # without torch.compile: times the per-layer time (one launch per op)
-    "era_factor": 1.44,  # PyTorch 2.0 nightlies of 2022-23: times the matmul and memory time
+    "activation_traffic": 277.0,  # byte/token per layer and channel of the residual width, compiled
+    "logit_traffic": 35.0,  # byte/token per vocabulary entry
+    "l2_working_set": 1.61,  # activation tensors of one micro-step that compete for the L2 cache
+    "step_overhead": 0.000396,  # s per micro-step of a Python loop
+    "layer_overhead": 0.00152,  # s per micro-step and layer, compiled
+    "eager_launch_factor": 5.93,  # without torch.compile: times the per-layer time (one launch per op)
+    "era_factor": 1.92,  # PyTorch 2.0 and its nightlies of 2022-23, compiled: times the memory-bound time
 }
-# estimated, not fitted: without torch.compile every elementwise op reads its inputs and writes its output;
-# TorchInductor fuses each chain between two matmuls (residual add + LayerNorm, bias + GELU, bias + residual
-# add: two or three ops each) into one kernel that reads and writes once, so unfused moves about twice the bytes
-EAGER_TRAFFIC_FACTOR = 2.0
+# counted, not fitted (TRAFFIC_BYTES below): without torch.compile every elementwise op reads its inputs and
+# writes its output; TorchInductor fuses residual add + LayerNorm + cast into one kernel: 68 against 34 bytes
+EAGER_TRAFFIC_FACTOR = 2.0  # = TRAFFIC_BYTES[eager, amp] / TRAFFIC_BYTES[compiled, amp]
 # measured, not fitted: the mean "maximum achievable matmul FLOPS" efficiency of the A100 SXM
 # (85.9 %), GH200 (83.0 %) and H100 SXM (80.1 %) in stas00/ml-engineering's comparison table
 HFU_CEILING = 0.83
@@ -81,6 +82,13 @@ FP8_CAST_BYTES = 7.0
 # derived, not fitted (docs/time.md): the head's matmuls with an odd vocabulary (50,257) against a multiple
 # of 64 (50,304), from the 96 -> 93 ms step of GPT-2 124M on an A100 in Karpathy's GPT-2 reproduction (2024)
 MISALIGNED_HEAD_FACTOR = 1.22
+# counted (docs/time.md, "Bytes of a block"): bytes per token and channel of the residual width that the
+# memory-bound kernels of one nanoGPT block's forward move; fp32 over bf16 autocast, compiled and eager
+TRAFFIC_BYTES = {("compiled", "amp"): 34, ("compiled", "fp32"): 56, ("eager", "amp"): 68, ("eager", "fp32"): 80}
+FP32_TRAFFIC = {mode: round(TRAFFIC_BYTES[(mode, "fp32")] / TRAFFIC_BYTES[(mode, "amp")], 3)
+                for mode in ("compiled", "eager")}
+# counted: llm.c's fused classifier reads the bf16 logits twice (2 + 2 B) and writes their gradient in place (2 B)
+FUSED_LOSS_BYTES = 6.0
 # fp16 with a loss scaler: unscale_ reads and writes every gradient (8 B), the inf check reads it (4 B)
 LOSS_SCALER_BYTES = 12.0
 
@@ -99,6 +107,16 @@ VOCAB_PADDING = (
     "96ms' and 'nice/ugly numbers. vocab size 50257 -> 50304, 93ms' (benchmarks/field_runs.py P13, P14); "
     "karpathy/nanoGPT model.py@3adf61e154c3 L111 ('padded up to nearest multiple of 64 for efficiency'); NVIDIA "
     "Deep Learning Performance guide, 'Tensor Core requirements' (GEMM dimensions multiples of 8 for FP16/BF16)"
+)
+TRAFFIC_COUNT = (
+    "counted from karpathy/nanoGPT model.py@3adf61e154c3 L94-L106 (Block: ln_1, attn, residual add, ln_2, mlp, "
+    "residual add) with PyTorch's autocast op lists (torch.amp docs, 'CUDA Ops that can autocast to float32': "
+    "layer_norm, softmax; a Linear's input is cast to bf16 by a separate kernel; fp32 + bf16 adds to fp32); "
+    "table in docs/time.md"
+)
+LLMC_CLASSIFIER = (
+    "karpathy/llm.c llmc/fused_classifier.cuh@f1e2ace (fused_classifier_kernel5: softmax statistics over the logits, "
+    "a second read, dlogits stored over the logits; 'never materializes the full normalized logits')"
 )
 ADAMW = (
     "Loshchilov & Hutter 2019, Decoupled Weight Decay Regularization (arXiv:1711.05101) Algorithm 2; "
@@ -148,6 +166,31 @@ CONSTANTS = [
         source="IEEE 754 binary32",
     ),
     Formula(
+        target="precision_traffic_factor",
+        expr="1",
+        condition='precision != "fp32"',
+        doc="the memory-bound bytes of mixed precision (bf16/fp16 autocast) or pure bf16: the reference",
+        source="definition",
+    ),
+    Formula(
+        target="precision_traffic_factor",
+        expr=f"{FP32_TRAFFIC['compiled']}",
+        condition='precision == "fp32" and compile',
+        doc="fp32 training, compiled: the fused kernels move 4-byte activations where autocast's move 2-byte ones "
+        "(the residual stream is fp32 either way): 56 against 34 bytes per token and channel of a block's forward "
+        "(counted)",
+        source=TRAFFIC_COUNT,
+    ),
+    Formula(
+        target="precision_traffic_factor",
+        expr=f"{FP32_TRAFFIC['eager']}",
+        condition='precision == "fp32" and not compile',
+        doc="fp32 training without torch.compile: 80 against 68 bytes per token and channel of a block's forward "
+        "(counted): eager autocast keeps the residual stream, LayerNorm and softmax in fp32 and adds a cast "
+        "kernel before every Linear layer, so it saves little traffic over fp32",
+        source=TRAFFIC_COUNT,
+    ),
+    Formula(
         target="l2_cache",
         expr="0 * byte",
         doc="no L2 cache counted unless the card file gives its size",
@@ -173,8 +216,18 @@ CONSTANTS = [
     Formula(
         target="logit_traffic",
         expr=f"{FIT['logit_traffic']} * byte/token",
+        condition="not fused_loss",
         doc="bytes moved per token and vocabulary entry: logits, softmax and the loss's gradient (fitted)",
         source=FIT_SOURCE,
+        overridable=True,
+    ),
+    Formula(
+        target="logit_traffic",
+        expr=f"{FUSED_LOSS_BYTES} * byte/token",
+        condition="fused_loss",
+        doc="one fused kernel computes softmax, loss and the logits' gradient: it reads the bf16 logits twice and "
+        "writes the gradient over them (counted)",
+        source=LLMC_CLASSIFIER,
         overridable=True,
     ),
     Formula(
@@ -241,9 +294,11 @@ CONSTANTS = [
     ),
     Formula(
         target="software_slowdown",
-        expr=f"{FIT['era_factor']} if pytorch_2023 else 1",
-        doc="matmul and memory-bound kernels of the PyTorch 2.0 nightlies of 2022-23 (early TorchInductor, "
-        "no fused AdamW) ran this much slower than today's (era_factor, fitted to the 2022-23 runs); 1 today",
+        expr=f"{FIT['era_factor']} if pytorch_2023 and compile else 1",
+        doc="the compiled memory-bound kernels of PyTorch 2.0 and its nightlies of 2022-23 (early TorchInductor, "
+        "which fused fewer ops) moved this many times today's bytes (era_factor, fitted to the 2022-23 runs); 1 today "
+        "and without torch.compile. The matmuls (cuBLAS) are not slowed: the RTX 4090 runs of March 2023 need no "
+        "factor on them",
         source=FIT_SOURCE,
         overridable=True,
     ),
@@ -347,7 +402,7 @@ STEP = [
         expr=(
             "(activation_traffic * n_layer * d_model * dram_share + logit_traffic * vocab_size"
             " + score_traffic * n_layer * n_head * seq_len * sequence/token + fp8_traffic)"
-            " * traffic_element_bytes / (2 * byte) * (flops_per_token + recompute_flops_per_token) / flops_per_token"
+            " * precision_traffic_factor * (flops_per_token + recompute_flops_per_token) / flops_per_token"
         ),
         doc="bytes the memory-bound kernels move per token: width, vocabulary and (eager) attention scores; "
         "scaled by the activation dtype and repeated for recomputed forwards",
@@ -368,7 +423,7 @@ STEP = [
     ),
     Formula(
         target="micro_step_time",
-        expr="(matmul_time + memory_time) * software_slowdown + fixed_time",
+        expr="matmul_time + memory_time * software_slowdown + fixed_time",
         doc="one forward and backward pass on one GPU",
         source="efficiency model (docs/time.md)",
         assumptions=("matmuls, memory-bound kernels and fixed costs do not overlap",),

@@ -27,8 +27,8 @@ QUANTITIES = [
        "bool", default=True),
     _q("pytorch_2023", "1", "the run uses the PyTorch 2.0 nightlies of 2022-23 (early TorchInductor, no fused AdamW)",
        "bool", default=False),
-    _q("software_slowdown", "1", "efficiency model: how much slower the matmul and memory-bound kernels run "
-       "with the software of the run (1 today; fitted for 2022-23 PyTorch)"),
+    _q("software_slowdown", "1", "efficiency model: how much slower the memory-bound kernels run with the "
+       "software of the run (1 today; fitted for 2022-23 PyTorch)"),
     _q("misaligned_head_factor", "1", "efficiency model: slowdown of the head's matmuls with a vocabulary that "
        "is not a multiple of 8"),
     _q("misaligned_head_flops", "FLOP/token", "extra FLOPs per token that stand for the misaligned head's slowdown"),
@@ -36,6 +36,10 @@ QUANTITIES = [
     _q("activation_traffic", "byte/token",
        "efficiency model: bytes memory-bound kernels move per token, layer and width channel (fitted)"),
     _q("traffic_element_bytes", "byte", "bytes per activation element the memory-bound kernels move (2; fp32: 4)"),
+    _q("precision_traffic_factor", "1", "efficiency model: memory-bound bytes of the precision over those of "
+       "bf16 autocast (counted)"),
+    _q("fused_loss", "1", "softmax, loss and the logits' gradient run as one fused kernel (llm.c)", "bool",
+       default=False),
     _q("l2_cache", "byte", "on-chip L2 cache of the GPU (from the card file; 0 if not given)"),
     _q("l2_working_set", "1", "efficiency model: activation tensors a micro-step cycles through the L2 (fitted)"),
     _q("dram_share", "1", "share of the activation traffic that misses the L2 cache"),
