@@ -31,10 +31,10 @@ from published_runs import Run  # noqa: E402
 
 RUNS = PUBLISHED + TIME_RUNS  # every run with a time
 # the fitted constants (keys of costmodel_time.efficiency.FIT) and where they start
-NAMES = ("activation_traffic", "logit_traffic", "l2_working_set", "step_overhead", "layer_overhead",
-         "eager_launch_factor", "era_factor")
-START = (277.0, 35.0, 1.61, 0.000396, 0.00152, 5.93, 1.92)
-UNITS = ("byte/token", "byte/token", "", "s", "s", "", "")
+NAMES = ("activation_traffic", "logit_traffic", "l2_working_set", "layer_overhead", "eager_launch_factor",
+         "era_factor")
+START = (346.0, 41.7, 2.15, 0.00292, 5.96, 1.87)
+UNITS = ("byte/token", "byte/token", "", "s", "", "")
 
 
 def _values(run: Run, constants: Sequence[float]) -> dict[str, str]:
@@ -52,8 +52,6 @@ def _values(run: Run, constants: Sequence[float]) -> dict[str, str]:
     }
     if not values.get("fused_loss"):  # llm.c's fused classifier: counted, not fitted
         out["logit_traffic"] = f"{c['logit_traffic']} byte/token"
-    if values.get("python_loop", True):  # a native trainer (llm.c) has no per-micro-step Python overhead
-        out["step_overhead"] = f"{c['step_overhead']} s"
     return out
 
 
@@ -74,7 +72,7 @@ def predict(run: Run, constants: Sequence[float] | None = None) -> float:
 PIECE_TARGETS = ("matmul_time", "micro_step_tokens", "mem_bandwidth", "n_layer", "d_model", "vocab_size",
                  "n_head", "seq_len", "score_traffic", "fp8_traffic", "l2_cache", "traffic_element_bytes",
                  "dram_share", "activation_traffic", "logit_traffic", "memory_traffic", "layer_overhead",
-                 "grad_accum", "optimizer_time", "exposed_comm_time", "compute_time", "iters", "compile_time",
+                 "grad_accum", "optimizer_time", "step_overhead", "exposed_comm_time", "compute_time", "iters", "compile_time",
                  "eval_time", "checkpoint_time")
 
 
@@ -90,7 +88,6 @@ class Pieces:
         values = run.scenario()["values"]
         self.run = run
         self.compiled = bool(values.get("compile"))
-        self.python_loop = bool(values.get("python_loop", True))
         self.era = bool(values.get("pytorch_2023"))
         self.v = v
         # the activation traffic's multiple of the fitted constant (2 without compile); the logit traffic
@@ -116,9 +113,9 @@ class Pieces:
                    + logit * v["vocab_size"] + self.other_traffic) * self.traffic_multiple
         memory = v["micro_step_tokens"] * traffic / v["mem_bandwidth"]
         slowdown = c["era_factor"] if self.era and self.compiled else 1.0
-        layer = c["layer_overhead"] * (1.0 if self.compiled else c["eager_launch_factor"])
-        fixed = (c["step_overhead"] if self.python_loop else 0.0) + layer * v["n_layer"]
-        micro = v["matmul_time"] + memory * slowdown + fixed
+        launch = c["layer_overhead"] * (1.0 if self.compiled else c["eager_launch_factor"]) * v["n_layer"]
+        gpu = v["matmul_time"] + memory * slowdown
+        micro = math.sqrt(gpu**2 + launch**2) + v["step_overhead"]
         compute = v["grad_accum"] * micro + v["optimizer_time"]
         iter_time = compute + v["exposed_comm_time"]
         if self.run.compare == "iter_time":

@@ -327,7 +327,38 @@ def _piecewise(expr) -> bool:
 
 
 def _bracketed_root(fn, value, start, q, scenario, leaf, target) -> float:
-    """Bracket the root by doubling/halving from `start`, then bisect (monotone `fn` assumed)."""
+    """Bracket the root by doubling/halving from `start`, then bisect (monotone `fn` assumed). A target that
+    rises and then falls (a throughput past its best micro-batch) is first searched the way it moves at
+    `start`; if that side never reaches `value`, the other side is scanned for a crossing before giving up."""
+    try:
+        return _monotone_root(fn, value, start, q, scenario, leaf, target)
+    except Unreachable:
+        low_bound = 1.0 if q.kind == "integer" else (q.minimum or 0.0)
+        x = max(float(start) if start else 1.0, low_bound if low_bound > 0 else 1e-12)
+        gx = fn(x) - value
+        floor_value = max(low_bound, 1e-300)
+        while x > floor_value:
+            lower = max(x / 2, floor_value)
+            g = fn(lower) - value
+            if (g < 0) != (gx < 0):
+                return _bisect(fn, value, lower, x, 1 if g < gx else -1)
+            x, gx = lower, g
+        raise
+
+
+def _bisect(fn, value, lo, hi, direction) -> float:
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if (fn(mid) - value) * direction < 0:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= REL_TOL * hi:
+            break
+    return 0.5 * (lo + hi)
+
+
+def _monotone_root(fn, value, start, q, scenario, leaf, target) -> float:
     low_bound = 1.0 if q.kind == "integer" else (q.minimum or 0.0)
     a = max(float(start) if start else 1.0, low_bound if low_bound > 0 else 1e-12)
     ga = fn(a) - value
@@ -364,15 +395,7 @@ def _bracketed_root(fn, value, start, q, scenario, leaf, target) -> float:
             lo, hi = nxt, lo
         if (g >= 0) == (direction > 0) if up else (g <= 0) == (direction > 0):
             break
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if (fn(mid) - value) * direction < 0:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo <= REL_TOL * hi:
-            break
-    return 0.5 * (lo + hi)
+    return _bisect(fn, value, lo, hi, direction)
 
 
 def _round_feasible(fn, value, root, q, scenario, leaf, target) -> float:

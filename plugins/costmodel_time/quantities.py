@@ -53,7 +53,9 @@ QUANTITIES = [
     _q("matmul_time", "s", "matmul-bound time of one micro-step on one GPU"),
     _q("memory_traffic", "byte/token", "bytes the memory-bound kernels move per token"),
     _q("memory_time", "s", "memory-bound time of one micro-step on one GPU"),
-    _q("fixed_time", "s", "fixed time of one micro-step (launches, Python, data loading)"),
+    _q("gpu_time", "s", "the GPU's work of one micro-step: matmuls and memory-bound kernels"),
+    _q("launch_time", "s", "the host's time to launch one micro-step's kernels"),
+    _q("fixed_time", "s", "the part of a micro-step the GPU does not compute (launches not hidden, loop cost)"),
     _q("micro_step_time", "s", "time of one forward and backward pass on one GPU"),
     _q("optimizer_time", "s", "time of one optimizer step (memory-bound)"),
     # one step
