@@ -2,6 +2,6 @@
 before it uses prebuilt_registry.pickle: the content key of the sources it was built from, the
 engine modules the build imported (part of the key) and the sha256 of its bytes."""
 
-KEY = "b48845d47c5e2a5b9110df28207b2ec9"
+KEY = "6ea31110d1fe0b841471399efae8a805"
 SHA256 = "cf629e0f92fe2d8f5959aa149a814e231cc2affde1eeccf6a77c6cfe7f474943"
 MODULES = ('__init__.py', 'cache.py', 'calibrate.py', 'config_json.py', 'declarations.py', 'errors.py', 'expressions.py', 'files.py', 'hookspecs.py', 'loading.py', 'prebuilt.py', 'programs.py', 'registry.py', 'toml_files.py', 'units.py')
