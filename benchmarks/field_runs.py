@@ -336,6 +336,14 @@ TIME_RUNS += [
     for key, what, values, ms, chapter in REPRO_STEPS
 ]
 
+# modded GPT-2 trainers (modded-nanogpt train_gpt2.py@e5b254f L127-L241; tyler-romero/nanogpt-speedrun run 2.1):
+# GPT-2 124M with rotary q and k from the fused c_attn, weightless RMSNorm, ReLU², tied lm_head, logits.float()
+MODDED_124M = {**SPEEDRUN_124M, "positions": "rotary", "norm": "rmsnorm", "norm_weight": False, "mlp": "relu2",
+               "logits_fp32": True}
+# modded-nanogpt@e5b254f also trains the blocks' matrices with Muon (one momentum buffer each, L392) and lm_head
+# with AdamW (L390)
+MODDED_E5B254F = {**MODDED_124M, "optimizer": "muon"}
+
 MEMORY_RUNS = [
     MemoryRun(
         key="C03",
@@ -360,30 +368,38 @@ MEMORY_RUNS = [
         preset="gpt2",
         hardware="rtx-4090",
         n_gpus=2,
-        values={**SPEEDRUN_124M, "micro_batch": 32, "gradient_accumulation_steps": 16},
+        values={**MODDED_124M, "micro_batch": 32, "gradient_accumulation_steps": 16},
         measured="allocated",
         reported=20567 * MiB,
         reported_text="20,567 MiB max_memory_allocated",
         source="tyler-romero/nanogpt-speedrun log 14fcdb07 (as C04)",
         quote="peak memory consumption: 20567 MiB",
         confidence="high",
-        note="fp32 logits inside the compiled forward",
+        note="fp32 logits inside the compiled forward; RoPE, ReLU², RMSNorm, AdamW (field-run collection); c_attn "
+        "fused as in modded-nanogpt",
     ),
     MemoryRun(
         key="D06",
-        model="nanochat d20, head (2026-01), micro-batch 32",
+        model="nanochat d20 @50413d2 (2026-01-15, as v0), micro-batch 32",
         family="nanochat",
         preset="d20",
         hardware="h100-sxm",
         n_gpus=8,
-        values={"version": "head", "compile": True, "micro_batch": 32},
+        # the card's total as the error message reports it (CUDA's, below nvidia-smi's 81,559 MiB)
+        values={"version": "v0", "compile": True, "micro_batch": 32, "gpu_memory_usable": "79.19 GiB"},
         measured="oom",
         reported_text="out of memory at micro-batch 32 (79.19 GiB usable)",
         source="github.com/karpathy/nanochat/issues/443 (eliplutchok, 2026-01-16)",
         quote="torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 8.00 GiB. GPU has 79.19 GiB total, "
         "6.68 GiB free, 72.48 GiB in use by this process.",
         confidence="medium",
-        note="the maintainer could not reproduce it ('weird I can't reproduce this'): borderline",
+        note="nanochat@50413d2 is v0's design (base_train.py L15, L81: expandable segments, autocast; gpt.py L221: "
+        "bf16 wte; DistMuon/DistAdamW; speedrun.sh L62: a 65,536-token tokenizer), modelled as v0, plus what v0 lacks: "
+        "per-layer resid/x0 lambdas (gpt.py L359: each block's input lambda x + mu x0 keeps about one bf16 d-wide "
+        "tensor per layer more, 20 x 65,536 x 1,280 x 2 B = 3.1 GiB, not modelled) and FA3; version head (92d63d4, "
+        "value embeddings, 32,768 tokens) is a later design. The message says 72.48 GiB in use + 8.00 GiB asked "
+        "= 80.48 GiB needed at the loss's backward (the bf16 logits' gradient, a (65536, 65536) buffer); the "
+        "maintainer could not reproduce it ('weird I can't reproduce this'): borderline",
     ),
     MemoryRun(
         key="D07",
@@ -392,13 +408,14 @@ MEMORY_RUNS = [
         preset="gpt2",
         hardware="l40s",
         n_gpus=8,
-        values={**SPEEDRUN_124M, "micro_batch": 64, "gradient_accumulation_steps": 8},
+        values={**MODDED_E5B254F, "micro_batch": 64, "gradient_accumulation_steps": 8},
         measured="oom",
         reported_text="out of memory at micro-batch 64 (44.99 GiB usable)",
         source="github.com/KellerJordan/modded-nanogpt/issues/12 (2024-10-13)",
         quote="I tried it on 8 L4OS (GPU 45GB in RAM), it failed with OOM error.",
         confidence="medium",
-        note="Muon momentum described as AdamW states",
+        note="train_gpt2.py@e5b254f: batch_size 8*64 sequences over 8 GPUs, so no accumulation at 64 (L334-L335); "
+        "no expandable segments; coordinate_descent_tuning (L381-L382)",
     ),
     MemoryRun(
         key="D07b",
@@ -407,7 +424,7 @@ MEMORY_RUNS = [
         preset="gpt2",
         hardware="l40s",
         n_gpus=8,
-        values={**SPEEDRUN_124M, "micro_batch": 32, "gradient_accumulation_steps": 16},
+        values={**MODDED_E5B254F, "micro_batch": 32, "gradient_accumulation_steps": 16},
         measured="fits",
         reported_text="fits at micro-batch 32",
         source="github.com/KellerJordan/modded-nanogpt/issues/12 (2024-10-13)",
@@ -504,5 +521,38 @@ MEMORY_RUNS = [
         source="github.com/karpathy/nanochat/issues/157 (zussini, 2025-10-30)",
         quote="with batch size = 4 and it looks like it will take around 3 days",
         confidence="high",
+    ),
+    MemoryRun(
+        key="P06",
+        model="nanochat d32 (1.88 B), v0, micro-batch 16",
+        family="nanochat",
+        preset="d32",
+        hardware="h100-sxm",
+        n_gpus=8,
+        values={"version": "v0", "compile": True, "micro_batch": 16},
+        measured="oom",
+        reported_text="out of memory at micro-batch 16",
+        source="karpathy/nanochat run1000.sh@fae3aca L40-L42 (the author sizing the published d32 run)",
+        quote="Running the base_train.py script with --depth=32, I saw that --device_batch_size=16 runs out of memory",
+        confidence="high",
+    ),
+    MemoryRun(
+        key="P07",
+        model="nanochat d32 (1.88 B), v0, micro-batch 8",
+        family="nanochat",
+        preset="d32",
+        hardware="h100-sxm",
+        n_gpus=8,
+        values={"version": "v0", "compile": True, "micro_batch": 8},
+        measured="used",
+        reported=78e9,
+        reported_text="'about 78/80GB' in nvidia-smi",
+        source="karpathy/nanochat run1000.sh@fae3aca L40-L42 (the published d32 run, 8 x H100 80 GB)",
+        quote="--device_batch_size=8 fits. Inspecting `nvidia-smi` during training, I saw all GPUs were at about "
+        "78/80GB VRAM, so it just barely fits",
+        confidence="medium",
+        note="nvidia-smi 'used' (expandable segments keep the largest pool reserved; NCCL's NVLink SHARP buffers "
+        "of an H100 node are not modelled): compared with mem_peak; '78' read as 78e9 bytes as D12's '79GB+' "
+        "(nvidia-smi's 78,000 MiB would be 76.2 GiB)",
     ),
 ]

@@ -16,6 +16,11 @@ nanochat v0 block under autocast (gpt.py@fae3aca L79-L151): rms_norm runs in fp3
   Linear casts its fp32 input anew (3 x 2 d for c_q, c_k, c_v; 2 d for c_fc); QK norm keeps fp32
   q and k (4 q + 4 k) and SDPA their 16-bit casts (2 q + 2 k) with v (2 k) and the output (2 q);
   relu^2 keeps relu's output and its square (2 x 8 d); fp32 rstd per norm (4 (2 + H + Hkv)).
+Rotary embeddings on a fused q/k/v projection (modded-nanogpt train_gpt2.py@e5b254f L127-L167): the
+  rotated q and k are new tensors that SDPA saves, while v, a view of the fused output, keeps all of
+  it alive: a (q + k) more per token than with learned positions (act_rotary). With separate q, k, v
+  projections the projections' outputs are freed once rotated (the rotation's backward needs only
+  cos and sin), so nothing is added.
 nanochat head block (gpt.py@92d63d4 L84-L153), everything in the compute dtype: the mixed residual
   and the post-attention residual (2 a d) with their rstd, both normed inputs (2 a d), the rotary
   outputs into QK norm (a (q + k)), the 1.2-scaled q and k and v for SDPA (a (q + 2 k)), the output
@@ -89,17 +94,23 @@ BLOCK = (
 )
 
 LAYER = (
-    _f("act_layer", f"({BLOCK} + 4 * byte * n_head) / token + act_lora",
+    _f("act_layer", f"({BLOCK} + 4 * byte * n_head) / token + act_rotary + act_lora",
        "a pre-norm block with SDPA: residual 2 r d, normed inputs, q/k norms, q k v and output, the MLP, "
        "2 norms' statistics, logsumexp 4 H (+ dropout masks). Compiled, inductor's partitioner drops what it "
        "can recompute pointwise: an fp32 norm output's extra casts (one 16-bit normed input per norm), the "
        "fp32 q/k-norm inputs (kept in the compute dtype), a gated MLP's activation, LayerNorm's mean; "
        "matmul inputs and outputs and SDPA's q, k, v, output and logsumexp stay", SOURCES + "; " + S.PARTITIONER,
        FLASH),
-    _f("act_layer", f"({BLOCK}) / token + act_attention_matrix + act_lora",
+    _f("act_layer", f"({BLOCK}) / token + act_attention_matrix + act_rotary + act_lora",
        "a pre-norm block with attention written out: the same less the logsumexp, plus the T x T tensors "
        "(compiled: the same drops as with SDPA)", SOURCES + "; " + S.PARTITIONER, EAGER),
     _f("act_lora", "0 * byte/token", "no adapters", "definition", 'weights == "full"'),
+    _f("act_rotary", f"qkv_fused * bytes_act * ({Q} + {KV}) / token",
+       "rotary q and k computed from a fused q/k/v output: SDPA saves the rotated q and k, and v (a view) keeps "
+       "the whole fused output alive; with separate projections their outputs are freed once rotated",
+       S.MODDED + "; " + S.MEASURED_ROTARY, 'positions == "rotary"'),
+    _f("act_rotary", "0 * byte/token", "learned positions are added to the embedding: q, k and v stay views of "
+       "the projection's output", S.nanogpt("model.py", "56-64"), 'positions == "learned"'),
     _f("act_lora", "n_lora_adapters * lora_rank * bytes_act / token",
        "each adapter keeps its r-wide intermediate (x A) for the gradient of B; x itself is kept anyway",
        S.LORA, 'weights in ("lora", "int8", "nf4")',

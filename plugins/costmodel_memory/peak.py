@@ -18,8 +18,8 @@ which one is the peak:
 5. optimizer step: weights, states, gradients, the step's temporaries, and the logits the training
    loop still holds. nanochat head's MuonAdamW makes this the peak on one GPU.
 
-mem_peak adds the overhead: the CUDA context, the cuBLAS workspaces, and the caching allocator's
-slack as a fraction of the tensor peak.
+mem_peak adds the overhead: the CUDA context, the cuBLAS workspaces, the NCCL communicator of a
+multi-GPU run, and the caching allocator's slack as a fraction of the tensor peak.
 """
 
 from __future__ import annotations
@@ -41,6 +41,9 @@ DEFAULTS = (
     _f("mem_cuda_context", "287047680 * byte",
        "an empty CUDA context with lazy module loading; kernels loaded on first use add to it", S.CONTEXT,
        overridable=True),
+    _f("mem_nccl", "(0 if n_gpus == 1 else (544e6 if n_gpus == 2 else 688e6)) * byte",
+       "the NCCL communicator of a multi-GPU run: its channels' buffers and connections to the peers (measured "
+       "per GPU with PyTorch: 544 MB for 2 GPUs, 688 MB for more); none on one GPU", S.NCCL, overridable=True),
     _f("mem_workspace", "(8519680 + 1048576) * byte",
        "cuBLAS workspace (:4096:2:16:8) + cuBLASLt workspace (1 MiB below sm90) on one stream", S.CUBLAS,
        overridable=True),
@@ -124,8 +127,9 @@ MOMENTS = (
        " (3 if mem_moment_backward >= mem_tensors_peak else (4 if mem_moment_end >= mem_tensors_peak else 5)))",
        "1: end of forward, 2: loss backward, 3: backward of the last block, 4: end of backward, "
        "5: optimizer step", "definition"),
-    _f("mem_overhead", "mem_cuda_context + mem_workspace + allocator_slack * mem_tensors_peak",
-       "CUDA context, cuBLAS workspaces, caching-allocator slack", S.CONTEXT + "; " + S.CUBLAS + "; " + S.ALLOCATOR),
+    _f("mem_overhead", "mem_cuda_context + mem_workspace + mem_nccl + allocator_slack * mem_tensors_peak",
+       "CUDA context, cuBLAS workspaces, NCCL's buffers, caching-allocator slack",
+       S.CONTEXT + "; " + S.CUBLAS + "; " + S.NCCL + "; " + S.ALLOCATOR),
     _f("mem_peak", "mem_tensors_peak + mem_overhead", "what the GPU must hold at the peak of a step", "definition"),
     _f("mem_free", "max(gpu_memory_usable - mem_peak, 0 * byte)", "usable memory left over at the peak",
        "definition"),

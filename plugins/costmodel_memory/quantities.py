@@ -28,6 +28,7 @@ QUANTITIES = (
     _q("allocator_slack", "1", "caching-allocator rounding and fragmentation, as a fraction of the tensor peak"),
     _q("mem_cuda_context", "byte", "CUDA context of the training process (driver, runtime, loaded kernels)"),
     _q("mem_workspace", "byte", "cuBLAS / cuBLASLt workspaces"),
+    _q("mem_nccl", "byte", "NCCL communicator buffers of a multi-GPU run, per GPU"),
     # --- element sizes of the precision recipe ----------------------------------------------
     _q("bytes_act", "byte", "bytes per element of activations in the compute dtype (bf16/fp16: 2, fp32: 4)"),
     _q("bytes_param", "byte", "bytes per trainable weight as stored (master weights: fp32 4 under amp, bf16 2)"),
@@ -56,6 +57,7 @@ QUANTITIES = (
     _q("act_layer_kept", "byte/token", "bytes one block keeps per token under the checkpointing recipe"),
     _q("act_attention_matrix", "byte/token", "bytes of the T x T attention tensors (and GQA's repeated K/V) one block saves, per token (eager)"),
     _q("act_lora", "byte/token", "bytes the LoRA adapters of one block save per token"),
+    _q("act_rotary", "byte/token", "bytes one block saves per token for rotary q and k made from a fused q/k/v output"),
     _q("act_outside", "byte/token", "bytes saved per token outside the blocks (embedding, final norm, loss inputs)"),
     _q("act_final", "byte/token", "of act_outside, what the final norm and the loss keep (freed after their backward)"),
     _q("act_block_out", "byte/token", "block outputs kept by a family's own input scaling of the next block, per token"),

@@ -21,6 +21,15 @@ KORTHIKANTI = "Korthikanti et al. 2022, Reducing Activation Recomputation (arXiv
 CHEN = "Chen et al. 2016, Training Deep Nets with Sublinear Memory Cost (arXiv:1604.06174); torch.utils.checkpoint"
 LORA = "Hu et al. 2021, LoRA (arXiv:2106.09685) section 4; huggingface/peft LoraConfig (r=8 default)"
 FLASH = "Dao et al. 2022, FlashAttention (arXiv:2205.14135) section 3.1 (only the logsumexp is kept for backward)"
+MODDED = ("KellerJordan/modded-nanogpt train_gpt2.py@e5b254f5628387a0ac1b10787cd833e6dbbcfcc8 L127-L167 "
+          "(c_attn's output split into q, k, v; apply_rotary_emb on q and k with fp32 cos/sin; SDPA on the rotated "
+          "q, k and the view v)")
+MEASURED_ROTARY = ("measured: tests/validation/test_memory_compiled.py::test_rotary_on_fused_qkv (the compiled graph "
+                   "and eager autograd both save the rotated q and k beside the fused output)")
+NCCL = ("NVIDIA/nccl#964 (ConnollyLeon, 2023-08-16): a process group's communicator with a 4 MB all-reduce takes "
+        "544 MB per GPU for 2 GPUs and 688 MB for more than 2 (4 x A100 NVLink, PyTorch); NCCL_BUFFSIZE default "
+        "4 MiB per channel (NCCL environment-variable docs). Not included: NVLink SHARP buffers on H100/H200 "
+        "NVSwitch systems (vllm-project/vllm#9699, 'nvlsPerRankSize 301989888')")
 MUON = "Jordan et al. 2024, Muon (kellerjordan.github.io/posts/muon): one momentum buffer per matrix"
 
 AUTOCAST = TORCH.format(path="aten/src/ATen/autocast_mode.h (AT_FORALL_LOWER_PRECISION_FP, AT_FORALL_FP32, "

@@ -4,8 +4,11 @@ costmodel's estimates are checked against published and field runs (docs/validat
 each fitted run was predicted with the efficiency model refitted without it (leave-one-out); the
 ratios measured / predicted of the runs in a regime (small models below 300 M parameters, large
 ones above) say how far the truth lies from an estimate of that regime. The 80 % interval of an
-estimate is the estimate times the 10th and 90th percentile of those ratios. Memory works the same
-way with the field runs that report a peak.
+estimate is the estimate times the 10th and 90th percentile of those ratios. Memory has only a few
+field runs that report a peak, too few for percentiles (the 10th-90th percentile of 4 runs is
+narrower than their own range, which covers a fifth run only 3 times in 5): its interval is the
+80 % prediction interval of a further run, from the mean and standard deviation of the logarithms of
+the ratios with Student's t (`prediction_band`), which widens as the runs get fewer.
 
     37.2 h, 80 % interval 31.0-45.1 h, from 14 runs
 
@@ -21,6 +24,7 @@ not fit (0). The functions below are what `check`, `plan` and the renderers use:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import attrs
@@ -59,6 +63,31 @@ def band(ratios: Sequence[float], regime: str, level: float = LEVEL) -> Band:
     return Band(low=quantile(ratios, tail), high=quantile(ratios, 1 - tail), runs=len(ratios), regime=regime)
 
 
+# Student's t, one-sided 0.90 quantile (the two-sided 80 % critical value) by degrees of freedom; NIST/SEMATECH
+# e-Handbook of Statistical Methods, table 1.3.6.7.2 (upper critical values of the t distribution)
+T_90 = {1: 3.078, 2: 1.886, 3: 1.638, 4: 1.533, 5: 1.476, 6: 1.440, 7: 1.415, 8: 1.397, 9: 1.383, 10: 1.372,
+        15: 1.341, 20: 1.325, 30: 1.310, 60: 1.296, 100: 1.290}
+Z_90 = 1.282  # the normal's 0.90 quantile, the limit of many degrees of freedom
+
+
+def t_90(df: int) -> float:
+    """T_90 at df, the next tabulated df below it when df falls between rows (a slightly wider interval)."""
+    if df < 1:
+        raise ValueError("a prediction interval needs at least two runs")
+    return T_90[max(k for k in T_90 if k <= df)] if df <= 100 else Z_90
+
+
+def prediction_band(ratios: Sequence[float], regime: str) -> Band:
+    """The 80 % prediction interval of one more run's ratio: log ratios normal, mean m and sample standard
+    deviation s of n runs, m -/+ t(n - 1) s sqrt(1 + 1/n) (the interval of a new observation, not of the mean)."""
+    n = len(ratios)
+    logs = [math.log(r) for r in ratios]
+    mean = sum(logs) / n
+    sd = math.sqrt(sum((x - mean) ** 2 for x in logs) / (n - 1)) if n > 1 else 0.0
+    half = t_90(n - 1) * sd * math.sqrt(1 + 1 / n)
+    return Band(low=math.exp(mean - half), high=math.exp(mean + half), runs=n, regime=regime)
+
+
 def _ratios(pairs) -> list[float]:
     return [ratio for _, ratio in pairs]
 
@@ -73,7 +102,7 @@ def band_for(n_params: float) -> Band:
 
 
 def memory_band(pairs=None) -> Band:
-    return band(_ratios(residuals.MEMORY if pairs is None else pairs), "memory")
+    return prediction_band(_ratios(residuals.MEMORY if pairs is None else pairs), "memory")
 
 
 def memory_verdict(peak: float, usable: float, mem: Band | None = None) -> str:

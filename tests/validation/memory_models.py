@@ -29,6 +29,7 @@ from torch.nn import functional as F
 
 import ref_nanochat as RN
 from memory_probe import CudaSemantics
+from ref_modded import RefModded
 from ref_nanogpt import RefConfig, RefGPT
 
 AUTOCAST_DTYPE = {"amp-bf16": torch.bfloat16, "amp-fp16": torch.float16, "bf16": None, "fp32": None}
@@ -100,6 +101,20 @@ class V0(RN.RefNanochat):
         logits = self.lm_head(RN.rms(x))
         logits = (RN.SOFTCAP * torch.tanh(logits / RN.SOFTCAP)).float()
         return F.cross_entropy(logits.reshape(-1, self.cfg.vocab_size), targets.reshape(-1))
+
+
+def modded_run(n_layer, n_head, n_embd, vocab_size, seq_len, micro_batch, seed=0) -> Run:
+    """modded-nanogpt@e5b254f's GPT under CUDA bf16 autocast; its loop keeps no logits."""
+    torch.manual_seed(seed)
+    model = RefModded(n_layer, n_head, n_embd, vocab_size)
+    return Run(model, torch.randint(vocab_size, (micro_batch, seq_len)),
+               torch.randint(vocab_size, (micro_batch, seq_len)), "amp-bf16")
+
+
+def modded_values(n_layer, n_head, n_embd, vocab_size, seq_len, micro_batch) -> dict:
+    """The same model as costmodel's nanogpt family with modded-nanogpt's features."""
+    return {**nanogpt_values(n_layer, n_head, n_embd, vocab_size, seq_len, micro_batch), "positions": "rotary",
+            "norm": "rmsnorm", "norm_weight": False, "mlp": "relu2", "logits_fp32": True, "logits_held": False}
 
 
 def _cast_in_forward(self, x):

@@ -21,7 +21,9 @@ per storage. What the cut shows (docs/memory.md, "compile"):
   the final norm's input not kept; relu^2 keeps both of its d_ff-wide tensors as in eager (its
   output is a matmul input, so the partitioner must not recompute it);
 - nanoGPT: LayerNorm's mean is dropped (only the rstd is kept); the position embedding's T x d
-  output is kept (0.8 % of the total at the small shape, not modelled).
+  output is kept (0.8 % of the total at the small shape, not modelled);
+- modded-nanogpt (rotary on the fused c_attn): the rotated q and k in bf16 beside the whole c_attn
+  output, which v's view keeps.
 """
 
 from __future__ import annotations
@@ -89,6 +91,13 @@ def check(family, values, run):
 def test_compiled_nanogpt():
     shape = (2, 2, 64, 512, 32, 4)
     check("nanogpt", M.nanogpt_values(*shape), M.nanogpt_run(*shape))
+
+
+def test_compiled_modded_rotary_on_fused_qkv():
+    """modded-nanogpt@e5b254f compiled: the rotated q and k are kept beside the fused c_attn output (its view v
+    keeps it), the fp32 logits' upcast recomputed; -1.7 % (one d-wide 16-bit tensor per model not modelled)."""
+    shape = (2, 2, 64, 512, 32, 4)
+    check("nanogpt", M.modded_values(*shape), M.modded_run(*shape))
 
 
 CHAT = dict(aspect_ratio=64, head_dim=32, vocab_size=256, seq_len=32, micro_batch=4, precision="amp-bf16")
