@@ -2,6 +2,6 @@
 before it uses prebuilt_registry.pickle: the content key of the sources it was built from, the
 engine modules the build imported (part of the key) and the sha256 of its bytes."""
 
-KEY = "6ea31110d1fe0b841471399efae8a805"
-SHA256 = "cf629e0f92fe2d8f5959aa149a814e231cc2affde1eeccf6a77c6cfe7f474943"
+KEY = "7d85d933fa1a53aa7f504cdd978e2486"
+SHA256 = "aeb0c08e2e6d0c74e9fbbb1775313d23352696ae252734c89fce2d9b99dbbe49"
 MODULES = ('__init__.py', 'cache.py', 'calibrate.py', 'config_json.py', 'declarations.py', 'errors.py', 'expressions.py', 'files.py', 'hookspecs.py', 'loading.py', 'prebuilt.py', 'programs.py', 'registry.py', 'toml_files.py', 'units.py')
