@@ -196,11 +196,11 @@ def plan(
         rule=rule, score=score,
     )
     baseline = _baseline(family, cards[0], values, kwargs, rule)
-    rank = _ranking(maximize, (baseline or {}).get("recipe", {}))
-    best = min((o.best for o in found.outcomes if o.best is not None), key=rank, default=None)
     for point in (o.best for o in found.outcomes if o.best is not None):
         point.values[CHANGES] = _changes(point, (baseline or {}).get("recipe", {}))
         point.values[FEWER_TOKENS] = -point.values["total_tokens"]
+    rank = _ranking(maximize)
+    best = min((o.best for o in found.outcomes if o.best is not None), key=rank, default=None)
     # the front: time (or, when the goal is tokens, tokens), memory, cost, closeness to the recipe
     metrics = [FEWER_TOKENS if maximize else "wall_time", "mem_peak", "cloud_cost" if priced else "gpu_hours",
                CHANGES]
@@ -449,8 +449,10 @@ def _rejected(found: SearchResult, reg, base, pinned: Mapping[str, Any] = {}) ->
     out = []
     names = [n for n in found.outcomes[0].choices if n != CARD] if found.outcomes else []
     for name in names:
-        for value in dict.fromkeys(o.choices[name] for o in found.outcomes):
-            group = [o for o in found.outcomes if o.choices[name] == value]
+        groups: dict[Any, list] = {}  # value -> its outcomes, in the order of the first
+        for o in found.outcomes:
+            groups.setdefault(o.choices[name], []).append(o)
+        for value, group in groups.items():
             if len(group) == len(found.outcomes) and len(names) > 0 and _all_same(found, name):
                 continue  # not a choice here: one value only
             if any(o.feasible for o in group):
@@ -548,13 +550,14 @@ class _Chosen(dict):
         return None
 
 
-def _ranking(maximize: bool, standard: Mapping[str, Any]):
+def _ranking(maximize: bool):
     """Best first: the objective; on a tie, fewer changes to the scenario's own recipe (the model
-    sees no difference, the user knows that recipe), then the smaller peak."""
+    sees no difference, the user knows that recipe; counted into `CHANGES` beforehand), then the
+    smaller peak."""
     sign = -1.0 if maximize else 1.0
 
     def key(p: Point):
-        return (sign * p.objective, _changes(p, standard), p.values.get("mem_peak", 0.0))
+        return (sign * p.objective, p.values[CHANGES], p.values.get("mem_peak", 0.0))
 
     return key
 

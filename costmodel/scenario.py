@@ -20,6 +20,7 @@ import attrs
 
 from costmodel.declarations import PRESET_CARD, Family, Hardware, Value
 from costmodel.errors import UserError
+from costmodel.memo import Memo
 from costmodel.registry import CompiledCheck, CompiledFormula, Registry
 
 
@@ -102,18 +103,15 @@ def compose(
     layered: dict[str, Any] = {}
     origins: dict[str, Origin] = {}
 
-    def put(name: str, value: Value, origin: Origin) -> None:
-        if name not in registry.quantities:
-            raise _unknown_input(registry, fam, name, origin)
-        where = "" if origin.source is Source.USER else str(origin)
-        layered[name] = registry.parse_value(name, value, where=where)
-        origins[name] = origin
+    def put(items, origin: Origin) -> None:  # one layer of values, parsed (once per content)
+        items = tuple(items)
+        key = (origin, tuple((name, type(value), value) for name, value in items))  # True is not 1 here
+        values = _LAYERS.get(registry, key, lambda: _parse_layer(registry, fam, items, origin))
+        layered.update(values)
+        origins.update(dict.fromkeys(values, origin))
 
-    for q in registry.quantities.values():
-        if q.default is not None:
-            put(q.name, q.default, Origin(Source.DEFAULT))
-    for recipe in registry.recipes.values():
-        put(recipe.name, recipe.default, Origin(Source.RECIPE))
+    put(_DEFAULTS.get(registry, "defaults", lambda: _defaults(registry)), Origin(Source.DEFAULT))
+    put(((r.name, r.default) for r in registry.recipes.values()), Origin(Source.RECIPE))
     preset_values: dict[str, Value] = {}
     if preset is not None:
         if preset not in fam.presets:
@@ -124,12 +122,9 @@ def compose(
     preset_card = preset_values.pop(PRESET_CARD, None)  # a run preset names the card it ran on
     card = _card(registry, hardware if hardware is not None else preset_card)
     if card is not None:
-        for name, value in card.values.items():
-            put(name, value, Origin(Source.HARDWARE, card.name))
-    for name, value in fam.defaults.items():
-        put(name, value, Origin(Source.FAMILY, fam.name))
-    for name, value in preset_values.items():
-        put(name, value, Origin(Source.PRESET, preset))
+        put(card.values.items(), Origin(Source.HARDWARE, card.name))
+    put(fam.defaults.items(), Origin(Source.FAMILY, fam.name))
+    put(preset_values.items(), Origin(Source.PRESET, preset))
     notes = []
     if config is not None or config_overrides:
         if fam.config_loader is None:
@@ -142,15 +137,14 @@ def compose(
         if ignored:
             label = f"config {Path(config).name}" if config else "flags"
             notes.append(f"{label}: read but not modelled (no cost depends on them): {', '.join(ignored)}")
-        for name, value in read.items():
-            put(name, value, where)
-    pinned = set()
-    for name, value in (values or {}).items():
-        put(name, value, Origin(Source.USER))
-        pinned.add(name)
+        put(read.items(), where)
+    put((values or {}).items(), Origin(Source.USER))
+    pinned = set(values or {})
 
     choices = {k: v for k, v in layered.items() if registry.quantities[k].kind in ("choice", "bool")}
-    formulas = _select(registry, fam, choices)
+    selected, acyclic, checks = _SELECTED.get(registry, (fam.name, tuple(sorted(choices.items()))),
+                                              lambda: _selection(registry, fam, choices))
+    formulas = dict(selected)
     for name in [n for n in layered if origins[n].source is Source.DEFAULT and n in formulas]:
         del layered[name]  # a quantity's own default yields to any formula for it
     constraints = {}
@@ -160,10 +154,8 @@ def compose(
                 del formulas[name]  # a default rule the given value replaces
             else:
                 constraints[name] = layered.pop(name)
-    _check_acyclic(formulas)
-    checks = tuple(
-        c for c in registry.family_checks.get(fam.name, ()) if c.condition is None or _holds(c, choices)
-    )
+    if not acyclic:  # (removing formulas from an acyclic selection cannot make a cycle)
+        _check_acyclic(formulas)
     return Scenario(
         registry=registry,
         family=fam,
@@ -190,6 +182,73 @@ def compose(
 
 IGNORED_KEYS = "__ignored__"  # in what a config_loader returns: keys it read and does not model
 
+# what composing repeats for every scenario of a search, remembered per content (costmodel.memo)
+_DEFAULTS = Memo(4)  # the quantities' own defaults
+_LAYERS = Memo(4096)  # (a layer's items, its origin) -> the parsed values
+_SELECTED = Memo(8192)  # (family, choices) -> (formulas, whether they are acyclic, checks)
+_LOOPS = Memo(16)  # family -> where its formulas could form a cycle
+
+
+def _defaults(registry: Registry) -> tuple[tuple[str, Value], ...]:
+    return tuple((q.name, q.default) for q in registry.quantities.values() if q.default is not None)
+
+
+def _parse_layer(registry: Registry, fam: Family, items, origin: Origin) -> dict[str, Any]:
+    where = "" if origin.source is Source.USER else str(origin)
+    parsed = {}
+    for name, value in items:
+        if name not in registry.quantities:
+            raise _unknown_input(registry, fam, name, origin)
+        parsed[name] = registry.parse_value(name, value, where=where)
+    return parsed
+
+
+def _selection(registry: Registry, fam: Family, choices: dict[str, Any]):
+    """The formulas and checks that apply for these choices, and whether the formulas are acyclic."""
+    selected = _select(registry, fam, choices)
+    checks = tuple(
+        c for c in registry.family_checks.get(fam.name, ()) if c.condition is None or _holds(c, choices)
+    )
+    loops = _LOOPS.get(registry, fam.name, lambda: _loops(registry, fam))
+    acyclic = all(_sorted_graph(_graph({n: selected[n] for n in loop if n in selected})) is not None for loop in loops)
+    return selected, acyclic, checks
+
+
+def _loops(registry: Registry, fam: Family) -> list[frozenset[str]]:
+    """The groups of targets that the family's candidate formulas, all taken at once, make mutually
+    dependent (strongly connected, or reading themselves): a cycle of any selection lies in one."""
+    graph: dict[str, set[str]] = {}
+    for f in [*registry.family_formulas.get(fam.name, ()), *registry.formulas]:
+        graph.setdefault(f.target, set()).update(f.inputs)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    loops = []
+
+    def visit(v: str) -> None:  # Tarjan's strongly connected components
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1 or v in graph.get(v, ()):
+                loops.append(frozenset(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return loops
+
 
 def _card(registry: Registry, hardware: str | Hardware | None) -> Hardware | None:
     if hardware is None or isinstance(hardware, Hardware):
@@ -212,11 +271,18 @@ def _holds(item, choices: dict[str, Any]) -> bool:
 def _select(registry: Registry, fam: Family, choices: dict[str, Any]) -> dict[str, CompiledFormula]:
     """For each target the one applicable formula; a family's own formulas come first."""
     chosen: dict[str, CompiledFormula] = {}
+    decided: dict[str, bool] = {}  # condition text -> whether it holds (many formulas share one)
     for level in (registry.family_formulas.get(fam.name, ()), registry.formulas):
         level_targets: dict[str, CompiledFormula] = {}
         for f in level:
-            if f.target in chosen or (f.condition is not None and not _holds(f, choices)):
+            if f.target in chosen:
                 continue
+            if f.condition is not None:
+                holds = decided.get(f.condition.text)
+                if holds is None:
+                    holds = decided[f.condition.text] = _holds(f, choices)
+                if not holds:
+                    continue
             other = level_targets.get(f.target)
             if other is not None:
                 raise UserError(
@@ -228,21 +294,34 @@ def _select(registry: Registry, fam: Family, choices: dict[str, Any]) -> dict[st
     return chosen
 
 
+def _graph(formulas: dict[str, CompiledFormula]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((name, tuple(d for d in f.inputs if d in formulas)) for name, f in sorted(formulas.items()))
+
+
 def _topological(formulas: dict[str, CompiledFormula]) -> list[str]:
     """The targets of `formulas` with every formula after those it reads; a cycle is an error."""
-    graph = tuple((name, tuple(d for d in f.inputs if d in formulas)) for name, f in sorted(formulas.items()))
-    return list(_sorted_graph(graph))
+    return list(_ordered_graph(_graph(formulas)))
 
 
 @functools.lru_cache(maxsize=1024)
-def _sorted_graph(graph: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[str, ...]:
+def _sorted_graph(graph: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[str, ...] | None:
     """graphlib's order of a dependency graph, kept per graph (a search composes hundreds of
-    scenarios that share a few graphs)."""
+    scenarios that share a few graphs); None for a graph with a cycle."""
     try:
         return tuple(graphlib.TopologicalSorter(dict(graph)).static_order())
-    except graphlib.CycleError as exc:
-        cycle = list(reversed(exc.args[1]))
-        raise UserError(f"formulas form a cycle: {' -> '.join(cycle)}") from None
+    except graphlib.CycleError:
+        return None
+
+
+def _ordered_graph(graph: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[str, ...]:
+    order = _sorted_graph(graph)
+    if order is None:
+        try:
+            graphlib.TopologicalSorter(dict(graph)).prepare()
+        except graphlib.CycleError as exc:
+            cycle = list(reversed(exc.args[1]))
+            raise UserError(f"formulas form a cycle: {' -> '.join(cycle)}") from None
+    return order
 
 
 def _check_acyclic(formulas: dict[str, CompiledFormula]) -> None:

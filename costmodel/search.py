@@ -111,13 +111,13 @@ class SearchResult:
         points = sorted((o.best for o in self.outcomes if o.best is not None),
                         key=lambda p: tuple(p.values[m] for m in metrics))
         kept: list[Point] = []
-        rest = np.empty((0, len(metrics) - 1))
+        rest = np.empty((len(points), len(metrics) - 1))  # the kept points' other metrics, row by row
         for p in points:  # a later point never beats an earlier one on every metric
             others = np.array([p.values[m] for m in metrics[1:]])
-            if len(rest) and np.any(np.all(rest <= others, axis=1)):
+            if kept and np.any(np.all(rest[:len(kept)] <= others, axis=1)):
                 continue
+            rest[len(kept)] = others
             kept.append(p)
-            rest = np.vstack([rest, others])
         sign = -1.0 if self.maximize else 1.0
         return sorted(kept, key=key or (lambda p: sign * p.objective))
 
@@ -158,8 +158,8 @@ def search(
     `score(env)`: rank by this array instead of the objective itself (a tie-break folded in);
     `Point.objective` is then the score.
     """
-    from costmodel import api
-    from costmodel.search_group import _Group, _Lacking
+    from costmodel import api, memo
+    from costmodel.search_group import Shared, _Group, _Lacking
 
     started = time.perf_counter()
     kwargs = dict(scenario)
@@ -196,6 +196,7 @@ def search(
     # the user's request read once (names, counts, contradictions); the groups compose from it
     base = api.scenario(family, hardware=cards[0] if cards else given, values=values, **kwargs).request
     hopeless: dict[tuple, Any] = {}  # combinations lacking an input no card gives
+    shared = Shared() if memo.on() else None  # results the groups share (costmodel.search_group)
 
     def refuse(fixed, alike, message: str) -> None:  # this combination of choices cannot answer
         errors.append(message)
@@ -218,7 +219,7 @@ def search(
             s = _compose(reg, base, hardware, {**extra, **base["values"], **fixed, **first})
             try:
                 group = _Group(s, fixed, numbers, parsed, objective, maximize, constraints, where, report,
-                               alike, card_values or {}, rule, score, monotone, chunk, set(values))
+                               alike, card_values or {}, rule, score, monotone, chunk, set(values), shared)
             except UserError as exc:  # not a candidate
                 if isinstance(exc, _Lacking):
                     hopeless[combo] = exc

@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 from costmodel.errors import UserError
+from costmodel.memo import Memo
 from costmodel.search import CARD, Outcome, Point
 
 
@@ -21,7 +22,7 @@ class _Group:
     """One combination of choices: a composed scenario evaluated over the numeric axes."""
 
     def __init__(self, s, fixed, numbers, parsed, objective, maximize, constraints, where, report,
-                 cards, card_values, rule, score, monotone, chunk, user_values=frozenset()):
+                 cards, card_values, rule, score, monotone, chunk, user_values=frozenset(), shared=None):
         import numpy as np
 
         from costmodel import solver
@@ -34,6 +35,8 @@ class _Group:
         self.chunk = chunk
         self.rule = rule
         self.score = score
+        self.shared = shared  # results shared with the search's other groups (None: each computed here)
+        self._keys: dict[str, int] = {}
         reg = s.registry
         for n in numbers:
             if n in s.formulas:
@@ -48,16 +51,9 @@ class _Group:
         self.cards = cards
         self.card_arrays: dict[str, Any] = {}
         if cards:
-            known = set().union(*(reg.hardware_values[c] for c in cards), *(card_values.get(c, {}) for c in cards))
-            for name in sorted(known):
-                if name in user_values:  # the user's value holds on every card
-                    continue
-                column = []
-                for c in cards:
-                    given = card_values.get(c, {})
-                    v = given.get(name, reg.hardware_values[c].get(name, math.nan))
-                    column.append(reg.parse_value(name, v, where=f"card {c}") if isinstance(v, str) else float(v))
-                self.card_arrays[name] = np.asarray(column, dtype=float)
+            given = tuple((c, tuple(sorted(card_values.get(c, {}).items()))) for c in cards)
+            self.card_arrays = _CARD_ARRAYS.get(reg, (given, frozenset(user_values)),
+                                                lambda: _card_arrays(np, reg, cards, card_values, user_values))
             self.axes.append((CARD, np.arange(len(cards), dtype=float)))
         self.shape = tuple(len(a) for _, a in self.axes)
         self.candidates = math.prod(self.shape) if self.shape else 1
@@ -76,16 +72,15 @@ class _Group:
             s, frozenset(wanted), frozenset(self.constants), tuple(numbers), tuple(self.card_arrays),
             tuple(rule.names) if rule is not None else ())
         # what no axis reaches is the same at every point: evaluated (and checked) once
+        keys: dict[str, int] = {}
         with np.errstate(all="ignore"):
             for f in fixed_formulas:
-                try:
-                    self.constants[f.target] = _array(np, f.vector(self.constants))
-                except (ArithmeticError, ValueError):
-                    self.constants[f.target] = math.nan  # out of range: said below
+                self.constants[f.target] = self._result(f, self.constants, keys, fixed=True)
+        self._fixed_keys = keys
         self.order, self.again = order, again
         quantities = s.registry.quantities
         self.broken = next((f"{f.target} is outside its range ({f.formula.expr})" for f in fixed_formulas
-                            if not _in_range(float(self.constants[f.target]), quantities[f.target])), None)
+                            if not self._fixed_in_range(f, quantities)), None)
         self.moving_checks = [c for c in s.checks if moving & set(c.inputs)]
         if self.broken is None:
             self.broken = next((c.check.message for c in s.checks if not moving & set(c.inputs)
@@ -95,10 +90,22 @@ class _Group:
         self.monotone_axis = next((i for i, (n, _) in enumerate(self.axes) if n in monotone
                                    and any(c.lhs in monotone[n] for c in self.monotone)), None)
 
+    def _fixed_in_range(self, f, quantities) -> bool:
+        shared = self.shared
+        if shared is None:
+            return _in_range(float(self.constants[f.target]), quantities[f.target])
+        node = self._fixed_keys[f.target]
+        known = shared.domain.get(node)
+        if known is None:
+            known = shared.domain[node] = _in_range(float(self.constants[f.target]), quantities[f.target])
+        return known
+
     # --- evaluation over a block of the grid --------------------------------------------------
 
     def _env(self, block: list[Any]) -> dict[str, Any]:
         env: dict[str, Any] = dict(self.constants)
+        keys = self._keys = dict(self._fixed_keys)
+        shared = self.shared
         k = len(block)
         for i, ((name, _), values) in enumerate(zip(self.axes, block)):
             shape = [1] * k
@@ -107,21 +114,59 @@ class _Group:
             if name == CARD:
                 for card_name, column in self.card_arrays.items():
                     env[card_name] = column[values.astype(int)].reshape(shape)
+                    if shared is not None:
+                        keys[card_name] = shared.node(("axis", i, k, tuple(env[card_name].ravel().tolist())))
             else:
                 env[name] = arr
+                if shared is not None:
+                    keys[name] = shared.node(("axis", i, k, tuple(values.tolist())))
         return env
 
     def _evaluate(self, block: list[Any]) -> dict[str, Any]:
         np = self.np
         env = self._env(block)
+        keys = self._keys
         with np.errstate(all="ignore"):
             for f in self.order:
-                env[f.target] = _array(np, f.vector(env))
+                env[f.target] = self._result(f, env, keys)
             if self.rule is not None:
-                env.update({k: _array(np, v) for k, v in self.rule.compute(env).items()})
+                computed = self.rule.compute(env)
+                if self.shared is not None:
+                    reads = tuple(self._key(n, env, keys) for n in self.rule.reads)
+                    keys.update({n: self.shared.node(("rule", n, reads)) for n in computed})
+                env.update({k: _array(np, v) for k, v in computed.items()})
                 for f in self.again:
-                    env[f.target] = _array(np, f.vector(env))
+                    env[f.target] = self._result(f, env, keys)
         return env
+
+    def _key(self, name: str, env, keys: dict[str, int]) -> int:
+        """The node of an input's value in `shared` (a number: the number itself)."""
+        key = keys.get(name)
+        if key is None:
+            key = keys[name] = self.shared.constant(env[name])
+        return key
+
+    def _result(self, f, env, keys: dict[str, int], fixed: bool = False):
+        """`f` over `env` (fixed: a number, NaN where it cannot be computed), or the same result
+        another group computed from the same values."""
+        shared = self.shared
+        if shared is not None:
+            read = [keys.get(n) for n in f.inputs]
+            if None in read:
+                read = [self._key(n, env, keys) for n in f.inputs]
+            node = keys[f.target] = shared.node((f, *read))
+            known = shared.results.get(node, _MISSING)
+            if known is not _MISSING:
+                return known
+        try:
+            value = _array(self.np, f.vector(env))
+        except (ArithmeticError, ValueError):
+            if not fixed:
+                raise
+            value = math.nan  # out of range: said where the group is checked
+        if shared is not None:
+            shared.keep(node, value)
+        return value
 
     def _valid(self, env, shape) -> tuple[Any, str | None]:
         """Points where the family's rules hold and results lie in their domains; why not, if none."""
@@ -131,27 +176,19 @@ class _Group:
         ok = np.ones(shape, dtype=bool)
         why = None
         quantities = self.s.registry.quantities
+        shared, keys = self.shared, self._keys
         with np.errstate(all="ignore"):
             for f in self.order:
-                value = env[f.target]
-                q = quantities[f.target]
-                if not isinstance(value, np.ndarray):  # the same at every point
-                    if _in_range(value, q):
-                        continue
-                    good = False
-                else:
-                    low, high = value.min(), value.max()  # NaN in either: the slow path below
-                    if (-math.inf < low and high < math.inf
-                            and (q.minimum is None or low >= q.minimum - 1e-9 * max(1.0, abs(q.minimum)))
-                            and (q.maximum is None or high <= q.maximum * (1 + 1e-9))):
-                        continue  # in range at every point
-                    good = np.isfinite(value)
-                    if q.minimum is not None:
-                        good &= value >= q.minimum - 1e-9 * max(1.0, abs(q.minimum))
-                    if q.maximum is not None:
-                        good &= value <= q.maximum * (1 + 1e-9)
-                    if good.all():
-                        continue
+                if shared is None:
+                    good = _in_domain(np, env[f.target], quantities[f.target])
+                else:  # the same value (node) is in the same domain in every group
+                    node = keys[f.target]
+                    good = shared.domain.get(node, _MISSING)
+                    if good is _MISSING:
+                        good = _in_domain(np, env[f.target], quantities[f.target])
+                        shared.keep(node, good, shared.domain)
+                if good is True:
+                    continue
                 ok &= good
                 if why is None and not np.any(ok):
                     why = f"{f.target} is outside its range ({f.formula.expr})"
@@ -300,6 +337,24 @@ class _Group:
 
 
 _STRUCTURES: dict[tuple, tuple] = {}
+_CARD_ARRAYS = Memo(256)  # (cards and the values given for them, the user's names) -> the cards' columns
+
+
+def _card_arrays(np, reg, cards, card_values, user_values) -> dict[str, Any]:
+    """Each name a card gives (or is given for it) -> its value on every card (NaN where a card
+    gives none); the user's values hold on every card and are left out."""
+    arrays = {}
+    known = set().union(*(reg.hardware_values[c] for c in cards), *(card_values.get(c, {}) for c in cards))
+    for name in sorted(known):
+        if name in user_values:  # the user's value holds on every card
+            continue
+        column = []
+        for c in cards:
+            given = card_values.get(c, {})
+            v = given.get(name, reg.hardware_values[c].get(name, math.nan))
+            column.append(reg.parse_value(name, v, where=f"card {c}") if isinstance(v, str) else float(v))
+        arrays[name] = np.asarray(column, dtype=float)
+    return arrays
 
 
 class _Lacking(UserError):
@@ -321,16 +376,17 @@ def _structure(s, wanted: frozenset, inputs: frozenset, numbers: tuple, card_nam
     known = _STRUCTURES.get(key)
     if known is not None and known[0] is s:
         return known[1]
-    order = _ordered(s, _needed(s, wanted))
+    formulas = s.formulas
+    names = _ordered(_needed(s, wanted))
     available = set(inputs) | set(numbers) | set(card_names)
     lacking: dict[str, tuple[str, ...]] = {}
-    for f in order:
-        absent = [n for n in f.inputs if n not in available]
+    for name in names:
+        absent = [n for n in formulas[name].inputs if n not in available]
         if absent:
-            lacking[f.target] = tuple(sorted({m for n in absent for m in lacking.get(n, (n,))}))
+            lacking[name] = tuple(sorted({m for n in absent for m in lacking.get(n, (n,))}))
         else:
-            available.add(f.target)
-    order = [f for f in order if f.target in available]
+            available.add(name)
+    names = [n for n in names if n in available]
     for name in sorted(wanted - available):
         try:
             solver.explain_missing(s, name, lacking)
@@ -339,18 +395,18 @@ def _structure(s, wanted: frozenset, inputs: frozenset, numbers: tuple, card_nam
     again = []
     if rule_names:
         downstream = set(rule_names)
-        for f in order:
-            if not downstream.isdisjoint(f.inputs):
-                downstream.add(f.target)
-                again.append(f)
+        for name in names:
+            if not downstream.isdisjoint(formulas[name].inputs):
+                downstream.add(name)
+                again.append(name)
     moving = set(numbers) | set(card_names) | set(rule_names)
     fixed_formulas = []
-    for f in order:
-        if not moving.isdisjoint(f.inputs):
-            moving.add(f.target)
+    for name in names:
+        if not moving.isdisjoint(formulas[name].inputs):
+            moving.add(name)
         else:
-            fixed_formulas.append(f)
-    result = ([f for f in order if f.target in moving], [f for f in again if f.target in moving],
+            fixed_formulas.append(formulas[name])
+    result = ([formulas[n] for n in names if n in moving], [formulas[n] for n in again if n in moving],
               fixed_formulas, frozenset(moving))
     if len(_STRUCTURES) >= 4096:
         _STRUCTURES.pop(next(iter(_STRUCTURES)))
@@ -358,35 +414,38 @@ def _structure(s, wanted: frozenset, inputs: frozenset, numbers: tuple, card_nam
     return result
 
 
-def _needed(s, wanted) -> set[str]:
-    """The formulas the wanted names depend on (one walk for all of them)."""
-    seen: set[str] = set()
-    stack = [n for n in wanted if n in s.formulas]
+def _needed(s, wanted) -> dict[str, list[str]]:
+    """The formulas the wanted names depend on (one walk for all of them), each with the formulas
+    among its inputs (in the order it reads them)."""
+    formulas = s.formulas
+    deps: dict[str, list[str]] = {}
+    stack = [n for n in wanted if n in formulas]
     while stack:
         name = stack.pop()
-        if name in seen:
+        if name in deps:
             continue
-        seen.add(name)
-        stack.extend(n for n in s.formulas[name].inputs if n in s.formulas and n not in seen)
-    return seen
+        deps[name] = reads = [n for n in formulas[name].inputs if n in formulas]
+        stack.extend(n for n in reads if n not in deps)
+    return deps
 
 
-def _ordered(s, names: set[str]) -> list:
-    """The formulas of `names` in dependency order (inputs first): a walk of the few a search
-    needs, cheaper than ordering the whole scenario. A cycle cannot occur: composing checked."""
-    result: list = []
+def _ordered(deps: dict[str, list[str]]) -> list[str]:
+    """The formulas of `deps` in dependency order (inputs first, each root in name order, each
+    formula's inputs in the order it reads them): a walk of the few a search needs, cheaper than
+    ordering the whole scenario. A cycle cannot occur: composing checked."""
+    result: list[str] = []
     done: set[str] = set()
 
     def visit(name: str) -> None:
-        if name in done or name not in names:
-            return
         done.add(name)
-        for dep in s.formulas[name].inputs:
-            visit(dep)
-        result.append(s.formulas[name])
+        for dep in deps[name]:
+            if dep not in done:
+                visit(dep)
+        result.append(name)
 
-    for name in sorted(names):
-        visit(name)
+    for name in sorted(deps):
+        if name not in done:
+            visit(name)
     return result
 
 
@@ -395,6 +454,57 @@ def _gather(value, index: tuple, count: int) -> list[float]:
     if not hasattr(value, "shape") or value.size == 1:
         return [float(value if not hasattr(value, "shape") else value.ravel()[0])] * count
     return value[tuple(i if n > 1 else 0 for i, n in zip(index, value.shape))].astype(float).tolist()
+
+
+def _in_domain(np, value, q):
+    """True where a result lies in its quantity's domain at every point; else False (a number
+    outside it) or where it does (an array of booleans)."""
+    if not isinstance(value, np.ndarray):  # the same at every point
+        return _in_range(value, q)
+    low, high = value.min(), value.max()  # NaN in either: the slow path below
+    if (-math.inf < low and high < math.inf
+            and (q.minimum is None or low >= q.minimum - 1e-9 * max(1.0, abs(q.minimum)))
+            and (q.maximum is None or high <= q.maximum * (1 + 1e-9))):
+        return True  # in range at every point
+    good = np.isfinite(value)
+    if q.minimum is not None:
+        good &= value >= q.minimum - 1e-9 * max(1.0, abs(q.minimum))
+    if q.maximum is not None:
+        good &= value <= q.maximum * (1 + 1e-9)
+    return True if good.all() else good
+
+
+_MISSING = object()
+
+
+class Shared:
+    """Formula results shared by the groups of one search. A result is kept under what it was
+    computed from: the formula and, for each input, the node of its value (a number, an axis's
+    values, or another kept result), so a group whose formula reads the same values as another
+    group's takes that result instead of computing it again: the same function of the same
+    values. Arrays are kept up to `limit` bytes in all (a large grid shares nothing more)."""
+
+    def __init__(self, limit: int = 64 << 20):
+        self.nodes: dict[tuple, int] = {}
+        self.results: dict[int, Any] = {}
+        self.domain: dict[int, Any] = {}  # node -> whether its value lies in its quantity's domain
+        self.limit = limit
+        self.size = 0
+
+    def node(self, key: tuple) -> int:
+        return self.nodes.setdefault(key, len(self.nodes))
+
+    def constant(self, value) -> int:
+        if type(value) in (float, int, bool):  # True is not 1, nor -0.0 0.0, here (a division tells them apart)
+            return self.node(("=", type(value), value, math.copysign(1.0, value)))
+        return self.node(("unique", len(self.nodes)))  # anything else: shared with nothing
+
+    def keep(self, node: int, value, kept: dict | None = None) -> None:
+        """Keep `value` as node's result (or in `kept`), while the arrays kept stay under the limit."""
+        size = getattr(value, "nbytes", 8)
+        if self.size + size <= self.limit:
+            (self.results if kept is None else kept)[node] = value
+            self.size += size
 
 
 def _in_range(value: float, q) -> bool:
