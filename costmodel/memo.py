@@ -34,12 +34,22 @@ def on() -> bool:
     return not _OFF.get()
 
 
+def forget() -> None:
+    """Empty every memo (a cold start, as in a new process)."""
+    for m in _ALL:
+        m.clear()
+
+
+_ALL: list[Memo] = []
+
+
 class Memo:
     """A bounded map from a content key to a result made with one registry; the oldest goes first."""
 
     def __init__(self, size: int):
         self.size = size
         self._entries: dict[Hashable, tuple[Any, Any]] = {}
+        _ALL.append(self)
 
     def get(self, registry: Any, key: Hashable, make: Callable[[], Any]) -> Any:
         """The result for `key` made with `registry`: remembered, or made now (and remembered)."""

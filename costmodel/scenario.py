@@ -20,6 +20,7 @@ import attrs
 
 from costmodel.declarations import PRESET_CARD, Family, Hardware, Value
 from costmodel.errors import UserError
+from costmodel import memo
 from costmodel.memo import Memo
 from costmodel.registry import CompiledCheck, CompiledFormula, Registry
 
@@ -187,6 +188,7 @@ _DEFAULTS = Memo(4)  # the quantities' own defaults
 _LAYERS = Memo(4096)  # (a layer's items, its origin) -> the parsed values
 _SELECTED = Memo(8192)  # (family, choices) -> (formulas, whether they are acyclic, checks)
 _LOOPS = Memo(16)  # family -> where its formulas could form a cycle
+_SELECTORS = Memo(16)  # family -> its formulas grouped by the choices their conditions read
 
 
 def _defaults(registry: Registry) -> tuple[tuple[str, Value], ...]:
@@ -270,6 +272,64 @@ def _holds(item, choices: dict[str, Any]) -> bool:
 
 def _select(registry: Registry, fam: Family, choices: dict[str, Any]) -> dict[str, CompiledFormula]:
     """For each target the one applicable formula; a family's own formulas come first."""
+    if not memo.on():
+        return _select_each(registry, fam, choices)
+    return _SELECTORS.get(registry, fam.name, lambda: _Selector(registry, fam)).select(registry, fam, choices)
+
+
+class _Selector:
+    """`_select` by parts: the targets grouped by the choices their formulas' conditions read, each
+    group's pick remembered per the values of those choices (a search's combinations of choices
+    share most of them). The formulas keep `_select_each`'s order: the family's, then the
+    generic ones, each in the order declared."""
+
+    def __init__(self, registry: Registry, fam: Family):
+        candidates: dict[str, list[tuple[int, int, str, CompiledFormula]]] = {}
+        levels = (registry.family_formulas.get(fam.name, ()), registry.formulas)
+        for level, formulas in enumerate(levels):
+            for position, f in enumerate(formulas):  # (level, position) as one number: the order kept
+                candidates.setdefault(f.target, []).append((level, level * len(levels[0]) + position, f.target, f))
+        groups: dict[tuple[str, ...], list] = {}
+        for found in candidates.values():
+            names = set().union(*(f.condition.names for *_, f in found if f.condition is not None))
+            groups.setdefault(tuple(sorted(names)), []).append(found)
+        self.groups = [(names, targets, {}) for names, targets in groups.items()]
+
+    def select(self, registry: Registry, fam: Family, choices: dict[str, Any]) -> dict[str, CompiledFormula]:
+        picked = []
+        for names, targets, known in self.groups:
+            key = tuple(choices.get(n, _ABSENT) for n in names)
+            part = known.get(key)
+            if part is None:
+                part = known[key] = _pick(targets, choices)
+            if part is _OVERLAP:
+                return _select_each(registry, fam, choices)  # which says which two formulas overlap
+            picked.extend(part)
+        picked.sort()  # by the one number (unique: the rest is never compared)
+        return {target: f for _, target, f in picked}
+
+
+_ABSENT = object()  # a choice without a value (its conditions do not hold)
+_OVERLAP = object()  # two formulas of one level apply for a target
+
+
+def _pick(targets, choices: dict[str, Any]):
+    """(order, target, formula) of each target's applicable formula, or _OVERLAP."""
+    out = []
+    for found in targets:
+        for level in (0, 1):
+            applicable = [(order, target, f) for lv, order, target, f in found
+                          if lv == level and (f.condition is None or _holds(f, choices))]
+            if len(applicable) > 1:
+                return _OVERLAP
+            if applicable:
+                out.append(applicable[0])
+                break
+    return out
+
+
+def _select_each(registry: Registry, fam: Family, choices: dict[str, Any]) -> dict[str, CompiledFormula]:
+    """`_select` formula by formula (the reference `_Selector` must equal)."""
     chosen: dict[str, CompiledFormula] = {}
     decided: dict[str, bool] = {}  # condition text -> whether it holds (many formulas share one)
     for level in (registry.family_formulas.get(fam.name, ()), registry.formulas):

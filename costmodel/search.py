@@ -42,6 +42,7 @@ from typing import Any
 import attrs
 
 from costmodel.errors import UserError
+from costmodel.memo import Memo
 
 CHUNK = 1 << 16  # points evaluated at once (about 100 arrays of this size at most: ~50 MB)
 MAX_CANDIDATES = 200_000_000  # about a minute of one core; more is refused
@@ -234,7 +235,7 @@ def search(
     return result
 
 
-_COMPOSED: dict[tuple, Any] = {}
+_COMPOSED = Memo(4096)
 
 
 def _compose(reg, base: Mapping[str, Any], hardware, values: Mapping[str, Any]):
@@ -242,20 +243,16 @@ def _compose(reg, base: Mapping[str, Any], hardware, values: Mapping[str, Any]):
     choices and numbers; kept for the next search of the same request (a plan asked again)."""
     from costmodel.scenario import compose
 
+    def make():
+        return compose(reg, base["family"], preset=base["preset"], config=base["config"],
+                       config_overrides=base["config_overrides"], hardware=hardware, values=dict(values))
+
+    if base.get("config") is not None:  # a file may change between two searches
+        return make()
     card = hardware.name if hasattr(hardware, "name") else hardware
-    key = None
-    if base.get("config") is None:
-        key = (base["family"], base["preset"], tuple(base["config_overrides"]), card,
-               tuple(sorted((k, repr(v)) for k, v in values.items())))
-        if key in _COMPOSED and _COMPOSED[key].registry is reg:  # the same plugins loaded
-            return _COMPOSED[key]
-    s = compose(reg, base["family"], preset=base["preset"], config=base["config"],
-                config_overrides=base["config_overrides"], hardware=hardware, values=dict(values))
-    if key is not None:
-        if len(_COMPOSED) >= 4096:
-            _COMPOSED.pop(next(iter(_COMPOSED)))
-        _COMPOSED[key] = s
-    return s
+    key = (base["family"], base["preset"], tuple(base["config_overrides"]), card,
+           tuple(sorted((k, repr(v)) for k, v in values.items())))
+    return _COMPOSED.get(reg, key, make)
 
 
 def _parse(reg, name: str, raw: Sequence[Any]) -> list[Any]:

@@ -75,9 +75,9 @@ class _Group:
         keys: dict[str, int] = {}
         with np.errstate(all="ignore"):
             for f in fixed_formulas:
-                self.constants[f.target] = self._result(f, self.constants, keys, fixed=True)
+                self.constants[f.target] = self._result(f.target, f, self.constants, keys, fixed=True)
         self._fixed_keys = keys
-        self.order, self.again = order, again
+        self.order, self.again = [(f.target, f) for f in order], [(f.target, f) for f in again]
         quantities = s.registry.quantities
         self.broken = next((f"{f.target} is outside its range ({f.formula.expr})" for f in fixed_formulas
                             if not self._fixed_in_range(f, quantities)), None)
@@ -127,16 +127,16 @@ class _Group:
         env = self._env(block)
         keys = self._keys
         with np.errstate(all="ignore"):
-            for f in self.order:
-                env[f.target] = self._result(f, env, keys)
+            for target, f in self.order:
+                env[target] = self._result(target, f, env, keys)
             if self.rule is not None:
                 computed = self.rule.compute(env)
                 if self.shared is not None:
                     reads = tuple(self._key(n, env, keys) for n in self.rule.reads)
                     keys.update({n: self.shared.node(("rule", n, reads)) for n in computed})
                 env.update({k: _array(np, v) for k, v in computed.items()})
-                for f in self.again:
-                    env[f.target] = self._result(f, env, keys)
+                for target, f in self.again:
+                    env[target] = self._result(target, f, env, keys)
         return env
 
     def _key(self, name: str, env, keys: dict[str, int]) -> int:
@@ -146,7 +146,7 @@ class _Group:
             key = keys[name] = self.shared.constant(env[name])
         return key
 
-    def _result(self, f, env, keys: dict[str, int], fixed: bool = False):
+    def _result(self, target: str, f, env, keys: dict[str, int], fixed: bool = False):
         """`f` over `env` (fixed: a number, NaN where it cannot be computed), or the same result
         another group computed from the same values."""
         shared = self.shared
@@ -154,7 +154,8 @@ class _Group:
             read = [keys.get(n) for n in f.inputs]
             if None in read:
                 read = [self._key(n, env, keys) for n in f.inputs]
-            node = keys[f.target] = shared.node((f, *read))
+            nodes = shared.nodes
+            node = keys[target] = nodes.setdefault((f, *read), len(nodes))
             known = shared.results.get(node, _MISSING)
             if known is not _MISSING:
                 return known
@@ -178,20 +179,20 @@ class _Group:
         quantities = self.s.registry.quantities
         shared, keys = self.shared, self._keys
         with np.errstate(all="ignore"):
-            for f in self.order:
+            for target, f in self.order:
                 if shared is None:
-                    good = _in_domain(np, env[f.target], quantities[f.target])
+                    good = _in_domain(np, env[target], quantities[target])
                 else:  # the same value (node) is in the same domain in every group
-                    node = keys[f.target]
+                    node = keys[target]
                     good = shared.domain.get(node, _MISSING)
                     if good is _MISSING:
-                        good = _in_domain(np, env[f.target], quantities[f.target])
+                        good = _in_domain(np, env[target], quantities[target])
                         shared.keep(node, good, shared.domain)
                 if good is True:
                     continue
                 ok &= good
                 if why is None and not np.any(ok):
-                    why = f"{f.target} is outside its range ({f.formula.expr})"
+                    why = f"{target} is outside its range ({f.formula.expr})"
             for check in self.moving_checks:
                 holds = np.asarray(check_vector(check)(env), dtype=bool)
                 if not np.all(holds):
@@ -372,8 +373,10 @@ def _structure(s, wanted: frozenset, inputs: frozenset, numbers: tuple, card_nam
     composed scenario and the question's shape only: kept for the next search of that scenario."""
     from costmodel import solver
 
+    from costmodel import memo
+
     key = (id(s), wanted, inputs, numbers, card_names, rule_names)
-    known = _STRUCTURES.get(key)
+    known = _STRUCTURES.get(key) if memo.on() else None
     if known is not None and known[0] is s:
         return known[1]
     formulas = s.formulas
@@ -425,7 +428,7 @@ def _needed(s, wanted) -> dict[str, list[str]]:
         if name in deps:
             continue
         deps[name] = reads = [n for n in formulas[name].inputs if n in formulas]
-        stack.extend(n for n in reads if n not in deps)
+        stack.extend(reads)
     return deps
 
 
