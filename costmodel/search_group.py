@@ -381,31 +381,32 @@ def _structure(s, wanted: frozenset, inputs: frozenset, numbers: tuple, card_nam
         return known[1]
     formulas = s.formulas
     names = _ordered(_needed(s, wanted))
+    reads = [(name, formulas[name].inputs) for name in names]
     available = set(inputs) | set(numbers) | set(card_names)
     lacking: dict[str, tuple[str, ...]] = {}
-    for name in names:
-        absent = [n for n in formulas[name].inputs if n not in available]
-        if absent:
-            lacking[name] = tuple(sorted({m for n in absent for m in lacking.get(n, (n,))}))
-        else:
+    for name, inputs_read in reads:
+        if available.issuperset(inputs_read):
             available.add(name)
-    names = [n for n in names if n in available]
+        else:
+            absent = [n for n in inputs_read if n not in available]
+            lacking[name] = tuple(sorted({m for n in absent for m in lacking.get(n, (n,))}))
+    if lacking:
+        names = [n for n in names if n in available]
+        reads = [(name, inputs_read) for name, inputs_read in reads if name in available]
     for name in sorted(wanted - available):
         try:
             solver.explain_missing(s, name, lacking)
         except UserError as exc:
             raise _Lacking(str(exc), lacking.get(name, ())) from None
     again = []
-    if rule_names:
-        downstream = set(rule_names)
-        for name in names:
-            if not downstream.isdisjoint(formulas[name].inputs):
-                downstream.add(name)
-                again.append(name)
+    downstream = set(rule_names)
     moving = set(numbers) | set(card_names) | set(rule_names)
     fixed_formulas = []
-    for name in names:
-        if not moving.isdisjoint(formulas[name].inputs):
+    for name, inputs_read in reads:
+        if downstream and not downstream.isdisjoint(inputs_read):
+            downstream.add(name)
+            again.append(name)
+        if not moving.isdisjoint(inputs_read):
             moving.add(name)
         else:
             fixed_formulas.append(formulas[name])
