@@ -25,7 +25,7 @@ feasible when, besides, every constraint holds. `SearchResult.outcomes` holds, p
 card, the best feasible point, or the point closest to feasibility and the constraint it breaks
 there (what the planner's "why not" lines are made of).
 
-A group's evaluation lives in costmodel/search_group.py.
+A group's evaluation lives in costmodel/search_group.py, its structure in costmodel/search_structure.py.
 
 `rule`: inputs computed from a first evaluation (the planner's horizon: `iters` for a number of
 tokens, or for a time); the formulas downstream of them are evaluated again.
@@ -160,7 +160,8 @@ def search(
     `Point.objective` is then the score.
     """
     from costmodel import api, memo
-    from costmodel.search_group import Shared, _Group, _Lacking
+    from costmodel.search_group import Shared, _Group
+    from costmodel.search_structure import _Lacking
 
     started = time.perf_counter()
     kwargs = dict(scenario)

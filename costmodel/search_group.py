@@ -2,9 +2,9 @@
 
 A group is one combination of choices. Its searched whole numbers and its cards are numpy axes of
 their own; what no axis reaches is evaluated (and checked) once; the rest goes through in blocks of
-at most `chunk` points. The structure (which formulas move with which axis) is kept per composed
-scenario for the next search of it. A group that cannot compute a wanted result raises `_Lacking`
-with the inputs it lacks.
+at most `chunk` points. The structure (which formulas move with which axis: search_structure.py)
+is kept per composed scenario for the next search of it. The groups of one search share their
+formulas' results (`Shared`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 from costmodel.errors import UserError
 from costmodel.memo import Memo
 from costmodel.search import CARD, Outcome, Point
+from costmodel.search_structure import _structure
 
 
 class _Group:
@@ -44,8 +45,8 @@ class _Group:
         if s.constraints:
             raise UserError("a search takes inputs, not given results: "
                             + ", ".join(sorted(s.constraints)) + " is computed")
-        self.limits = [solver.parse_constraint(s, c) for c in constraints]
-        self.rules = [solver.parse_constraint(s, c) for c in where]
+        self.limits = [_CONSTRAINTS.get(reg, c, lambda c=c: solver.parse_constraint(s, c)) for c in constraints]
+        self.rules = [_CONSTRAINTS.get(reg, c, lambda c=c: solver.parse_constraint(s, c)) for c in where]
         # the axes: searched numbers, then the cards
         self.axes: list[tuple[str, Any]] = [(n, np.asarray(parsed[n], dtype=float)) for n in numbers]
         self.cards = cards
@@ -337,7 +338,7 @@ class _Group:
                       objective=float(objectives[k])) for k in range(count)]
 
 
-_STRUCTURES: dict[tuple, tuple] = {}
+_CONSTRAINTS = Memo(256)  # a constraint's text -> its reading (which depends on the registry only)
 _CARD_ARRAYS = Memo(256)  # (cards and the values given for them, the user's names) -> the cards' columns
 
 
@@ -356,101 +357,6 @@ def _card_arrays(np, reg, cards, card_values, user_values) -> dict[str, Any]:
             column.append(reg.parse_value(name, v, where=f"card {c}") if isinstance(v, str) else float(v))
         arrays[name] = np.asarray(column, dtype=float)
     return arrays
-
-
-class _Lacking(UserError):
-    """A group that cannot compute a wanted result, with the inputs it lacks: another kind of card
-    gives the same group none of them unless one of its cards does."""
-
-    def __init__(self, message: str, names):
-        super().__init__(message)
-        self.names = frozenset(names)
-
-
-def _structure(s, wanted: frozenset, inputs: frozenset, numbers: tuple, card_names: tuple, rule_names: tuple):
-    """A group's formulas: (the ones that move with an axis in dependency order, those of them the
-    horizon rule recomputes, the ones fixed over the grid, the names that move). It depends on the
-    composed scenario and the question's shape only: kept for the next search of that scenario."""
-    from costmodel import solver
-
-    from costmodel import memo
-
-    key = (id(s), wanted, inputs, numbers, card_names, rule_names)
-    known = _STRUCTURES.get(key) if memo.on() else None
-    if known is not None and known[0] is s:
-        return known[1]
-    formulas = s.formulas
-    names = _ordered(_needed(s, wanted))
-    reads = [(name, formulas[name].inputs) for name in names]
-    available = set(inputs) | set(numbers) | set(card_names)
-    lacking: dict[str, tuple[str, ...]] = {}
-    for name, inputs_read in reads:
-        if available.issuperset(inputs_read):
-            available.add(name)
-        else:
-            absent = [n for n in inputs_read if n not in available]
-            lacking[name] = tuple(sorted({m for n in absent for m in lacking.get(n, (n,))}))
-    if lacking:
-        names = [n for n in names if n in available]
-        reads = [(name, inputs_read) for name, inputs_read in reads if name in available]
-    for name in sorted(wanted - available):
-        try:
-            solver.explain_missing(s, name, lacking)
-        except UserError as exc:
-            raise _Lacking(str(exc), lacking.get(name, ())) from None
-    again = []
-    downstream = set(rule_names)
-    moving = set(numbers) | set(card_names) | set(rule_names)
-    fixed_formulas = []
-    for name, inputs_read in reads:
-        if downstream and not downstream.isdisjoint(inputs_read):
-            downstream.add(name)
-            again.append(name)
-        if not moving.isdisjoint(inputs_read):
-            moving.add(name)
-        else:
-            fixed_formulas.append(formulas[name])
-    result = ([formulas[n] for n in names if n in moving], [formulas[n] for n in again if n in moving],
-              fixed_formulas, frozenset(moving))
-    if len(_STRUCTURES) >= 4096:
-        _STRUCTURES.pop(next(iter(_STRUCTURES)))
-    _STRUCTURES[key] = (s, result)
-    return result
-
-
-def _needed(s, wanted) -> dict[str, list[str]]:
-    """The formulas the wanted names depend on (one walk for all of them), each with the formulas
-    among its inputs (in the order it reads them)."""
-    formulas = s.formulas
-    deps: dict[str, list[str]] = {}
-    stack = [n for n in wanted if n in formulas]
-    while stack:
-        name = stack.pop()
-        if name in deps:
-            continue
-        deps[name] = reads = [n for n in formulas[name].inputs if n in formulas]
-        stack.extend(reads)
-    return deps
-
-
-def _ordered(deps: dict[str, list[str]]) -> list[str]:
-    """The formulas of `deps` in dependency order (inputs first, each root in name order, each
-    formula's inputs in the order it reads them): a walk of the few a search needs, cheaper than
-    ordering the whole scenario. A cycle cannot occur: composing checked."""
-    result: list[str] = []
-    done: set[str] = set()
-
-    def visit(name: str) -> None:
-        done.add(name)
-        for dep in deps[name]:
-            if dep not in done:
-                visit(dep)
-        result.append(name)
-
-    for name in sorted(deps):
-        if name not in done:
-            visit(name)
-    return result
 
 
 def _gather(value, index: tuple, count: int) -> list[float]:

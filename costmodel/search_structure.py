@@ -1,0 +1,103 @@
+"""A search group's structure: which of its scenario's formulas it needs, in which order, which
+of them move with an axis and which the horizon rule recomputes. A group that cannot compute a
+wanted result raises `_Lacking` with the inputs it lacks.
+"""
+
+from __future__ import annotations
+
+from costmodel.errors import UserError
+
+_STRUCTURES: dict[tuple, tuple] = {}
+
+
+class _Lacking(UserError):
+    """A group that cannot compute a wanted result, with the inputs it lacks: another kind of card
+    gives the same group none of them unless one of its cards does."""
+
+    def __init__(self, message: str, names):
+        super().__init__(message)
+        self.names = frozenset(names)
+
+
+def _structure(s, wanted: frozenset, inputs: frozenset, numbers: tuple, card_names: tuple, rule_names: tuple):
+    """A group's formulas: (the ones that move with an axis in dependency order, those of them the
+    horizon rule recomputes, the ones fixed over the grid, the names that move). It depends on the
+    composed scenario and the question's shape only: kept for the next search of that scenario."""
+    from costmodel import memo, solver
+
+    key = (id(s), wanted, inputs, numbers, card_names, rule_names)
+    known = _STRUCTURES.get(key) if memo.on() else None
+    if known is not None and known[0] is s:
+        return known[1]
+    formulas = s.formulas
+    names = _ordered(_needed(s, wanted))
+    reads = [(name, formulas[name].inputs) for name in names]
+    available = set(inputs) | set(numbers) | set(card_names)
+    lacking: dict[str, tuple[str, ...]] = {}
+    for name, inputs_read in reads:
+        if available.issuperset(inputs_read):
+            available.add(name)
+        else:
+            absent = [n for n in inputs_read if n not in available]
+            lacking[name] = tuple(sorted({m for n in absent for m in lacking.get(n, (n,))}))
+    if lacking:
+        names = [n for n in names if n in available]
+        reads = [(name, inputs_read) for name, inputs_read in reads if name in available]
+    for name in sorted(wanted - available):
+        try:
+            solver.explain_missing(s, name, lacking)
+        except UserError as exc:
+            raise _Lacking(str(exc), lacking.get(name, ())) from None
+    again = []
+    downstream = set(rule_names)
+    moving = set(numbers) | set(card_names) | set(rule_names)
+    fixed_formulas = []
+    for name, inputs_read in reads:
+        if downstream and not downstream.isdisjoint(inputs_read):
+            downstream.add(name)
+            again.append(name)
+        if not moving.isdisjoint(inputs_read):
+            moving.add(name)
+        else:
+            fixed_formulas.append(formulas[name])
+    result = ([formulas[n] for n in names if n in moving], [formulas[n] for n in again if n in moving],
+              fixed_formulas, frozenset(moving))
+    if len(_STRUCTURES) >= 4096:
+        _STRUCTURES.pop(next(iter(_STRUCTURES)))
+    _STRUCTURES[key] = (s, result)
+    return result
+
+
+def _needed(s, wanted) -> dict[str, list[str]]:
+    """The formulas the wanted names depend on (one walk for all of them), each with the formulas
+    among its inputs (in the order it reads them)."""
+    formulas = s.formulas
+    deps: dict[str, list[str]] = {}
+    stack = [n for n in wanted if n in formulas]
+    while stack:
+        name = stack.pop()
+        if name in deps:
+            continue
+        deps[name] = reads = [n for n in formulas[name].inputs if n in formulas]
+        stack.extend(reads)
+    return deps
+
+
+def _ordered(deps: dict[str, list[str]]) -> list[str]:
+    """The formulas of `deps` in dependency order (inputs first, each root in name order, each
+    formula's inputs in the order it reads them): a walk of the few a search needs, cheaper than
+    ordering the whole scenario. A cycle cannot occur: composing checked."""
+    result: list[str] = []
+    done: set[str] = set()
+
+    def visit(name: str) -> None:
+        done.add(name)
+        for dep in deps[name]:
+            if dep not in done:
+                visit(dep)
+        result.append(name)
+
+    for name in sorted(deps):
+        if name not in done:
+            visit(name)
+    return result
