@@ -418,7 +418,16 @@ def _time_rule(limit, reads: tuple[str, ...]) -> Rule:
         fixed = env["wall_time"] - env["train_time"]  # compilation, evaluation, checkpoints (at 1 step)
         return {"iters": np.maximum(np.floor((limit(env) - fixed) / env["iter_time"]), 0.0)}
 
-    return Rule(names=("iters",), reads=("wall_time", "train_time", "iter_time", *reads), compute=compute)
+    def refine(env):
+        """Fewer steps where the run overshoots: costs that grow with the steps (an evaluation every
+        eval_interval steps) were counted at 1 step. Each step taken off saves at least its iter_time
+        (and evaluations only fall), so one correction lands within the limit."""
+        over = env["wall_time"] - limit(env)
+        cut = np.where(over > 0, np.ceil(over / env["iter_time"]), 0.0)
+        return {"iters": np.maximum(env["iters"] - cut, 0.0)}
+
+    return Rule(names=("iters",), reads=("wall_time", "train_time", "iter_time", *reads), compute=compute,
+                refine=refine)
 
 
 # --- the answer ---------------------------------------------------------------------------------

@@ -125,11 +125,15 @@ class SearchResult:
 
 @attrs.frozen(kw_only=True)
 class Rule:
-    """Inputs computed from a first evaluation: `compute(env)` returns {name: array}."""
+    """Inputs computed from a first evaluation: `compute(env)` returns {name: array}. `refine(env)`,
+    when given, corrects them once from the evaluation at the computed values (a cost that grows
+    with them, e.g. evaluations every eval_interval steps, is only known there); it reads the same
+    results."""
 
     names: tuple[str, ...]
     compute: Callable[[Mapping[str, Any]], dict[str, Any]]
     reads: tuple[str, ...]  # results compute() needs from the first evaluation
+    refine: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
 
 
 def search(

@@ -131,13 +131,18 @@ class _Group:
             for target, f in self.order:
                 env[target] = self._result(target, f, env, keys)
             if self.rule is not None:
-                computed = self.rule.compute(env)
-                if self.shared is not None:
-                    reads = tuple(self._key(n, env, keys) for n in self.rule.reads)
-                    keys.update({n: self.shared.node(("rule", n, reads)) for n in computed})
-                env.update({k: _array(np, v) for k, v in computed.items()})
-                for target, f in self.again:
-                    env[target] = self._result(target, f, env, keys)
+                steps = [("rule", self.rule.compute)]
+                if self.rule.refine is not None:
+                    steps.append(("refine", self.rule.refine))
+                for label, compute in steps:
+                    computed = compute(env)
+                    if self.shared is not None:
+                        reads = tuple(self._key(n, env, keys) for n in (*self.rule.reads, *self.rule.names)
+                                      if n in env)
+                        keys.update({n: self.shared.node((label, n, reads)) for n in computed})
+                    env.update({k: _array(np, v) for k, v in computed.items()})
+                    for target, f in self.again:
+                        env[target] = self._result(target, f, env, keys)
         return env
 
     def _key(self, name: str, env, keys: dict[str, int]) -> int:

@@ -168,6 +168,22 @@ def test_days_goal_most_tokens_within_the_time():
     assert forward.numbers["total_tokens"] == pytest.approx(p.best.values["total_tokens"])
 
 
+def test_days_goal_with_evaluations_that_grow_with_the_steps():
+    """nanoGPT evaluates every eval_interval steps (train.py L263): the run's fixed costs measured at one
+    step undercount them, and the first horizon overshot 30 days by a few evaluations, so the help's
+    own example (`plan nanogpt --preset gpt2 -H rtx-4070 --days 30`) found no recipe. The horizon is
+    corrected at the steps it computed: within the 30 days, and one more step would miss them."""
+    days = 30 * 86400.0
+    p = plan("nanogpt", preset="gpt2", hardware="rtx-4070", goal=Goal(kind="days", days=days),
+             values={"micro_batch": 8})
+    assert p.best is not None
+    forward = p.estimate()
+    n = {**forward.input_numbers, **forward.numbers}
+    assert n["wall_time"] <= days
+    assert n["wall_time"] + n["iter_time"] > days - n["eval_time"] / (n["iters"] // 2000 + 1)
+    assert forward.numbers["total_tokens"] == pytest.approx(p.best.values["total_tokens"])
+
+
 def test_several_cards_ranked_and_budget_needs_prices():
     p = plan("nanochat", preset="d20", hardware=["rtx-4090", "h100-sxm"],
              goal=Goal(kind="deadline", tokens=2e9, deadline=86400.0, by="cost"),
