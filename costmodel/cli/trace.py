@@ -20,6 +20,7 @@ Output = Annotated[Path, typer.Option("--output", "-o", help="the TOML family to
 Name = Annotated[Optional[str], typer.Option("--name", help="the family's name (default: the factory's, lower case)")]
 Check = Annotated[Optional[list[str]], typer.Option("--check", help="a rule the model's shapes keep to, e.g. \"d_model % n_head == 0\" (repeatable): only shapes that meet it are traced, and the family checks it")]
 Seed = Annotated[int, typer.Option("--seed", help="seed of the random shapes")]
+Precision = Annotated[str, typer.Option("--precision", help="comma-separated precisions whose activation bytes are traced: fp32 (always), amp-bf16 (CUDA autocast emulated; used for amp-fp16 too), bf16 (the model cast to bf16)")]
 
 
 def register(app: typer.Typer) -> None:
@@ -27,7 +28,8 @@ def register(app: typer.Typer) -> None:
 
 
 def trace(target: Target, vary: Vary, output: Output, fixed: Fixed = None, seq_len: SeqName = None,
-          degree: Degree = None, check: Check = None, name: Name = None, seed: Seed = 0) -> None:
+          degree: Degree = None, check: Check = None, name: Name = None, seed: Seed = 0,
+          precision: Precision = "fp32,amp-bf16") -> None:
     """Trace your own PyTorch model into a model family. RUNS YOUR CODE: the file named here, only.
 
     trace imports FILE.py (as `python FILE.py` would, so only trace files you trust), builds the model
@@ -45,7 +47,7 @@ def trace(target: Target, vary: Vary, output: Output, fixed: Fixed = None, seq_l
 
     tracing.need_torch()
     from costmodel.api import registry
-    from costmodel.tracing.family import to_toml
+    from costmodel.tracing.family import recipes_text, to_toml
 
     fixed_values = dict(_pair(p, "--fixed") for p in fixed or ())
     degrees = {}
@@ -57,7 +59,8 @@ def trace(target: Target, vary: Vary, output: Output, fixed: Fixed = None, seq_l
     names = [n.strip() for n in vary.split(",") if n.strip()]
     sys.stderr.write(f"note: trace runs your code: {target.rpartition(':')[0]}\n")
     traced = tracing.trace(target, names, fixed_values, seq_name=seq_len, degrees=degrees, seed=seed,
-                           checks=check or (), log=lambda text: sys.stderr.write(f"note: {text}\n"))
+                           checks=check or (), precisions=precision.split(","),
+                           log=lambda text: sys.stderr.write(f"note: {text}\n"))
     family = name or traced.factory.lower()
     try:
         text = to_toml(traced, family, registry().quantities)
@@ -69,9 +72,9 @@ def trace(target: Target, vary: Vary, output: Output, fixed: Fixed = None, seq_l
         raise UserError(f"{output}: cannot write: {exc.strerror}") from None
     sys.stderr.write(f"note: traced {len(traced.formulas)} quantities at {traced.n_fit + traced.n_held_out} "
                      f"shapes in {traced.seconds:.1f} s\n")
-    sys.stderr.write("note: activations traced in fp32 (no autocast), without checkpointing, full weights: "
-                     "under --set precision=fp32 the family uses them; under other precisions and recipes the "
-                     "memory model's generic formulas of the identified features apply\n")
+    sys.stderr.write(f"note: traced activation bytes (eager, no checkpointing, full weights) are used under "
+                     f"{recipes_text(traced)}; under other recipes the memory model's generic formulas of the "
+                     "identified features apply\n")
     sys.stdout.write(f"wrote {output}: family {family!r}; use it with --plugin {output}\n")
 
 

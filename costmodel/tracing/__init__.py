@@ -9,18 +9,26 @@ Steps, top to bottom:
    the model's context name (block_size, ...), or varied alone; the micro-batch B is varied too.
 2. scans: about a base shape each name alone runs through its pool; the lowest exact degree of
    every measured quantity along it is that name's degree bound (fit.degree_along).
-3. fit: random shapes (more than the largest basis has unknowns) and the scans' shapes; each
-   quantity is fitted exactly on its basis (fit.fit), then checked at held-out shapes. The random
-   shapes take each count (layers, heads) from its few smallest values, as many as its degree
-   needs and one more: a block is what costs time on the meta device; the held-out shapes draw
-   from the whole pools.
-4. rules: the divisibility rules the model holds to, probed at shapes that break one alone, and
+3. interactions: one shape per pair of names, both moved to their cheapest scanned values; a
+   zero mixed difference drops the products of the two from a quantity's basis (fit.monomials).
+4. fit: random shapes (more than the largest basis has unknowns) and the shapes so far; each
+   quantity is fitted exactly on its basis (fit.fit_all), then checked at held-out shapes; one the
+   pruned basis misses is fitted again on the whole basis. The random shapes take each count
+   (layers, heads) from its few smallest values the model accepted in its scan, as many as its
+   degree needs and one more: a block is what costs time on the meta device; the held-out shapes
+   draw from the whole pools.
+5. rules: the divisibility rules the model holds to, probed at shapes that break one alone, and
    the user's --check rules (tracing.checks), become the family's [[checks]].
-5. the fitted polynomials, the rules and the features become a TOML family (tracing.family).
+6. the fitted polynomials, the rules and the features become a TOML family (tracing.family).
+
+Every shape is measured in fp32 (parameters, FLOPs, saved bytes: measure.measure) and, for each
+further precision asked for (amp-bf16 by default; bf16), by one more forward pass that counts
+what it saves (measure.saved_under; CUDA autocast emulated by tracing.autocast).
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from collections.abc import Mapping, Sequence
@@ -41,6 +49,8 @@ FREE_SEQS = (3, 4, 5, 6, 7)  # T when the model's context is fixed: short enough
 BATCHES = (2, 3, 4)
 SCAN = 5  # points of a scan: degree <= 3 with one to spare
 SPARE = 4  # shapes measured beyond those that determine every coefficient
+PRECISIONS = ("fp32", "amp-bf16", "bf16")  # whose activation bytes a trace can measure
+DEFAULT_PRECISIONS = ("fp32", "amp-bf16")
 
 
 def need_torch():
@@ -75,7 +85,19 @@ class Traced:
     n_fit: int
     n_held_out: int
     n_probed: int = 0
+    precisions: tuple[str, ...] = ("fp32",)  # whose activations were traced (saved/P, saved_loss/P, copies/P)
     seconds: float
+
+
+def _precisions(names: Sequence[str]) -> tuple[str, ...]:
+    """fp32 first (its step gives the FLOPs and parameters), then the others asked for."""
+    names = tuple(dict.fromkeys(n.strip() for n in names if n.strip()))
+    unknown = [n for n in names if n not in PRECISIONS]
+    if unknown or "fp32" not in names:
+        raise UserError(f"--precision {','.join(names)}: give fp32 and any of {', '.join(PRECISIONS[1:])} "
+                        "(fp32 is always traced: the FLOPs and parameters come from its step)"
+                        + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
+    return ("fp32", *(n for n in PRECISIONS[1:] if n in names))
 
 
 def pool(name: str, default: object) -> tuple:
@@ -91,13 +113,15 @@ def pool(name: str, default: object) -> tuple:
 
 def trace(target: str, vary: Sequence[str], fixed: Mapping[str, object] = (), seq_name: str | None = None,
           degrees: Mapping[str, int] = (), seed: int = 0, held_out: int = 3, checks: Sequence[str] = (),
-          log=None) -> Traced:
+          precisions: Sequence[str] = DEFAULT_PRECISIONS, log=None) -> Traced:
     """Measure the model at many shapes and fit every quantity exactly (module doc)."""
+    precisions = _precisions(precisions)
+    extra = precisions[1:]
     torch = need_torch()
     from costmodel.tracing import checks as rules
     from costmodel.tracing import fit as fitting
     from costmodel.tracing import usercode
-    from costmodel.tracing.measure import measure
+    from costmodel.tracing.measure import measure, saved_under
 
     started = time.perf_counter()
     log = log or (lambda text: None)
@@ -126,22 +150,30 @@ def trace(target: str, vary: Sequence[str], fixed: Mapping[str, object] = (), se
     torch_threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny meta-device models: threads only add overhead
 
-    def run(point: dict) -> dict[str, Fraction] | None:
+    def run(point: dict, extra=extra) -> dict[str, Fraction] | None:
         broken = next((r.text for r in user if not r.holds(point)), None)
         if broken is not None:
             return _Invalid(f"breaks --check {broken}")
         values = {**fixed, **{n: point[n] for n in pools if n not in (T, B)}}
         if seq_name:
             values[seq_name] = point[T]
+        build = usercode.builder(factory, values)
         try:
-            m = measure(usercode.builder(factory, values), point[T], point[B])
+            m = measure(build, point[T], point[B])
         except Exception as exc:  # the user's code refusing this shape, whatever it raises
             return _Invalid(f"{type(exc).__name__}: {exc}")
-        return _quantities(m, point)
+        under = {}
+        for p in extra:
+            try:
+                under[p] = saved_under(build, point[T], point[B], p)
+            except Exception as exc:  # it ran in fp32 at this shape: the precision is what fails
+                raise UserError(f"{target} fails under {p} at {_shape(point, seq_name)}: {type(exc).__name__}: "
+                                f"{str(exc)[:200]}; trace without it: --precision {','.join(precisions[:1])}") from None
+        return _quantities(m, under, point)
 
     try:
         base, base_result = None, None
-        for k in (1, 0, 2):  # a valid base shape: the pools' second values, else their first, third
+        for k in (0, 1, 2):  # a valid base shape: the cheapest values of the pools, else their second, third
             base = {n: p[min(k, len(p) - 1)] for n, p in pools.items()}
             base_result = run(base)
             if not isinstance(base_result, _Invalid):
@@ -152,6 +184,7 @@ def trace(target: str, vary: Sequence[str], fixed: Mapping[str, object] = (), se
         points, results = [base], [base_result]
         # 2. scans: the degree of every quantity along every name
         found: dict[str, dict[str, int]] = {q: {} for q in base_result}
+        lines: dict[str, dict] = {}  # name -> {value: row} along its scan
         for n, values in pools.items():
             xs, line = [base[n]], [base_result]
             for v in values:
@@ -163,6 +196,7 @@ def trace(target: str, vary: Sequence[str], fixed: Mapping[str, object] = (), se
                     line.append(r)
                     points.append({**base, n: v})
                     results.append(r)
+            lines[n] = dict(zip(xs[1:], line[1:]))
             for q in base_result:
                 bound = degrees.get(n, 1 if n == B or kinds.get(n) == "bool" else 3)
                 if len(xs) < 2 or all(r[q] == line[0][q] for r in line):
@@ -174,53 +208,46 @@ def trace(target: str, vary: Sequence[str], fixed: Mapping[str, object] = (), se
                     found[q][n] = fitting.degree_along(label, _name(n, seq_name), [int(x) for x in xs],
                                                        [r[q] for r in line], bound)
         log(f"scans done ({len(points)} shapes)")
-        # 3. the fit: enough random shapes for the largest basis, then held-out ones
-        design = fitting.Design(found.values())
-        for p in points:
-            design.add(p)
-        cheap = _cheap(pools, found)
-        tries = 0
-        while not design.full():  # only shapes that pin down a coefficient more are measured
-            tries += 1
-            if tries > 200 * design.size:
-                if cheap is not pools:  # the smallest counts may all be refused: widen to the pools
-                    cheap, tries = pools, 0
-                    continue
-                raise fitting.Underdetermined(f"{target}: no valid shapes determine every coefficient; "
-                                              "give --fixed values that make more varied shapes valid")
-            point = {n: rng.choice(values) for n, values in cheap.items()}
-            if point in points or not design.helps(point):
-                continue
-            r = run(point)
-            if not isinstance(r, _Invalid):
-                points.append(point)
-                results.append(r)
-                design.add(point)
-        _sample(run, cheap, rng, points, results, len(points) + SPARE, target)
+        # 3. which names interact: one shape per pair, both moved to their cheapest scanned value
+        pairs = _interactions(run, base, base_result, lines, found, points, results)
+        log(f"interactions done ({len(points)} shapes)")
+        # 4. the fit: enough random shapes for the largest basis, then held-out ones
+        cheap = _cheap(pools, found, lines, base)
         held: list[tuple[dict, dict]] = []
         while len(held) < held_out:
             _sample(run, pools, rng, points, None, 0, target, into=held)
-        log(f"fitting on {len(points)} shapes, {held_out} held out")
-        fitted = fitting.fit_all(points, {_label(q): ([r[q] for r in results], found[q]) for q in base_result})
-        formulas = {q: fitted[_label(q)] for q in base_result}
-        for q, expr in formulas.items():
-            bad = fitting.residuals(expr, [p for p, _ in held], [r[q] for _, r in held])
-            if bad:
-                raise fitting.NotPolynomial(
-                    f"{_label(q)}: the exact fit misses held-out shapes: " + "; ".join(
-                        f"at {_shape(p, seq_name)}: measured {v}, fit {got}" for p, v, got in bad))
+        full: set[str] = set()  # quantities fitted on the whole basis (the pruned one missed)
+        while True:
+            keys = {q: fitting.key(found[q], None if q in full else pairs[q]) for q in base_result}
+            design = fitting.Design(set(keys.values()))
+            for p in points:
+                design.add(p)
+            _fill(run, design, cheap, pools, rng, points, results, target)
+            _sample(run, cheap, rng, points, results, len(points) + SPARE, target)
+            try:
+                formulas = _fitted(fitting, points, results, keys, held, seq_name)
+                break
+            except fitting.NotPolynomial as exc:
+                q = next((q for q in base_result if _label(q) == exc.quantity), None)
+                if q is None or q in full:
+                    raise
+                full.add(q)
+                log(f"{_label(q)}: the names' pairs did not explain it; fitting it on the whole basis")
+        log(f"fitted on {len(points)} shapes, checked at {held_out} held out")
         choices = _choices(target, [r.choices for r in results])
         # 4. rules: divisibility the model holds to, probed one at a time
         integers = [n for n in kinds if kinds[n] == "integer"]
         counts = [n for n in integers if pools[n] == SMALL]
         probes = []
 
-        def probed(point):
+        def probed(point):  # fp32 alone: a shape the model refuses, or builds otherwise, shows there
             probes.append(point)
-            return run(point)
+            return run(point, ())
 
         def agrees(point, row):
             for q, expr in formulas.items():
+                if q not in row:
+                    continue
                 bad = fitting.residuals(expr, [point], [row[q]])
                 if bad:
                     return f"{_label(q)} = {bad[0][1]}, not the fitted {bad[0][2]}"
@@ -242,20 +269,83 @@ def trace(target: str, vary: Sequence[str], fixed: Mapping[str, object] = (), se
             choices=choices, params_by_dtype=base_result.by_dtype, n_fit=len(points),
             rules=(*user, *found_rules), n_probed=len(probes),
             base={_name(k, seq_name): (int(v) if isinstance(v, bool) else v) for k, v in base.items()}, peak=peak,
-            n_held_out=held_out, seconds=time.perf_counter() - started,
+            n_held_out=held_out, precisions=precisions, seconds=time.perf_counter() - started,
         )
     finally:
         torch.set_num_threads(torch_threads)
 
 
-def _cheap(pools: dict, found: dict) -> dict:
-    """The pools for the random shapes: a count takes its smallest values, one more than its degree
-    needs and one to spare (its scan has already gone to the larger ones)."""
+def _cheap(pools: dict, found: dict, lines: dict, base: dict) -> dict:
+    """The pools for the random shapes: values the model took in its scan (one it refused there,
+    such as 3 K/V heads for 4 query heads, is left out); a count takes its smallest, one more than
+    its degree needs and one to spare (its scan has already gone to the larger ones)."""
     out = {}
     for n, values in pools.items():
+        took = [v for v in values if v == base[n] or v in lines[n]]
         degree = max(d.get(n, 0) for d in found.values())
-        out[n] = tuple(sorted(v for v in values if v != 1)[:degree + 2]) if values == SMALL else values
+        if values == SMALL:
+            took = sorted(v for v in took if v != 1)[:degree + 2] or sorted(took)
+        out[n] = tuple(took) if len(took) > degree else values
     return out
+
+
+def _interactions(run, base, base_result, lines, found, points, results) -> dict[str, frozenset]:
+    """For every quantity, the pairs of names whose mixed difference at the base shape is not
+    zero (fit.monomials prunes the basis by them): Q(a', b') - Q(a', b) - Q(a, b') + Q(a, b), with
+    a' the cheapest value a's scan took. A pair whose shape the model refuses counts as interacting."""
+    moved = {n: min(line, key=lambda v: (int(v), v)) for n, line in lines.items() if line}
+    names = [n for n in moved if any(d.get(n, 0) for d in found.values())]
+    pairs: dict[str, set] = {q: set() for q in base_result}
+    for a, b in itertools.combinations(names, 2):
+        wanted = [q for q in base_result if found[q].get(a, 0) and found[q].get(b, 0)]
+        if not wanted:
+            continue
+        point = {**base, a: moved[a], b: moved[b]}
+        r = run(point)
+        if not isinstance(r, _Invalid):
+            points.append(point)
+            results.append(r)
+        for q in wanted:
+            if isinstance(r, _Invalid) or (r[q] - lines[a][moved[a]][q] - lines[b][moved[b]][q] + base_result[q]):
+                pairs[q].add(frozenset((a, b)))
+    return {q: frozenset(p) for q, p in pairs.items()}
+
+
+def _fill(run, design, cheap, pools, rng, points, results, target) -> None:
+    """Random shapes until every basis is determined; only shapes that pin down a coefficient
+    more are measured."""
+    tries = 0
+    while not design.full():
+        tries += 1
+        if tries > 200 * design.size:
+            if cheap is not pools:  # the smallest counts may all be refused: widen to the pools
+                cheap, tries = pools, 0
+                continue
+            from costmodel.tracing.fit import Underdetermined
+
+            raise Underdetermined(f"{target}: no valid shapes determine every coefficient; "
+                                  "give --fixed values that make more varied shapes valid")
+        point = {n: rng.choice(values) for n, values in cheap.items()}
+        if point in points or not design.helps(point):
+            continue
+        r = run(point)
+        if not isinstance(r, _Invalid):
+            points.append(point)
+            results.append(r)
+            design.add(point)
+
+
+def _fitted(fitting, points, results, keys, held, seq_name) -> dict:
+    """Every quantity's exact polynomial on its basis, checked at the held-out shapes."""
+    fitted = fitting.fit_all(points, {_label(q): ([r[q] for r in results], k) for q, k in keys.items()})
+    formulas = {q: fitted[_label(q)] for q in keys}
+    for q, expr in formulas.items():
+        bad = fitting.residuals(expr, [p for p, _ in held], [r[q] for _, r in held])
+        if bad:
+            raise fitting.NotPolynomial(
+                f"{_label(q)}: the exact fit misses held-out shapes: " + "; ".join(
+                    f"at {_shape(p, seq_name)}: measured {v}, fit {got}" for p, v, got in bad), _label(q))
+    return formulas
 
 
 def _sample(run, pools, rng, points, results, want, target, into=None):
@@ -293,7 +383,7 @@ class _Row(dict):
     by_dtype: dict
 
 
-def _quantities(m, point) -> _Row:
+def _quantities(m, under: dict, point) -> _Row:
     tokens = point[T] * point[B]
     o = m.observed
     row = _Row({f"n_params_{g}": Fraction(v) for g, v in m.params.items()})
@@ -301,6 +391,10 @@ def _quantities(m, point) -> _Row:
     row["flops_per_token_exact"] = Fraction(m.flops, tokens)
     row["saved"] = Fraction(m.saved)
     row["saved_loss"] = Fraction(m.saved_loss)
+    for p, (outside, in_loss, copies) in under.items():
+        row[f"saved/{p}"], row[f"saved_loss/{p}"] = Fraction(outside), Fraction(in_loss)
+        if p != "bf16":  # a bf16 model has no weight copies
+            row[f"copies/{p}"] = Fraction(copies)
     shapes = {"n_layer": o.n_blocks, "d_model": o.d_model, "vocab_size": o.vocab_rows, "n_head": o.n_head,
               "n_kv_head": o.n_kv_head, "head_dim": o.head_dim, "d_ff": o.d_ff}
     flags = ("norm_weight", "norm_bias", "tied_embeddings", "qkv_fused", "qkv_bias", "proj_bias",
@@ -336,7 +430,11 @@ def _name(n: str, seq_name: str | None) -> str:
 
 
 def _label(q: str) -> str:
-    return {"saved": "bytes saved for backward", "saved_loss": "bytes saved by the loss"}.get(q, q)
+    """A quantity as messages name it (saved/amp-bf16: the bytes saved under amp-bf16)."""
+    q, _, precision = q.partition("/")
+    label = {"saved": "bytes saved for backward", "saved_loss": "bytes saved by the loss",
+             "copies": "16-bit weight copies saved"}.get(q, q)
+    return f"{label} under {precision}" if precision else label
 
 
 def _shape(point: Mapping, seq_name) -> str:

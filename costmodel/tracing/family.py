@@ -8,10 +8,11 @@ What it declares:
   constants in [defaults], fitted formulas where they follow a varied name. The memory and time
   plugins need nothing else;
 - the traced formulas, each citing the file and its sha256: the parameter groups and n_params,
-  flops_per_token_exact (for the attention the model runs), and what fp32 training without
-  checkpointing saves for backward: act_layer per layer and token, act_outside per token, mem_mask
-  per layer (tensors that do not grow with the micro-batch), mem_logits_saved (inside the loss).
-  Under any other precision or recipe the generic formulas of the features apply.
+  flops_per_token_exact (for the attention the model runs), and what eager training without
+  checkpointing saves for backward under each traced precision (fp32; amp-bf16, which stands for
+  amp-fp16 too; bf16): act_layer per layer and token, act_outside per token, mem_mask per layer
+  (tensors that do not grow with the micro-batch), mem_logits_saved (inside the loss) and, under
+  autocast, mem_weight_copies. Under any other recipe the generic formulas of the features apply.
 - the rules the traced shapes keep to (tracing.checks) as [[checks]]: the solver and the planner
   then only pick shapes where the formulas hold.
 """
@@ -97,7 +98,8 @@ def to_toml(traced: Traced, name: str, declared: dict) -> str:
         formula("flops_per_token_exact", f["flops_per_token_exact"],
                 "forward + backward FLOPs per token as torch.utils.flop_counter.FlopCounterMode counts them "
                 "(matmuls; SDPA as a flash kernel)", "FLOP/token", f'attention == "{attention}"')
-        _activations(traced, formula, layer, attention)
+        for precision in traced.precisions:
+            _activations(traced, formula, layer, precision)
     lines = [
         f"# Traced by `costmodel trace {traced.file}:{traced.factory}` from {traced.file}",
         f"# (sha256 {traced.sha256}) with PyTorch {traced.torch_version} on the meta device.",
@@ -108,9 +110,10 @@ def to_toml(traced: Traced, name: str, declared: dict) -> str:
         f"{', '.join(f'{k} {v}' for k, v in traced.params_by_dtype.items())};",
         "# eager fp32 step with AdamW, peak bytes by kind (torch.distributed._tools.mem_tracker.MemTracker): "
         + ", ".join(f"{k} {v}" for k, v in traced.peak.items() if v) + ".",
-        "# The traced activations (act_layer, act_outside, mem_mask, mem_logits_saved) are fp32 bytes without",
-        "# checkpointing, full weights; under any other precision or recipe the memory model's generic",
-        "# formulas of the features below apply.",
+        "# The traced activations (act_layer, act_outside, mem_mask, mem_logits_saved; mem_weight_copies under",
+        "# autocast) are the bytes measured under these recipes, each eager, without checkpointing, full weights",
+        f"# and {traced.choices.get('attention')} attention: {recipes_text(traced)}.",
+        "# Under any other recipe the memory model's generic formulas of the features below apply.",
         "",
         "[family]",
         f"name = {_q(name)}",
@@ -144,15 +147,47 @@ def to_toml(traced: Traced, name: str, declared: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _activations(traced: Traced, formula, layer, attention: str) -> None:
+PRECISION_WHEN = {
+    "fp32": 'precision == "fp32"',
+    # CUDA autocast's lists are the same for fp16 and bf16 (aten/src/ATen/autocast_mode.h: one
+    # lower-precision list for either dtype): the same bytes; GradScaler keeps no activations
+    "amp-bf16": 'precision in ("amp-bf16", "amp-fp16") and amp_autocast',
+    "bf16": 'precision == "bf16"',
+}
+PRECISION_TEXT = {"fp32": "fp32", "amp-bf16": "under CUDA autocast (fp32 weights, 16-bit compute)",
+                  "bf16": "bf16 (the model cast to bf16)"}
+
+
+def condition(traced: Traced, precision: str) -> str:
+    """The recipes under which the traced bytes of `precision` are the model's: that precision,
+    no checkpointing, full weights, eager (not compiled) and the attention the model runs; under
+    autocast with an RMSNorm, autocast's rms_norm policy of the traced PyTorch (fp32 since 2.12)."""
+    when = PRECISION_WHEN[precision]
+    if precision == "amp-bf16" and traced.choices.get("norm") == "rmsnorm":
+        when += " and autocast_rms_norm_fp32"
+    return (f'{when} and checkpointing == "none" and weights == "full" and not compile and attention == '
+            f'"{traced.choices.get("attention")}"')
+
+
+RECIPE_WORDS = {"fp32": "fp32", "amp-bf16": "amp-bf16 and amp-fp16 (torch.autocast)", "bf16": "bf16"}
+
+
+def recipes_text(traced: Traced) -> str:
+    """In words: which recipes use the traced bytes (the CLI note and the TOML header)."""
+    return "precision " + ", ".join(RECIPE_WORDS[p] for p in traced.precisions)
+
+
+def _activations(traced: Traced, formula, layer, precision: str) -> None:
     """Split the saved bytes S(B, T, ...) = B X + Y into per layer and per token parts."""
     f = traced.formulas
+    tag = "" if precision == "fp32" else f"/{precision}"
+    saved_q, loss_q = f"saved{tag}", f"saved_loss{tag}"
     b, t = sp.Symbol(B, positive=True), sp.Symbol(T, positive=True)
-    loss = sp.expand(f["saved_loss"])
+    loss = sp.expand(f[loss_q])
     vocab = f.get("vocab_size")
     logits = sum((term for term in loss.as_ordered_terms() if vocab is not None and vocab.is_Symbol
                   and vocab in term.free_symbols), sp.Integer(0))
-    saved = sp.expand(f["saved"] + loss - logits)  # the loss's small tensors (targets) count outside
+    saved = sp.expand(f[saved_q] + loss - logits)  # the loss's small tensors (targets) count outside
     x, y = saved.coeff(b, 1), saved.coeff(b, 0)
     if sp.expand(saved - b * x - y) != 0:
         return  # not linear in the micro-batch: leave activations to the generic model
@@ -161,15 +196,19 @@ def _activations(traced: Traced, formula, layer, attention: str) -> None:
     x1 = x.coeff(per_layer, 1) if per_layer is not None else sp.Integer(0)
     y1 = y.coeff(per_layer, 1) if per_layer is not None else sp.Integer(0)
     x0, y0 = sp.expand(x - (per_layer or 0) * x1), sp.expand(y - (per_layer or 0) * y1)
-    when = f'precision == "fp32" and checkpointing == "none" and weights == "full" and attention == "{attention}"'
-    formula("act_layer", sp.expand(x1 / t), "bytes one block saves for backward per token, fp32 (saved-tensor "
-            "hooks, unique storages)", "byte/token", when, q="saved")
-    formula("act_outside", sp.expand(x0 / t + y0 / (b * t)), "bytes saved per token outside the blocks, fp32 "
-            "(what does not grow with the micro-batch spread over its tokens)", "byte/token", when, q="saved")
+    when = condition(traced, precision)
+    how = PRECISION_TEXT[precision]
+    formula("act_layer", sp.expand(x1 / t), f"bytes one block saves for backward per token, {how} (saved-tensor "
+            "hooks, unique storages)", "byte/token", when, q=saved_q)
+    formula("act_outside", sp.expand(x0 / t + y0 / (b * t)), f"bytes saved per token outside the blocks, {how} "
+            "(what does not grow with the micro-batch spread over its tokens)", "byte/token", when, q=saved_q)
     formula("mem_mask", sp.expand((per_layer or 0) * y1), "bytes each block saves once per micro-batch "
-            "(masks built from the sequence length), fp32", "byte", when, q="saved")
-    formula("mem_logits_saved", logits if logits != 0 else loss, "bytes the loss saves for backward (inside F.cross_entropy), fp32",
-            "byte", when + " and not compile", q="saved_loss")
+            f"(masks built from the sequence length), {how}", "byte", when, q=saved_q)
+    formula("mem_logits_saved", logits if logits != 0 else loss, "bytes the loss saves for backward (inside "
+            f"F.cross_entropy), {how}", "byte", when, q=loss_q)
+    if f"copies{tag}" in f:
+        formula("mem_weight_copies", f[f"copies{tag}"], "16-bit weight copies autocast makes (once per forward, "
+                f"cached) and autograd saves for the matmuls' backward, {how}", "byte", when, q=f"copies{tag}")
 
 
 def _var(name: str, traced: Traced) -> str:

@@ -13,6 +13,15 @@ the shapes where the fit broke, with the residuals.
 The degree bound of a name is found first by a scan (`degree_along`): the name alone is varied
 about a base shape and the lowest degree that fits every point exactly (with at least one point to
 spare) is its degree along that line.
+
+A basis may be pruned by the names' interactions (`pairs`): a monomial whose names include a and b
+is kept only when a and b interact, i.e. the mixed difference Q(a', b') - Q(a', b) - Q(a, b') +
+Q(a, b) at the base shape is not zero. Every monomial holding both names adds to that difference
+a product of positive factors (the names are positive, the steps go one way), so a zero difference
+means no such monomial, unless terms of opposite signs cancel exactly at the base; then the exact
+fit misses shapes away from the base, and the caller fits again on the whole basis. This takes
+the basis of a 6-name FLOP count from 96 unknowns to about 30 (Zippel's sparse interpolation,
+SIAM J. 1979, prunes by the same kind of evidence, variable by variable).
 """
 
 from __future__ import annotations
@@ -30,19 +39,37 @@ Point = Mapping[str, int]
 
 
 class NotPolynomial(UserError):
-    """No polynomial of the basis reproduces the measurements."""
+    """No polynomial of the basis reproduces the measurements (of `quantity`)."""
+
+    def __init__(self, message: str, quantity: str | None = None):
+        super().__init__(message)
+        self.quantity = quantity
 
 
 class Underdetermined(UserError):
     """The shapes do not pin every coefficient down (more shapes needed)."""
 
 
-def monomials(degrees: Mapping[str, int]) -> list[tuple[tuple[str, int], ...]]:
-    """Every product of the names with each exponent up to its bound (1 first)."""
+Pairs = frozenset  # of frozenset({a, b}): the names that interact; None: every pair does
+
+
+def key(degrees: Mapping[str, int], pairs: Pairs | None = None) -> tuple:
+    """A basis as a hashable key: the degree bounds and the interacting pairs among its names."""
+    names = [n for n, k in degrees.items() if k]
+    if pairs is not None:
+        pairs = frozenset(p for p in pairs if p <= set(names))
+    return tuple(sorted(degrees.items())), pairs
+
+
+def monomials(degrees: Mapping[str, int], pairs: Pairs | None = None) -> list[tuple[tuple[str, int], ...]]:
+    """Every product of the names with each exponent up to its bound (1 first), keeping only
+    products whose names interact pairwise when `pairs` is given."""
     names = sorted(degrees)
     out = []
     for powers in itertools.product(*(range(degrees[n] + 1) for n in names)):
-        out.append(tuple((n, k) for n, k in zip(names, powers) if k))
+        m = tuple((n, k) for n, k in zip(names, powers) if k)
+        if pairs is None or all(frozenset(ab) in pairs for ab in itertools.combinations([n for n, _ in m], 2)):
+            out.append(m)
     return sorted(out, key=lambda m: (sum(k for _, k in m), m))
 
 
@@ -53,8 +80,9 @@ class Design:
 
     PRIME = 2**61 - 1
 
-    def __init__(self, degrees):
-        self.bases = {tuple(sorted(d.items())): monomials(d) for d in degrees}
+    def __init__(self, keys):
+        """`keys`: the bases, as `key(degrees, pairs)` gives them."""
+        self.bases = {k: monomials(dict(k[0]), k[1]) for k in keys}
         self.rows: dict[tuple, dict[int, list[int]]] = {k: {} for k in self.bases}
         self.size = max(len(b) for b in self.bases.values())
 
@@ -101,17 +129,17 @@ def _value(monomial, point: Point) -> int:
 def fit(quantity: str, points: Sequence[Point], values: Sequence[int | Fraction],
         degrees: Mapping[str, int]) -> sp.Expr:
     """The exact polynomial of the basis through every (point, value), or NotPolynomial."""
-    return fit_all(points, {quantity: (values, degrees)})[quantity]
+    return fit_all(points, {quantity: (values, key(degrees))})[quantity]
 
 
-def fit_all(points: Sequence[Point], quantities: Mapping[str, tuple[Sequence, Mapping[str, int]]]) -> dict:
-    """`fit` for many quantities measured at the same points: {label: (values, degrees)}."""
+def fit_all(points: Sequence[Point], quantities: Mapping[str, tuple[Sequence, tuple]]) -> dict:
+    """`fit` for many quantities measured at the same points: {label: (values, key(degrees, pairs))}."""
     groups: dict[tuple, list[str]] = {}
-    for label, (_, degrees) in quantities.items():
-        groups.setdefault(tuple(sorted(degrees.items())), []).append(label)
+    for label, (_, basis_key) in quantities.items():
+        groups.setdefault(basis_key, []).append(label)
     out = {}
-    for key, labels in groups.items():
-        basis = monomials(dict(key))
+    for (degrees, pairs), labels in groups.items():
+        basis = monomials(dict(degrees), pairs)
         if len(points) <= len(basis):
             raise Underdetermined(f"{labels[0]}: {len(points)} shapes for {len(basis)} unknowns")
         rows = [[_value(m, p) for m in basis] for p in points]
@@ -129,7 +157,7 @@ def fit_all(points: Sequence[Point], quantities: Mapping[str, tuple[Sequence, Ma
             values = quantities[label][0]
             bad = residuals(expr, points, values)
             if bad:
-                raise NotPolynomial(_message(label, dict(key), bad, len(points)))
+                raise NotPolynomial(_message(label, dict(degrees), bad, len(points)), label)
             out[label] = expr
     return out
 

@@ -5,10 +5,14 @@
 T token ids, and returns a `Measurement`:
 
 - the unique trainable parameters, by group and by dtype (a tied tensor counted once);
-- the FLOPs of the step as torch.utils.flop_counter.FlopCounterMode counts them (matmuls only);
+- the FLOPs of the step as torch.utils.flop_counter.FlopCounterMode counts them (matmuls only; `_Flops`);
 - the bytes saved for backward (torch.autograd.graph.saved_tensors_hooks), unique storages,
   parameters and buffers excluded, split into the loss's (saved inside F.cross_entropy) and the rest;
 - what the model is made of, as seen from the torch functions it calls (`Observed`).
+
+`saved_under(build, T, B, precision)` runs one more training forward and counts what it saves
+under amp-bf16 (CUDA autocast's policy, tracing.autocast; the 16-bit weight copies apart) or with
+the model cast to bf16.
 
 F.rms_norm runs as CUDA's fused kernel (`_FusedRmsNorm`): it saves the input and an fp32 rstd;
 F.layer_norm as one kernel too (`_FusedLayerNorm`: the input, mean and rstd).
@@ -30,7 +34,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 from torch.overrides import TorchFunctionMode
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import flop_registry
+
+from costmodel.tracing.autocast import Autocast
 
 GROUPS = ("matrices", "embeddings", "lm_head", "positions", "vectors")
 ACTIVATIONS = {F.gelu: "gelu", F.silu: "silu", F.relu: "relu", torch.relu: "relu", torch.sigmoid: "sigmoid"}
@@ -135,12 +142,39 @@ class _FusedLayerNorm(torch.autograd.Function):
                 None if bias is None else torch.zeros_like(bias), None)
 
 
+class _Flops(TorchDispatchMode):
+    """FLOPs as torch.utils.flop_counter.FlopCounterMode counts them: its own formulas
+    (`flop_registry`: mm, addmm, bmm, baddbmm, convolutions, the SDPA kernels), applied to every ATen
+    op that runs, an op without a formula decomposed first when it can be, as FlopCounterMode does
+    (pytorch/pytorch v2.13.0 torch/utils/flop_counter.py, _FlopCounterMode.__torch_dispatch__);
+    without its per-module bookkeeping, which costs a tenth of a trace."""
+
+    def __init__(self):
+        super().__init__()
+        self.flops = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        formula = flop_registry.get(func._overloadpacket)
+        if formula is None:
+            if func is not torch.ops.prim.device.default:
+                with self:
+                    out = func.decompose(*args, **kwargs)
+                if out is not NotImplemented:
+                    return out
+            return func(*args, **kwargs)
+        out = func(*args, **kwargs)
+        self.flops += formula(*args, **kwargs, out_val=out)
+        return out
+
+
 class _Watch(TorchFunctionMode):
     """Sees every torch function the model calls: records the architecture, runs SDPA as flash,
     and marks the loss (so that what it saves is counted apart)."""
 
-    def __init__(self):
+    def __init__(self, autocast: Autocast | None = None):
         super().__init__()
+        self.autocast = autocast
         self.flops = 0
         self.calls: Counter = Counter()
         self.in_loss = 0
@@ -154,6 +188,10 @@ class _Watch(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         self.calls[func] += 1
+        if self.autocast is not None:
+            args, kwargs = self.autocast.apply(func, args, kwargs)
+        if func is F.dropout and _cuda_dropout(args, kwargs):
+            return torch.native_dropout(args[0], _arg(args, kwargs, 1, "p", 0.5), True)[0]
         if func is F.scaled_dot_product_attention:
             q, k, v = args[:3]
             _check_heads(q, k, v, kwargs.get("enable_gqa", False))
@@ -189,6 +227,20 @@ class _Watch(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
+def _arg(args, kwargs, i: int, name: str, default):
+    return args[i] if len(args) > i else kwargs.get(name, default)
+
+
+def _cuda_dropout(args, kwargs) -> bool:
+    """CUDA runs F.dropout(x, p, training) with 0 < p < 1 as one kernel, aten::native_dropout, which
+    saves a 1-byte mask (aten/src/ATen/native/Dropout.cpp, v2.13.0: is_fused_kernel_acceptable); the
+    CPU and meta builds multiply by a noise tensor of the input's size and dtype instead. In-place
+    dropout takes the noise path on CUDA too."""
+    p = _arg(args, kwargs, 1, "p", 0.5)
+    return (bool(args) and isinstance(p, (int, float)) and 0 < p < 1 and _arg(args, kwargs, 2, "training", True)
+            and not _arg(args, kwargs, 3, "inplace", False))
+
+
 def _check_heads(q, k, v, gqa: bool) -> None:
     """The shape rules SDPA's kernels enforce (the meta device runs none of them): one head size for
     q and k, K and V alike, and as many query heads as K/V heads, or a whole multiple with
@@ -218,29 +270,55 @@ def _storage(t: torch.Tensor) -> int:
     return t.untyped_storage()._cdata
 
 
+def _built(build: Callable[[], nn.Module], seq: int, batch: int):
+    """The model, built on the meta device (inside the caller's `torch.device("meta")`), in
+    training mode; its token embedding (the largest table); a batch of ids and targets."""
+    model = build()
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"the factory returned {type(model).__name__}, not a torch.nn.Module")
+    model.train()
+    embeddings = [m for m in model.modules() if isinstance(m, nn.Embedding)]
+    if not embeddings:
+        raise TypeError("the model has no nn.Embedding: trace needs a token embedding")
+    token = max(embeddings, key=lambda m: m.num_embeddings)  # the vocabulary is the largest table
+    vocab = token.num_embeddings
+    return model, token, torch.randint(0, vocab, (batch, seq)), torch.randint(0, vocab, (batch, seq))
+
+
+class _Saved:
+    """Unique storages saved for backward (a saved-tensor hook), each once, marked when saved
+    inside the loss; what the fixed tensors (parameters, buffers) and the weight copies hold is
+    told apart at the end."""
+
+    def __init__(self, watch: _Watch):
+        self.watch = watch
+        self.seen: dict[int, tuple[int, bool]] = {}
+
+    def pack(self, t: torch.Tensor):
+        key = _storage(t)
+        if key not in self.seen:
+            self.seen[key] = (t.untyped_storage().nbytes(), self.watch.in_loss > 0)
+        return t
+
+    def hooks(self):
+        return torch.autograd.graph.saved_tensors_hooks(self.pack, lambda t: t)
+
+    def split(self, model: nn.Module, copies=frozenset()) -> tuple[int, int, int]:
+        """(bytes outside the loss, inside the loss, of weight copies)."""
+        fixed = {_storage(p) for p in model.parameters()} | {_storage(b) for b in model.buffers()}
+        out = [0, 0, 0]
+        for key, (n, in_loss) in self.seen.items():
+            if key not in fixed:
+                out[2 if key in copies else int(in_loss)] += n
+        return out[0], out[1], out[2]
+
+
 def measure(build: Callable[[], nn.Module], seq: int, batch: int) -> Measurement:
-    """Build the model on the meta device and run one training step of `batch` x `seq` tokens."""
+    """Build the model on the meta device and run one fp32 training step of `batch` x `seq` tokens."""
     with torch.device("meta"):
-        model = build()
-        if not isinstance(model, nn.Module):
-            raise TypeError(f"the factory returned {type(model).__name__}, not a torch.nn.Module")
-        model.train()
-        embeddings = [m for m in model.modules() if isinstance(m, nn.Embedding)]
-        if not embeddings:
-            raise TypeError("the model has no nn.Embedding: trace needs a token embedding")
-        token = max(embeddings, key=lambda m: m.num_embeddings)  # the vocabulary is the largest table
-        vocab = token.num_embeddings
-        idx = torch.randint(0, vocab, (batch, seq))
-        targets = torch.randint(0, vocab, (batch, seq))
+        model, token, idx, targets = _built(build, seq, batch)
         watch = _Watch()
-        saved: dict[int, tuple[int, bool]] = {}
-
-        def pack(t: torch.Tensor):
-            key = _storage(t)
-            if key not in saved:
-                saved[key] = (t.untyped_storage().nbytes(), watch.in_loss > 0)
-            return t
-
+        saved = _Saved(watch)
         blocks = _blocks(model)
         first = blocks[0] if blocks is not None else model
         linear_io: dict[nn.Module, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -250,23 +328,41 @@ def measure(build: Callable[[], nn.Module], seq: int, batch: int) -> Measurement
             linear_io.setdefault(module, (inputs[0], output))
 
         hooks = [m.register_forward_hook(seen) for m in first.modules() if isinstance(m, nn.Linear)]
-        counter = FlopCounterMode(display=False)
-        with counter, watch, torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        counter = _Flops()
+        with counter, watch, saved.hooks():
             out = model(idx, targets)
             loss = _loss(out, targets, watch)
             loss.backward()
         for h in hooks:
             h.remove()
-    fixed = {_storage(p) for p in model.parameters()} | {_storage(b) for b in model.buffers()}
-    kept = [(n, in_loss) for key, (n, in_loss) in saved.items() if key not in fixed]
+    outside, in_loss, _ = saved.split(model)
     return Measurement(
         params=_groups(model, token),
         params_by_dtype=_by_dtype(model),
-        flops=counter.get_total_flops() + watch.flops,
-        saved=sum(n for n, in_loss in kept if not in_loss),
-        saved_loss=sum(n for n, in_loss in kept if in_loss),
+        flops=counter.flops + watch.flops,
+        saved=outside,
+        saved_loss=in_loss,
         observed=_observe(model, token, watch, seq, linear_io),
     )
+
+
+def saved_under(build: Callable[[], nn.Module], seq: int, batch: int, precision: str) -> tuple[int, int, int]:
+    """The bytes one training forward saves for backward under `precision`: "amp-bf16" (fp32
+    weights, CUDA autocast's policy in bf16, tracing.autocast) or "bf16" (the model cast to bf16, no
+    autocast). Returns (outside the loss, inside the loss, 16-bit weight copies). A forward pass is
+    enough: autograd saves every tensor while the forward runs."""
+    with torch.device("meta"):
+        model, _, idx, targets = _built(build, seq, batch)
+        autocast = Autocast(torch.bfloat16) if precision == "amp-bf16" else None
+        if precision == "bf16":
+            model.to(torch.bfloat16)
+        watch = _Watch(autocast)
+        saved = _Saved(watch)
+        with watch, saved.hooks():
+            loss = _loss(model(idx, targets), targets, watch)
+        result = saved.split(model, autocast.copies if autocast else frozenset())
+        del loss
+    return result
 
 
 def _loss(out, targets: torch.Tensor, watch: _Watch) -> torch.Tensor:
