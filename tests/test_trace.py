@@ -354,6 +354,15 @@ def test_without_torch_one_line_and_exit_1(monkeypatch, capsys):
     assert err == "error: costmodel trace needs PyTorch: pip install 'costmodel[trace]'\n"
 
 
+def test_precision_list_is_checked_before_any_user_code_runs(capsys):
+    from costmodel.cli import main
+
+    for bad, why in (("amp-bf16", "give fp32 and any of amp-bf16, bf16"), ("fp32,fp8", "unknown: fp8")):
+        code = main(["trace", f"{DATA / 'rounded.py'}:Rounded", "--vary", "n_embd", "--precision", bad, "-o", "x.toml"])
+        err = capsys.readouterr().err.splitlines()
+        assert code == 1 and len(err) == 1 and err[0].startswith("error: --precision ") and why in err[0]
+
+
 def test_help_says_it_runs_user_code_and_no_other_command_imports_tracing():
     from typer.testing import CliRunner
 

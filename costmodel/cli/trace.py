@@ -57,9 +57,10 @@ def trace(target: Target, vary: Vary, output: Output, fixed: Fixed = None, seq_l
             raise UserError(f"--degree {text}: give NAME=K with K a whole number >= 0")
         degrees[k] = v
     names = [n.strip() for n in vary.split(",") if n.strip()]
+    precisions = tracing.check_precisions(precision.split(","))
     sys.stderr.write(f"note: trace runs your code: {target.rpartition(':')[0]}\n")
     traced = tracing.trace(target, names, fixed_values, seq_name=seq_len, degrees=degrees, seed=seed,
-                           checks=check or (), precisions=precision.split(","),
+                           checks=check or (), precisions=precisions,
                            log=lambda text: sys.stderr.write(f"note: {text}\n"))
     family = name or traced.factory.lower()
     try:

@@ -89,7 +89,7 @@ class Traced:
     seconds: float
 
 
-def _precisions(names: Sequence[str]) -> tuple[str, ...]:
+def check_precisions(names: Sequence[str]) -> tuple[str, ...]:
     """fp32 first (its step gives the FLOPs and parameters), then the others asked for."""
     names = tuple(dict.fromkeys(n.strip() for n in names if n.strip()))
     unknown = [n for n in names if n not in PRECISIONS]
@@ -115,7 +115,7 @@ def trace(target: str, vary: Sequence[str], fixed: Mapping[str, object] = (), se
           degrees: Mapping[str, int] = (), seed: int = 0, held_out: int = 3, checks: Sequence[str] = (),
           precisions: Sequence[str] = DEFAULT_PRECISIONS, log=None) -> Traced:
     """Measure the model at many shapes and fit every quantity exactly (module doc)."""
-    precisions = _precisions(precisions)
+    precisions = check_precisions(precisions)
     extra = precisions[1:]
     torch = need_torch()
     from costmodel.tracing import checks as rules
