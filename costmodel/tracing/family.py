@@ -174,7 +174,11 @@ RECIPE_WORDS = {"fp32": "fp32", "amp-bf16": "amp-bf16 and amp-fp16 (torch.autoca
 
 def recipes_text(traced: Traced) -> str:
     """In words: which recipes use the traced bytes (the CLI note and the TOML header)."""
-    return "precision " + ", ".join(RECIPE_WORDS[p] for p in traced.precisions)
+    words = [RECIPE_WORDS[p] for p in traced.precisions]
+    if "amp-bf16" in traced.precisions and traced.choices.get("norm") == "rmsnorm":
+        i = traced.precisions.index("amp-bf16")
+        words[i] += " with autocast_rms_norm_fp32 (rms_norm in fp32, as PyTorch 2.12 and later run it)"
+    return "precision " + ", ".join(words)
 
 
 def _activations(traced: Traced, formula, layer, precision: str) -> None:
