@@ -545,14 +545,15 @@ MEMORY_RUNS = [
         n_gpus=8,
         values={"version": "v0", "compile": True, "micro_batch": 8},
         measured="used",
-        reported=78e9,
-        reported_text="'about 78/80GB' in nvidia-smi",
+        reported=78_000 * MiB,
+        reported_text="'about 78/80GB' in nvidia-smi (78,000 MiB)",
         source="karpathy/nanochat run1000.sh@fae3aca L40-L42 (the published d32 run, 8 x H100 80 GB)",
         quote="--device_batch_size=8 fits. Inspecting `nvidia-smi` during training, I saw all GPUs were at about "
         "78/80GB VRAM, so it just barely fits",
         confidence="medium",
-        note="nvidia-smi 'used' (expandable segments keep the largest pool reserved; NCCL's NVLink SHARP buffers "
-        "of an H100 node are not modelled): compared with mem_peak; '78' read as 78e9 bytes as D12's '79GB+' "
-        "(nvidia-smi's 78,000 MiB would be 76.2 GiB)",
+        note="nvidia-smi 'used': the allocator's reserved memory (allocated or cached), the CUDA context and NCCL's "
+        "buffers, compared with mem_peak. nvidia-smi prints MiB and shows this card as 81559MiB, the '80GB' of the "
+        "quote, so '78' is about 78,000 MiB (76.2 GiB; 78e9 bytes would have shown as 74387MiB). It bounds what the "
+        "run needed from above: the caching allocator keeps freed memory until an allocation fails (docs/memory.md)"
     ),
 ]

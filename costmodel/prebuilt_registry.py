@@ -2,6 +2,6 @@
 before it uses prebuilt_registry.pickle: the content key of the sources it was built from, the
 engine modules the build imported (part of the key) and the sha256 of its bytes."""
 
-KEY = "7d85d933fa1a53aa7f504cdd978e2486"
-SHA256 = "aeb0c08e2e6d0c74e9fbbb1775313d23352696ae252734c89fce2d9b99dbbe49"
+KEY = "578378876f1fc84ed9c18f2c4d826064"
+SHA256 = "5c8fc1c65ff31688787b074656a2cfa69c2f13a00f3b694ef4ae0da95973f62c"
 MODULES = ('__init__.py', 'cache.py', 'calibrate.py', 'config_json.py', 'declarations.py', 'errors.py', 'expressions.py', 'files.py', 'hookspecs.py', 'loading.py', 'prebuilt.py', 'programs.py', 'registry.py', 'toml_files.py', 'units.py')

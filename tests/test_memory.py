@@ -360,3 +360,35 @@ def test_tinyllama_shape_declared_in_toml(tmp_path, cli):
     code, out, err = cli("explain", "tinyllama-shape", "--plugin", str(path), "-H", "rtx-4090", "--target", "wall_time")
     assert code == 0, err
     assert "wall_time" in out
+
+
+def test_distmuon_step_holds_the_stacks_nccl_makes_of_its_lists():
+    """nanochat v0's DistMuon (muon.py@fae3aca L127-L187) hands reduce_scatter a list of 8 gradients and
+    all_gather a list of 8 parameters per call; ProcessGroupNCCL stacks each list into a new tensor, and every
+    call is queued before the first completes: twice the block matrices in fp32 during the step. By hand for
+    d32 on 8 GPUs (32 layers of 2048, vocabulary 65536):"""
+    r = estimate("nanochat", preset="d32", hardware="h100-sxm",
+                 values={"version": "v0", "n_gpus": 8, "micro_batch": 8}).results
+    d, layers, vocab = 2048, 32, 65536
+    matrices = layers * 12 * d * d  # c_q, c_k, c_v, c_proj (d x d), c_fc and mlp.c_proj (4d x d)
+    stacks = 2 * matrices * 4  # the reduce_scatter inputs and the all_gather outputs, fp32
+    newton_schulz = (4 * (4 * d) * d + 2 * d * d) * 2  # one 4d x d matrix at a time in bf16
+    adamw_slices = (2 * vocab * d * 2 + 2 * vocab * d * 4) / 8  # bf16 wte and fp32 lm_head, 1/8 per rank
+    assert b(r, "mem_optimizer_step") == pytest.approx(stacks + newton_schulz + adamw_slices)
+    assert b(r, "mem_optimizer_step") / GiB == pytest.approx(12.33, abs=0.01)
+    # the step (static + gradients + these) stays far below the loss's backward: the peak is unchanged
+    assert r["peak_moment"].magnitude == 2
+    assert b(r, "mem_moment_step") < 0.5 * b(r, "mem_moment_loss")
+
+
+def test_run1000_nvidia_smi_figure_bounds_the_d32_peak_from_above():
+    """run1000.sh@fae3aca L40-L42: d32 at micro-batch 8 on 8 x H100 'fits', nvidia-smi 'about 78/80GB'. nvidia-smi
+    prints MiB and shows the card as 81559MiB (the '80GB'), so the 78 is 78,000 MiB = 76.17 GiB. What it shows
+    is the allocator's reserved memory plus the context and NCCL: at least the peak, so costmodel's peak must lie
+    below it (and below the card)."""
+    nvidia_smi = 78_000 * 2**20
+    assert nvidia_smi / GiB == pytest.approx(76.17, abs=0.01)
+    r = estimate("nanochat", preset="d32", hardware="h100-sxm",
+                 values={"version": "v0", "n_gpus": 8, "micro_batch": 8}).results
+    assert b(r, "mem_peak") < nvidia_smi < 81559 * 2**20
+    assert r["fits"].magnitude == 1

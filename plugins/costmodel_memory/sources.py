@@ -30,6 +30,9 @@ NCCL = ("NVIDIA/nccl#964 (ConnollyLeon, 2023-08-16): a process group's communica
         "544 MB per GPU for 2 GPUs and 688 MB for more than 2 (4 x A100 NVLink, PyTorch); NCCL_BUFFSIZE default "
         "4 MiB per channel (NCCL environment-variable docs). Not included: NVLink SHARP buffers on H100/H200 "
         "NVSwitch systems (vllm-project/vllm#9699, 'nvlsPerRankSize 301989888')")
+NCCL_FLAT = ("pytorch/pytorch torch/csrc/distributed/c10d/ProcessGroupNCCL.cpp, ProcessGroupNCCL::reduce_scatter and "
+             "::allgather with lists of equal tensors: newLikeFlat stacks the list into one new tensor (copied in "
+             "before, or out after, the collective; recordStream keeps it allocated until the NCCL stream is done)")
 MUON = "Jordan et al. 2024, Muon (kellerjordan.github.io/posts/muon): one momentum buffer per matrix"
 
 AUTOCAST = TORCH.format(path="aten/src/ATen/autocast_mode.h (AT_FORALL_LOWER_PRECISION_FP, AT_FORALL_FP32, "
