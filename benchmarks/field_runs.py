@@ -471,13 +471,35 @@ MEMORY_RUNS = [
         n_gpus=8,
         values={"version": "v0", "compile": True, "micro_batch": 32},
         measured="allocated",
-        reported=75.4 * GiB,
-        reported_text="75.4 GiB peak",
+        reported=75_400 * MiB,
+        reported_text="'75.4 GiB' on the card (75,400 MiB)",
         source="huggingface.co/BrianGuo/nanochat-d20-chat model card (commit d6d86cb); nanochat-students "
         "discussion #9",
         quote="Peak Memory: 75.4 GiB",
         confidence="medium",
-        note="nanochat's report prints torch.cuda.max_memory_allocated()",
+        note="nanochat's report prints torch.cuda.max_memory_allocated() in MiB only (base_train.py@fae3aca: "
+        "'Peak memory usage: ...MiB'); the same configuration on 8 x H100 prints 75422.02MiB (P08), so the card's "
+        "'75.4 GiB' is read as 75,400 MiB (73.6 GiB): a 75.4 GiB peak would be 1.8 GiB more than the same code "
+        "allocates on H100",
+    ),
+    MemoryRun(
+        key="P08",
+        model="nanochat d20 speedrun (561 M), v0, micro-batch 32",
+        family="nanochat",
+        preset="d20",
+        hardware="h100-sxm",
+        n_gpus=8,
+        values={"version": "v0", "compile": True, "micro_batch": 32},
+        measured="allocated",
+        reported=75_422.02 * MiB,
+        reported_text="75,422.02 MiB peak",
+        source="github.com/royam0820/nanochat-speedrun-001 report.md@c0f21a2 (nanochat c6b7ab7, 2025-11-11, "
+        "PyTorch 2.8.0+cu128, 8x NVIDIA H100 80GB HBM3); the same line in theogbrand/nanochat run2.md@6310b10 "
+        "(nanochat af82c3a, 2025-10-16)",
+        quote="Peak memory usage: 75422.02MiB",
+        confidence="high",
+        note="speedrun.sh's base_train (depth 20, device_batch_size 32) as v0 designed it (DistMuon/DistAdamW, "
+        "autocast, expandable segments, torch 2.8); the report prints torch.cuda.max_memory_allocated() / 2**20",
     ),
     MemoryRun(
         key="P03",

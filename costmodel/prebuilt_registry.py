@@ -2,6 +2,6 @@
 before it uses prebuilt_registry.pickle: the content key of the sources it was built from, the
 engine modules the build imported (part of the key) and the sha256 of its bytes."""
 
-KEY = "578378876f1fc84ed9c18f2c4d826064"
-SHA256 = "5c8fc1c65ff31688787b074656a2cfa69c2f13a00f3b694ef4ae0da95973f62c"
+KEY = "b0df96158e969162cf61ed7a295e8133"
+SHA256 = "cc430798834e75c2a3a52c586f87d8532527eb87c4bbf5c03e27223b252bebbe"
 MODULES = ('__init__.py', 'cache.py', 'calibrate.py', 'config_json.py', 'declarations.py', 'errors.py', 'expressions.py', 'files.py', 'hookspecs.py', 'loading.py', 'prebuilt.py', 'programs.py', 'registry.py', 'toml_files.py', 'units.py')
