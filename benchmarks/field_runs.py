@@ -34,6 +34,10 @@ NANOGPT_2023 = {"vocab_size": 50257, "bias": False, "compile": True}
 # build-nanogpt's train_gpt2.py@abb0323: GPT-2 with biases, padded vocabulary, use_compile = False
 BUILD_NANOGPT = {"vocab_size": 50304, "bias": True, "compile": False}
 
+# speedrun.sh's base_train as v0 designed it: depth 20, device_batch_size 32, 8 x H100 80 GB (P03, P08)
+D20_SPEEDRUN = {"model": "nanochat d20 speedrun (561 M), v0, micro-batch 32", "family": "nanochat", "preset": "d20",
+                "hardware": "h100-sxm", "n_gpus": 8, "values": {"version": "v0", "compile": True, "micro_batch": 32}}
+
 
 @attrs.frozen(kw_only=True)
 class MemoryRun:
@@ -484,12 +488,7 @@ MEMORY_RUNS = [
     ),
     MemoryRun(
         key="P08",
-        model="nanochat d20 speedrun (561 M), v0, micro-batch 32",
-        family="nanochat",
-        preset="d20",
-        hardware="h100-sxm",
-        n_gpus=8,
-        values={"version": "v0", "compile": True, "micro_batch": 32},
+        **D20_SPEEDRUN,
         measured="allocated",
         reported=75_422.02 * MiB,
         reported_text="75,422.02 MiB peak",
@@ -503,12 +502,7 @@ MEMORY_RUNS = [
     ),
     MemoryRun(
         key="P03",
-        model="nanochat d20 speedrun (561 M), v0, micro-batch 32",
-        family="nanochat",
-        preset="d20",
-        hardware="h100-sxm",
-        n_gpus=8,
-        values={"version": "v0", "compile": True, "micro_batch": 32},
+        **D20_SPEEDRUN,
         measured="fits",
         reported_text="runs (the published speedrun)",
         source="karpathy/nanochat speedrun.sh@3a5e0bc (device_batch_size 32 on 8xH100 80GB) and its report card",
