@@ -2,6 +2,6 @@
 before it uses prebuilt_registry.pickle: the content key of the sources it was built from, the
 engine modules the build imported (part of the key) and the sha256 of its bytes."""
 
-KEY = "b0df96158e969162cf61ed7a295e8133"
-SHA256 = "cc430798834e75c2a3a52c586f87d8532527eb87c4bbf5c03e27223b252bebbe"
+KEY = "57d9fea17e0d6e70d0ca4d0e8d679d5d"
+SHA256 = "1e1749e69651ee394ba0c46eb114c493186710f98815c3f6a9044c5b63c0ce90"
 MODULES = ('__init__.py', 'cache.py', 'calibrate.py', 'config_json.py', 'declarations.py', 'errors.py', 'expressions.py', 'files.py', 'hookspecs.py', 'loading.py', 'prebuilt.py', 'programs.py', 'registry.py', 'toml_files.py', 'units.py')

@@ -366,20 +366,20 @@ def test_tinyllama_shape_declared_in_toml(tmp_path, cli):
     assert "wall_time" in out
 
 
-def test_distmuon_step_holds_the_stacks_nccl_makes_of_its_lists():
+def test_distmuon_step_needs_one_stack_nccl_makes_of_its_lists():
     """nanochat v0's DistMuon (muon.py@fae3aca L127-L187) hands reduce_scatter a list of 8 gradients and
-    all_gather a list of 8 parameters per call; ProcessGroupNCCL stacks each list into a new tensor, and every
-    call is queued before the first completes: twice the block matrices in fp32 during the step. By hand for
-    d32 on 8 GPUs (32 layers of 2048, vocabulary 65536):"""
+    all_gather a list of 8 parameters per call; ProcessGroupNCCL stacks each list into a new tensor. All are
+    queued before the first completes, but a stack freed while its collective runs is reclaimed before an
+    allocation fails (the allocator waits for the NCCL stream), so the step needs one stack of the largest
+    shape. By hand for d32 on 8 GPUs (32 layers of 2048, vocabulary 65536):"""
     r = estimate("nanochat", preset="d32", hardware="h100-sxm",
                  values={"version": "v0", "n_gpus": 8, "micro_batch": 8}).results
-    d, layers, vocab = 2048, 32, 65536
-    matrices = layers * 12 * d * d  # c_q, c_k, c_v, c_proj (d x d), c_fc and mlp.c_proj (4d x d)
-    stacks = 2 * matrices * 4  # the reduce_scatter inputs and the all_gather outputs, fp32
+    d, vocab = 2048, 65536
+    stack = 8 * (4 * d) * d * 4  # eight c_fc gradients (4d x d), fp32
     newton_schulz = (4 * (4 * d) * d + 2 * d * d) * 2  # one 4d x d matrix at a time in bf16
     adamw_slices = (2 * vocab * d * 2 + 2 * vocab * d * 4) / 8  # bf16 wte and fp32 lm_head, 1/8 per rank
-    assert b(r, "mem_optimizer_step") == pytest.approx(stacks + newton_schulz + adamw_slices)
-    assert b(r, "mem_optimizer_step") / GiB == pytest.approx(12.33, abs=0.01)
+    assert stack == 512 * 2**20
+    assert b(r, "mem_optimizer_step") == pytest.approx(stack + newton_schulz + adamw_slices)
     # the step (static + gradients + these) stays far below the loss's backward: the peak is unchanged
     assert r["peak_moment"].magnitude == 2
     assert b(r, "mem_moment_step") < 0.5 * b(r, "mem_moment_loss")

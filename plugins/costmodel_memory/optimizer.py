@@ -65,13 +65,14 @@ STEP = (
     _f("mem_optimizer_step",
        "(1 - muon_stacked) * ((4 * max(d_ff, d_model) * d_model + 2 * d_model**2) * bytes_lowp"
        f" + {REST} / param / n_gpus * (1 if n_gpus > 1 else 0)"
-       " + sharded_optimizer * 2 * n_params_matrices * bytes_param / param * (1 if n_gpus > 1 else 0))"
+       " + sharded_optimizer * n_gpus * max(d_ff, d_model) * d_model * bytes_param * (1 if n_gpus > 1 else 0))"
        " + muon_stacked * (n_params_matrices * bytes_param / param * (2 if n_gpus == 1 else 1 + 3 / n_gpus)"
        " + n_params_matrices / 3 * (2 * bytes_lowp + bytes_param) / param / n_gpus)",
        "one matrix at a time: Newton-Schulz of the largest (d_ff x d) matrix in bf16, the iterate X, B X, a X "
-       "and their sum with the d x d products A and B, and distributed the AdamW gradient slices and, for "
-       "DistMuon's reduce_scatter and all_gather of lists of world-size matrices, the stacked copy NCCL's process "
-       "group makes of each list (every collective is queued before the first completes: twice the matrices); stacked "
+       "and their sum with the d x d products A and B, and distributed the AdamW gradient slices and the stack "
+       "NCCL's process group makes of DistMuon's list of one matrix per GPU (reduce_scatter, all_gather): all are "
+       "queued before the first completes, but a stack freed while its collective runs is reclaimed when memory "
+       "runs short (the allocator waits for the NCCL stream), so the step needs one, of the largest shape; stacked "
        "(MuonAdamW): one GPU holds all Muon gradients and owned parameters before writing back (2 fp32 copies), "
        "distributed the padded gradient stack, its chunk, the owned stack and the gather input, plus, for the "
        "largest shape group (a third of the matrices), two bf16 iterates and the result cast back to fp32",
@@ -79,7 +80,8 @@ STEP = (
        + S.v0("nanochat/muon.py", "127-187") + "; " + S.NCCL_FLAT + "; "
        + S.head("nanochat/optim.py", "295-318, 385-417, 438-459"), MUON_FULL,
        assumptions=("the step's own temporaries as measured on an eager step (upstream compiles it)",
-                    "DistMuon: the padding of a shape group to a multiple of the GPU count is not counted",)),
+                    "DistMuon: one stacked list of the largest matrix is needed at a time (with memory to spare all "
+                    "are allocated at once: 2 x the matrices, which max_memory_allocated would count)",)),
 )
 
 FORMULAS = STATES + STEP

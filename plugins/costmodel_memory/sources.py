@@ -32,7 +32,9 @@ NCCL = ("NVIDIA/nccl#964 (ConnollyLeon, 2023-08-16): a process group's communica
         "NVSwitch systems (vllm-project/vllm#9699, 'nvlsPerRankSize 301989888')")
 NCCL_FLAT = ("pytorch/pytorch torch/csrc/distributed/c10d/ProcessGroupNCCL.cpp, ProcessGroupNCCL::reduce_scatter and "
              "::allgather with lists of equal tensors: newLikeFlat stacks the list into one new tensor (copied in "
-             "before, or out after, the collective; recordStream keeps it allocated until the NCCL stream is done)")
+             "before, or out after, the collective; recordStream keeps it allocated until the NCCL stream is done); "
+             "c10/cuda/CUDACachingAllocator.cpp release_cached_blocks -> synchronize_and_free_events (before an "
+             "allocation fails, the allocator waits for those streams and frees such blocks)")
 MUON = "Jordan et al. 2024, Muon (kellerjordan.github.io/posts/muon): one momentum buffer per matrix"
 
 AUTOCAST = TORCH.format(path="aten/src/ATen/autocast_mode.h (AT_FORALL_LOWER_PRECISION_FP, AT_FORALL_FP32, "
