@@ -64,7 +64,7 @@ def test_memory_verdict_in_words_fits_borderline_does_not_fit():
     assert line(8.25, 2, 1) == ("fits: one GPU needs 8.25 GiB of 10 GiB usable (1.75 GiB free; 80 % interval "
                                 "of the peak 7.0-9.5 GiB, from 4 runs)")
     assert line(9.5, 1, 1) == ("borderline: one GPU needs 9.50 GiB of 10 GiB usable (512 MiB free; 80 % interval "
-                               "of the peak 8.1-11 GiB, from 4 runs): it may or may not fit")
+                               "of the peak 8.1-11 GiB, from 4 runs): fits at the estimate, not at the interval's high end")
     assert line(12.5, 0, 0) == ("DOES NOT FIT: one GPU needs 12.5 GiB, the card has 10 GiB usable (short by "
                                 f"2.50 GiB; 80 % interval of the peak 11-14 GiB, from 4 runs); {summary.FIT_HINT}")
     # above the card at the estimate but not at the interval's low end: does not fit, borderline
