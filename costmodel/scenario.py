@@ -104,15 +104,19 @@ def compose(
     layered: dict[str, Any] = {}
     origins: dict[str, Origin] = {}
 
-    def put(items, origin: Origin) -> None:  # one layer of values, parsed (once per content)
-        items = tuple(items)
-        key = (origin, tuple((name, type(value), value) for name, value in items))  # True is not 1 here
-        values = _LAYERS.get(registry, key, lambda: _parse_layer(registry, fam, items, origin))
+    def put(items, origin: Origin, key=None) -> None:  # one layer of values, parsed (once per content)
+        if key is None:
+            items = tuple(items)
+            key = (origin, tuple((name, type(value), value) for name, value in items))  # True is not 1 here
+            make = lambda: _parse_layer(registry, fam, items, origin)  # noqa: E731
+        else:  # a layer the registry alone decides, remembered by its name (items: what makes them)
+            make = lambda: _parse_layer(registry, fam, tuple(items()), origin)  # noqa: E731
+        values = _LAYERS.get(registry, key, make)
         layered.update(values)
         origins.update(dict.fromkeys(values, origin))
 
-    put(_DEFAULTS.get(registry, "defaults", lambda: _defaults(registry)), Origin(Source.DEFAULT))
-    put(((r.name, r.default) for r in registry.recipes.values()), Origin(Source.RECIPE))
+    put(lambda: _defaults(registry), Origin(Source.DEFAULT), key="defaults")
+    put(lambda: ((r.name, r.default) for r in registry.recipes.values()), Origin(Source.RECIPE), key="recipes")
     preset_values: dict[str, Value] = {}
     if preset is not None:
         if preset not in fam.presets:
@@ -142,7 +146,9 @@ def compose(
     put((values or {}).items(), Origin(Source.USER))
     pinned = set(values or {})
 
-    choices = {k: v for k, v in layered.items() if registry.quantities[k].kind in ("choice", "bool")}
+    switches = _SWITCHES.get(registry, "switches", lambda: frozenset(
+        name for name, q in registry.quantities.items() if q.kind in ("choice", "bool")))
+    choices = {k: v for k, v in layered.items() if k in switches}
     selected, acyclic, checks = _SELECTED.get(registry, (fam.name, tuple(sorted(choices.items()))),
                                               lambda: _selection(registry, fam, choices))
     formulas = dict(selected)
@@ -184,8 +190,8 @@ def compose(
 IGNORED_KEYS = "__ignored__"  # in what a config_loader returns: keys it read and does not model
 
 # what composing repeats for every scenario of a search, remembered per content (costmodel.memo)
-_DEFAULTS = Memo(4)  # the quantities' own defaults
-_LAYERS = Memo(4096)  # (a layer's items, its origin) -> the parsed values
+_SWITCHES = Memo(4)  # the names of the choices and switches
+_LAYERS = Memo(4096)  # (a layer's items, its origin), or the name of a registry's layer -> the parsed values
 _SELECTED = Memo(8192)  # (family, choices) -> (formulas, whether they are acyclic, checks)
 _LOOPS = Memo(16)  # family -> where its formulas could form a cycle
 _SELECTORS = Memo(16)  # family -> its formulas grouped by the choices their conditions read

@@ -212,7 +212,7 @@ def search(
         result.candidates += size * len(alike or [None])
 
     for alike in kinds.values() if cards else [None]:
-        hardware = alike[0] if alike else base["hardware"]
+        hardware = reg.card(alike[0]) if alike else base["hardware"]  # a card, not a name: no file looked up
         from_cards = set().union(*(set(reg.hardware_values[c]) | set(card_values.get(c, {})) for c in alike or []))
         for combo in itertools.product(*(parsed[n] for n in switches)):
             fixed = dict(zip(switches, combo))

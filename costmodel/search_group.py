@@ -74,14 +74,17 @@ class _Group:
             tuple(rule.names) if rule is not None else ())
         # what no axis reaches is the same at every point: evaluated (and checked) once
         keys: dict[str, int] = {}
+        fixed_targets = [(f.formula.target, f) for f in fixed_formulas]
+        constants = self.constants
         with np.errstate(all="ignore"):
-            for f in fixed_formulas:
-                self.constants[f.target] = self._result(f.target, f, self.constants, keys, fixed=True)
+            for target, f in fixed_targets:
+                constants[target] = self._result(target, f, constants, keys, fixed=True)
         self._fixed_keys = keys
-        self.order, self.again = [(f.target, f) for f in order], [(f.target, f) for f in again]
+        self.order = [(f.formula.target, f) for f in order]
+        self.again = [(f.formula.target, f) for f in again]
         quantities = s.registry.quantities
-        self.broken = next((f"{f.target} is outside its range ({f.formula.expr})" for f in fixed_formulas
-                            if not self._fixed_in_range(f, quantities)), None)
+        self.broken = next((f"{target} is outside its range ({f.formula.expr})" for target, f in fixed_targets
+                            if not self._fixed_in_range(target, quantities)), None)
         self.moving_checks = [c for c in s.checks if moving & set(c.inputs)]
         if self.broken is None:
             self.broken = next((c.check.message for c in s.checks if not moving & set(c.inputs)
@@ -91,14 +94,14 @@ class _Group:
         self.monotone_axis = next((i for i, (n, _) in enumerate(self.axes) if n in monotone
                                    and any(c.lhs in monotone[n] for c in self.monotone)), None)
 
-    def _fixed_in_range(self, f, quantities) -> bool:
+    def _fixed_in_range(self, target: str, quantities) -> bool:
         shared = self.shared
         if shared is None:
-            return _in_range(float(self.constants[f.target]), quantities[f.target])
-        node = self._fixed_keys[f.target]
+            return _in_range(float(self.constants[target]), quantities[target])
+        node = self._fixed_keys[target]
         known = shared.domain.get(node)
         if known is None:
-            known = shared.domain[node] = _in_range(float(self.constants[f.target]), quantities[f.target])
+            known = shared.domain[node] = _in_range(float(self.constants[target]), quantities[target])
         return known
 
     # --- evaluation over a block of the grid --------------------------------------------------

@@ -79,7 +79,7 @@ def _needed(s, wanted) -> dict[str, list[str]]:
         if name in deps:
             continue
         deps[name] = reads = [n for n in formulas[name].inputs if n in formulas]
-        stack.extend(reads)
+        stack.extend([n for n in reads if n not in deps])
     return deps
 
 
