@@ -21,7 +21,9 @@ Figures (issue 11, item 5):
   on an idle core they are the same): `costmodel plan nanochat --preset d20 -H all --tokens 11.2e9
   --deadline "24 h" --by cost` (27 cards, 4,992 groups): target < 5 s; the first plan search of a
   process, `costmodel plan nanochat --preset d32 -H rtx-4070`: target < 2.5 s. `--straightforward`
-  runs them with every memo off too (costmodel.memo), the reference their answers must equal.
+  runs them with every memo off too (costmodel.memo), the reference their answers must equal;
+- `--phases`: where the time of the -H all plan goes (composing, each group's structure and
+  set-up, evaluating and ranking its grid), each as a share of the plan under cProfile.
 
 A plain script: it prints, asserts nothing, and exits 0.
 """
@@ -158,12 +160,53 @@ def bench_commands(reps: int, straightforward: bool) -> None:
             print(f"    (CPU {cpu:.2f} s; best of {reps}; a busy machine makes the wall time longer)")
 
 
+PHASES = (  # (what, file, function): where the time of a plan goes
+    ("composing the groups' scenarios", "costmodel/search.py", "_compose"),
+    ("a group's structure (formulas needed, order)", "costmodel/search_structure.py", "_structure"),
+    ("a group's set-up, structure included", "costmodel/search_group.py", "__init__"),
+    ("evaluating and ranking a group's grid", "costmodel/search_group.py", "run"),
+    ("the search", "costmodel/search.py", "search"),
+)
+
+
+def bench_phases() -> None:
+    """The -H all plan in this process under cProfile: each phase's share of the plan (the
+    profiler slows Python calls, so shares, not seconds, are the figure to compare)."""
+    import cProfile
+    import pstats
+
+    from costmodel import api
+    from costmodel.planner import Goal, plan
+
+    api.registry(())
+    profile = cProfile.Profile()
+    profile.enable()
+    plan(family="nanochat", preset="d20", hardware="all",
+         goal=Goal(kind="deadline", tokens=11.2e9, deadline=24 * 3600.0, by="cost"))
+    profile.disable()
+    stats = pstats.Stats(profile).stats  # (file, line, function) -> (calls, calls, own, cumulative, callers)
+
+    def spent(file: str, function: str) -> tuple[float, int]:
+        found = [v for (f, _, name), v in stats.items() if f.replace(os.sep, "/").endswith(file) and name == function]
+        return sum(v[3] for v in found), sum(v[1] for v in found)
+
+    whole, _ = spent("costmodel/planner.py", "plan")
+    print("  where the time of `plan -H all` goes (cProfile, share of the plan):")
+    for label, file, function in PHASES:
+        seconds, calls = spent(file, function)
+        print(f"    {label:<46} {100 * seconds / whole:5.1f} %   ({calls:,} calls)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     parser.add_argument("--free-batch", action="store_true", help="four batch sizes too (5.2M candidates)")
     parser.add_argument("--straightforward", action="store_true", help="the plan commands with every memo off too")
+    parser.add_argument("--phases", action="store_true", help="only where the time of the -H all plan goes")
     args = parser.parse_args()
+    if args.phases:
+        bench_phases()
+        return
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     print("costmodel plan benchmarks (one core)")

@@ -160,11 +160,11 @@ class _Group:
         another group computed from the same values."""
         shared = self.shared
         if shared is not None:
-            read = [keys.get(n) for n in f.inputs]
+            read = tuple(map(keys.get, f.inputs))
             if None in read:
-                read = [self._key(n, env, keys) for n in f.inputs]
+                read = tuple([self._key(n, env, keys) for n in f.inputs])
             nodes = shared.nodes
-            node = keys[target] = nodes.setdefault((f, *read), len(nodes))
+            node = keys[target] = nodes.setdefault((f, read), len(nodes))
             known = shared.results.get(node, _MISSING)
             if known is not _MISSING:
                 return known

@@ -30,38 +30,36 @@ def _structure(s, wanted: frozenset, inputs: frozenset, numbers: tuple, card_nam
     if known is not None and known[0] is s:
         return known[1]
     formulas = s.formulas
-    names = _ordered(_needed(s, wanted))
-    reads = [(name, formulas[name].inputs) for name in names]
     available = set(inputs) | set(numbers) | set(card_names)
     lacking: dict[str, tuple[str, ...]] = {}
-    for name, inputs_read in reads:
-        if available.issuperset(inputs_read):
-            available.add(name)
-        else:
+    downstream = set(rule_names)
+    moving = set(numbers) | set(card_names) | set(rule_names)
+    order, again, fixed_formulas = [], [], []
+    for name in _ordered(_needed(s, wanted)):  # one pass, in dependency order
+        f = formulas[name]
+        inputs_read = f.inputs
+        if not available.issuperset(inputs_read):
             absent = [n for n in inputs_read if n not in available]
             lacking[name] = tuple(sorted({m for n in absent for m in lacking.get(n, (n,))}))
-    if lacking:
-        names = [n for n in names if n in available]
-        reads = [(name, inputs_read) for name, inputs_read in reads if name in available]
+            continue
+        available.add(name)
+        recomputed = bool(downstream) and not downstream.isdisjoint(inputs_read)
+        if recomputed:
+            downstream.add(name)
+        if not moving.isdisjoint(inputs_read):
+            moving.add(name)
+        else:
+            fixed_formulas.append(f)
+        if name in moving:
+            order.append(f)
+            if recomputed:
+                again.append(f)
     for name in sorted(wanted - available):
         try:
             solver.explain_missing(s, name, lacking)
         except UserError as exc:
             raise _Lacking(str(exc), lacking.get(name, ())) from None
-    again = []
-    downstream = set(rule_names)
-    moving = set(numbers) | set(card_names) | set(rule_names)
-    fixed_formulas = []
-    for name, inputs_read in reads:
-        if downstream and not downstream.isdisjoint(inputs_read):
-            downstream.add(name)
-            again.append(name)
-        if not moving.isdisjoint(inputs_read):
-            moving.add(name)
-        else:
-            fixed_formulas.append(formulas[name])
-    result = ([formulas[n] for n in names if n in moving], [formulas[n] for n in again if n in moving],
-              fixed_formulas, frozenset(moving))
+    result = (order, again, fixed_formulas, frozenset(moving))
     if len(_STRUCTURES) >= 4096:
         _STRUCTURES.pop(next(iter(_STRUCTURES)))
     _STRUCTURES[key] = (s, result)

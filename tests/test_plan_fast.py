@@ -80,3 +80,19 @@ def test_a_memo_counts_only_for_its_registry_and_never_when_off():
     m.get(first, "b", make(7))  # the oldest entry goes first
     assert m.get(second, "k", make(8)) == 8
     assert made == [1, 3, 4, 5, 6, 7, 8]
+
+
+def test_a_card_composes_alike_by_name_or_as_the_catalogue_object():
+    # a search composes its groups with the catalogue's card object (no file looked up for its name)
+    from costmodel import api
+    from costmodel.scenario import compose
+
+    reg = api.registry(())
+    by_name = compose(reg, "nanochat", preset="d20", hardware="h100-sxm", values={"precision": "bf16"})
+    memo.forget()
+    with memo.straightforward():
+        by_object = compose(reg, "nanochat", preset="d20", hardware=reg.card("h100-sxm"), values={"precision": "bf16"})
+    assert by_object.values == by_name.values
+    assert by_object.origins == by_name.origins
+    assert by_object.formulas == by_name.formulas  # the same formula objects for the same names
+    assert by_object.hardware is by_name.hardware
