@@ -232,7 +232,7 @@ def _possible_steps(parsed: ParsedLog, family: str, scenario: dict) -> ParsedLog
     """The log without the step lines no GPU can run: a step shorter than the scenario's executed
     FLOPs at the card's whole peak (an HFU above 100 %) is reported by line and skipped, when most
     lines are longer. When most lines are that short, the scenario is not the logged run (its batch,
-    GPU count, model or card): the lines stay and the notes say so (`_mfu_bound`)."""
+    GPU count, model or card): the lines stay, and calibrate refuses (`_refuse_impossible`)."""
     from costmodel import api
     from costmodel import units as u
 
@@ -352,19 +352,19 @@ def _refuse_impossible(log, values: dict[str, float], notes: list[str]) -> None:
     )
 
 
-def _mfu_bound(mfu: float, hfu: float, notes: list[str]) -> bool:
-    """Whether a measured MFU can be recommended: not above mfu's documented range (a step faster
-    than the card's peak is refused before, `_refuse_impossible`); else the scenario is probably not
-    the logged run, and the note says how."""
+def _mfu_bound(mfu: float, notes: list[str]) -> bool:
+    """Whether a measured MFU can be recommended: not above mfu's documented range; else the scenario
+    probably does more work per step than the logged run, and the note says how. (A step faster than
+    the card's whole peak is refused outright: `_refuse_impossible`.)"""
     from costmodel import api
 
     ceiling = api.registry().quantity("mfu").plausible[1]
-    if hfu <= 1 and mfu <= ceiling:
+    if mfu <= ceiling:
         return True
-    what = "more than the card's peak" if hfu > 1 else f"above the {ceiling:.0%} any training run plausibly reaches"
-    notes.append(f"not recommending --set mfu={mfu:.3g}: that is {what}. The scenario does more work per step than "
-                 "the logged run: its batch (micro_batch x grad_accum x seq_len), GPU count, model or card is not the "
-                 "run's (see the header notes); give the run's settings and calibrate again")
+    notes.append(f"not recommending --set mfu={mfu:.3g}: that is above the {ceiling:.0%} any training run plausibly "
+                 "reaches. The scenario does more work per step than the logged run: its batch (micro_batch x "
+                 "grad_accum x seq_len), GPU count, model or card is not the run's (see the header notes); give the "
+                 "run's settings and calibrate again")
     return False
 
 
@@ -426,7 +426,7 @@ def _against_scenario(family, parsed, stats, used, first, dropped_eval, scenario
         values["achieved_flops"] = mfu * peak
         values["peak_flops"] = peak
         units.update(mfu="1", hfu="1", achieved_flops="FLOP/s", peak_flops="FLOP/s")
-        if _mfu_bound(mfu, values["hfu"], notes):
+        if _mfu_bound(mfu, notes):
             values["mfu_recommended"] = mfu
             units["mfu_recommended"] = "1"
         log_peak = parsed.mfu_peak

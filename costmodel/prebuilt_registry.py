@@ -2,6 +2,6 @@
 before it uses prebuilt_registry.pickle: the content key of the sources it was built from, the
 engine modules the build imported (part of the key) and the sha256 of its bytes."""
 
-KEY = "57d9fea17e0d6e70d0ca4d0e8d679d5d"
+KEY = "196ee4edf0dca0cec249859d0c49b6a3"
 SHA256 = "1e1749e69651ee394ba0c46eb114c493186710f98815c3f6a9044c5b63c0ce90"
 MODULES = ('__init__.py', 'cache.py', 'calibrate.py', 'config_json.py', 'declarations.py', 'errors.py', 'expressions.py', 'files.py', 'hookspecs.py', 'loading.py', 'prebuilt.py', 'programs.py', 'registry.py', 'toml_files.py', 'units.py')

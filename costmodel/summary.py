@@ -195,7 +195,8 @@ def memory_line(numbers: dict[str, float], unit) -> str | None:
         return (f"DOES NOT FIT: one GPU needs {need_t}, the card has {usable_t} usable "
                 f"({margin}{of_peak}{low_end}){largest}; {FIT_HINT}")
     if int(verdict) == 1:
-        return f"borderline: one GPU needs {need_t} of {usable_t} usable ({margin}{of_peak}): fits at the estimate, not at the interval's high end"
+        return (f"borderline: one GPU needs {need_t} of {usable_t} usable ({margin}{of_peak}): fits at the estimate, "
+                "not at the interval's high end")
     return f"fits: one GPU needs {need_t} of {usable_t} usable ({margin}{of_peak})"
 
 

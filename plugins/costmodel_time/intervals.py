@@ -25,6 +25,7 @@ not fit (0). The functions below are what `check`, `plan` and the renderers use:
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable, Sequence
 
 import attrs
@@ -82,9 +83,8 @@ def prediction_band(ratios: Sequence[float], regime: str) -> Band:
     deviation s of n runs, m -/+ t(n - 1) s sqrt(1 + 1/n) (the interval of a new observation, not of the mean)."""
     n = len(ratios)
     logs = [math.log(r) for r in ratios]
-    mean = sum(logs) / n
-    sd = math.sqrt(sum((x - mean) ** 2 for x in logs) / (n - 1)) if n > 1 else 0.0
-    half = t_90(n - 1) * sd * math.sqrt(1 + 1 / n)
+    mean = statistics.fmean(logs)
+    half = t_90(n - 1) * statistics.stdev(logs) * math.sqrt(1 + 1 / n)
     return Band(low=math.exp(mean - half), high=math.exp(mean + half), runs=n, regime=regime)
 
 
