@@ -45,8 +45,6 @@ LEVEL_TEXT = "80 %"
 # then the user's, and the validation runs' interval says nothing about it
 TIME_GIVENS = ("mfu", "compute_hfu", "hfu", "iter_time", "train_time", "wall_time")
 WIDE = 0.2  # an interval wider than this share of the value prints its ends with 2 significant digits
-# memory_verdict (costmodel_time.intervals): 2 fits even at the interval's high end, 0 not even at its low end
-VERDICTS = {2: "fits", 1: "borderline", 0: "does not fit"}
 
 # the memory items a shortfall is explained by, largest first
 MEMORY_ITEMS = ("mem_weights", "mem_frozen", "mem_grads", "mem_optimizer", "mem_activations",
