@@ -6,8 +6,9 @@ wanted result raises `_Lacking` with the inputs it lacks.
 from __future__ import annotations
 
 from costmodel.errors import UserError
+from costmodel.memo import Memo
 
-_STRUCTURES: dict[tuple, tuple] = {}
+_STRUCTURES = Memo(4096)  # per composed scenario (the memo's owner) and the question's shape
 
 
 class _Lacking(UserError):
@@ -23,12 +24,14 @@ def _structure(s, wanted: frozenset, inputs: frozenset, numbers: tuple, card_nam
     """A group's formulas: (the ones that move with an axis in dependency order, those of them the
     horizon rule recomputes, the ones fixed over the grid, the names that move). It depends on the
     composed scenario and the question's shape only: kept for the next search of that scenario."""
-    from costmodel import memo, solver
+    key = (id(s), wanted, inputs, numbers, card_names, rule_names)  # valid only for `s` itself: Memo checks
+    return _STRUCTURES.get(s, key, lambda: _walk(s, wanted, inputs, numbers, card_names, rule_names))
 
-    key = (id(s), wanted, inputs, numbers, card_names, rule_names)
-    known = _STRUCTURES.get(key) if memo.on() else None
-    if known is not None and known[0] is s:
-        return known[1]
+
+def _walk(s, wanted: frozenset, inputs: frozenset, numbers: tuple, card_names: tuple, rule_names: tuple):
+    """`_structure` computed: one pass over the needed formulas in dependency order."""
+    from costmodel import solver
+
     formulas = s.formulas
     available = set(inputs) | set(numbers) | set(card_names)
     lacking: dict[str, tuple[str, ...]] = {}
@@ -59,11 +62,7 @@ def _structure(s, wanted: frozenset, inputs: frozenset, numbers: tuple, card_nam
             solver.explain_missing(s, name, lacking)
         except UserError as exc:
             raise _Lacking(str(exc), lacking.get(name, ())) from None
-    result = (order, again, fixed_formulas, frozenset(moving))
-    if len(_STRUCTURES) >= 4096:
-        _STRUCTURES.pop(next(iter(_STRUCTURES)))
-    _STRUCTURES[key] = (s, result)
-    return result
+    return order, again, fixed_formulas, frozenset(moving)
 
 
 def _needed(s, wanted) -> dict[str, list[str]]:
