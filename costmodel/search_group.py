@@ -82,9 +82,8 @@ class _Group:
         self._fixed_keys = keys
         self.order = [(f.formula.target, f) for f in order]
         self.again = [(f.formula.target, f) for f in again]
-        quantities = s.registry.quantities
         self.broken = next((f"{target} is outside its range ({f.formula.expr})" for target, f in fixed_targets
-                            if not self._fixed_in_range(target, quantities)), None)
+                            if not self._in_domain(target, float(constants[target]), keys)), None)
         self.moving_checks = [c for c in s.checks if moving & set(c.inputs)]
         if self.broken is None:
             self.broken = next((c.check.message for c in s.checks if not moving & set(c.inputs)
@@ -94,15 +93,18 @@ class _Group:
         self.monotone_axis = next((i for i, (n, _) in enumerate(self.axes) if n in monotone
                                    and any(c.lhs in monotone[n] for c in self.monotone)), None)
 
-    def _fixed_in_range(self, target: str, quantities) -> bool:
+    def _in_domain(self, target: str, value, keys: dict[str, int]):
+        """`_in_domain` of target's value; the same value (node) is in the same domain in every group."""
+        q = self.s.registry.quantities[target]
         shared = self.shared
         if shared is None:
-            return _in_range(float(self.constants[target]), quantities[target])
-        node = self._fixed_keys[target]
-        known = shared.domain.get(node)
-        if known is None:
-            known = shared.domain[node] = _in_range(float(self.constants[target]), quantities[target])
-        return known
+            return _in_domain(self.np, value, q)
+        node = keys[target]
+        good = shared.domain.get(node, _MISSING)
+        if good is _MISSING:
+            good = _in_domain(self.np, value, q)
+            shared.keep(node, good, shared.domain)
+        return good
 
     # --- evaluation over a block of the grid --------------------------------------------------
 
@@ -185,18 +187,10 @@ class _Group:
             return np.zeros(shape, dtype=bool), self.broken
         ok = np.ones(shape, dtype=bool)
         why = None
-        quantities = self.s.registry.quantities
-        shared, keys = self.shared, self._keys
+        keys = self._keys
         with np.errstate(all="ignore"):
             for target, f in self.order:
-                if shared is None:
-                    good = _in_domain(np, env[target], quantities[target])
-                else:  # the same value (node) is in the same domain in every group
-                    node = keys[target]
-                    good = shared.domain.get(node, _MISSING)
-                    if good is _MISSING:
-                        good = _in_domain(np, env[target], quantities[target])
-                        shared.keep(node, good, shared.domain)
+                good = self._in_domain(target, env[target], keys)
                 if good is True:
                     continue
                 ok &= good
