@@ -52,7 +52,8 @@ class Memo:
         _ALL.append(self)
 
     def get(self, registry: Any, key: Hashable, make: Callable[[], Any]) -> Any:
-        """The result for `key` made with `registry`: remembered, or made now (and remembered)."""
+        """The result for `key` made with `registry`: remembered, or made now (and remembered).
+        `registry` None: a result every registry shares (the key holds all that decides it)."""
         if _OFF.get():
             return make()
         try:

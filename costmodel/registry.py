@@ -22,6 +22,7 @@ import attrs
 from costmodel import programs, units
 from costmodel.declarations import PRESET_CARD, Check, Family, Formula, Hardware, Quantity, Recipe, Value
 from costmodel.errors import PluginError, UserError, unknown
+from costmodel.memo import Memo
 
 
 @functools.cache
@@ -144,7 +145,6 @@ class Registry:
     log_formats: dict[str, Any] = attrs.Factory(dict)  # name -> costmodel.calibrate.LogFormat
     failures: list[tuple[str, str]] = attrs.Factory(list)
     notes: list[tuple[str, str]] = attrs.Factory(list)  # harmless oddities, shown by `plugins`
-    unit_names: set[str] = attrs.Factory(set)  # unit names met in formulas
 
     # --- lookups with the user's spelling ------------------------------------------------
 
@@ -318,7 +318,6 @@ class Registry:
         if name in self.quantities:
             return symbol(name)
         if units.is_unit_name(name):
-            self.unit_names.add(name)
             return symbol(name)
         close = unknown("quantity", name, self.quantities)
         raise programs.ExpressionError(f"{name!r} is neither a quantity nor a unit ({close})")
@@ -329,18 +328,10 @@ class Registry:
         recompile only that plugin's formulas)."""
         _check_type(f, Formula)
         names = (f.target, *_identifiers(f.expr, f.condition))
-        try:
-            key = (f, plugin, family, tuple(self.quantities.get(n) for n in names))
-            hit = _COMPILED.get(key)
-        except TypeError:  # a record holding an unhashable value: compiled every time
-            return self._compile(f, plugin, family)
-        if hit is None:
-            if len(_COMPILED) >= 8192:
-                _COMPILED.clear()
-            hit = _COMPILED[key] = self._compile(f, plugin, family)
-        else:  # what parsing would have noted: the unit names the expression uses
-            self.unit_names.update(n for n in hit.unit_names if n not in self.quantities)
-        return hit
+        key = (f, plugin, family, tuple(self.quantities.get(n) for n in names))
+        # shared by every registry (the key holds all that decides the result); an unhashable
+        # record is compiled every time
+        return _COMPILED.get(None, key, lambda: self._compile(f, plugin, family))
 
     def _compile(self, f: Formula, plugin: str, family: str | None) -> CompiledFormula:
         where = f"formula {f.target} = {f.expr!r}"
@@ -481,7 +472,7 @@ class Registry:
         return number
 
 
-_COMPILED: dict[tuple, CompiledFormula] = {}  # Registry.compile's: same record, same declarations
+_COMPILED = Memo(8192)  # Registry.compile's: same record, same declarations
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
