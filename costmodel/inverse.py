@@ -333,8 +333,7 @@ def _bracketed_root(fn, value, start, q, scenario, leaf, target) -> float:
     try:
         return _monotone_root(fn, value, start, q, scenario, leaf, target)
     except Unreachable:
-        low_bound = 1.0 if q.kind == "integer" else (q.minimum or 0.0)
-        x = max(float(start) if start else 1.0, low_bound if low_bound > 0 else 1e-12)
+        low_bound, x = _start(start, q)
         gx = fn(x) - value
         floor_value = max(low_bound, 1e-300)
         while x > floor_value:
@@ -358,9 +357,14 @@ def _bisect(fn, value, lo, hi, direction) -> float:
     return 0.5 * (lo + hi)
 
 
-def _monotone_root(fn, value, start, q, scenario, leaf, target) -> float:
+def _start(start, q) -> tuple[float, float]:
+    """The leaf's lowest value and where the search for a root starts."""
     low_bound = 1.0 if q.kind == "integer" else (q.minimum or 0.0)
-    a = max(float(start) if start else 1.0, low_bound if low_bound > 0 else 1e-12)
+    return low_bound, max(float(start) if start else 1.0, low_bound if low_bound > 0 else 1e-12)
+
+
+def _monotone_root(fn, value, start, q, scenario, leaf, target) -> float:
+    low_bound, a = _start(start, q)
     ga = fn(a) - value
     if ga == 0:
         return a
