@@ -72,9 +72,8 @@ class Autocast:
     autocast passes them on. `copies` holds the storages of the cached weight casts (the 16-bit
     weight copies, which costmodel counts apart from the activations)."""
 
-    def __init__(self, dtype: torch.dtype, rms_norm_fp32: bool = True):
+    def __init__(self, dtype: torch.dtype):
         self.dtype = dtype
-        self.rms_norm_fp32 = rms_norm_fp32  # v2.12 and later (pytorch/pytorch#174824)
         self.cache: dict[int, torch.Tensor] = {}
         self.copies: set[int] = set()
 
@@ -95,9 +94,7 @@ class Autocast:
     def apply(self, func, args, kwargs):
         if func in _LOWER:
             return self._all(args, kwargs, self.dtype)
-        if func in _FP32:
-            if func in (F.rms_norm, torch.rms_norm) and not self.rms_norm_fp32:
-                return args, kwargs
+        if func in _FP32:  # rms_norm among them since v2.12 (pytorch/pytorch#174824)
             return self._all(args, kwargs, torch.float32)
         if func in _FP32_DTYPE:
             first = next((a for a in args if isinstance(a, torch.Tensor)), None)
@@ -115,6 +112,3 @@ class Autocast:
         if func is F.cross_entropy and args:
             return (self._cast(args[0], torch.float32), *args[1:]), kwargs
         return args, kwargs
-
-    def clear(self) -> None:
-        self.cache.clear()
