@@ -225,7 +225,7 @@ def trace(target: str, vary: Sequence[str], fixed: Mapping[str, object] = (), se
             _fill(run, design, cheap, pools, rng, points, results, target)
             _sample(run, cheap, rng, points, results, len(points) + SPARE, target)
             try:
-                formulas = _fitted(fitting, points, results, keys, held, seq_name)
+                formulas = _fitted(points, results, keys, held, seq_name)
                 break
             except fitting.NotPolynomial as exc:
                 q = next((q for q in base_result if _label(q) == exc.quantity), None)
@@ -235,7 +235,7 @@ def trace(target: str, vary: Sequence[str], fixed: Mapping[str, object] = (), se
                 log(f"{_label(q)}: the names' pairs did not explain it; fitting it on the whole basis")
         log(f"fitted on {len(points)} shapes, checked at {held_out} held out")
         choices = _choices(target, [r.choices for r in results])
-        # 4. rules: divisibility the model holds to, probed one at a time
+        # 5. rules: divisibility the model holds to, probed one at a time
         integers = [n for n in kinds if kinds[n] == "integer"]
         counts = [n for n in integers if pools[n] == SMALL]
         probes = []
@@ -335,8 +335,10 @@ def _fill(run, design, cheap, pools, rng, points, results, target) -> None:
             design.add(point)
 
 
-def _fitted(fitting, points, results, keys, held, seq_name) -> dict:
+def _fitted(points, results, keys, held, seq_name) -> dict:
     """Every quantity's exact polynomial on its basis, checked at the held-out shapes."""
+    from costmodel.tracing import fit as fitting
+
     fitted = fitting.fit_all(points, {_label(q): ([r[q] for r in results], k) for q, k in keys.items()})
     formulas = {q: fitted[_label(q)] for q in keys}
     for q, expr in formulas.items():
