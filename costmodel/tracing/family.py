@@ -162,9 +162,7 @@ def condition(traced: Traced, precision: str) -> str:
     """The recipes under which the traced bytes of `precision` are the model's: that precision,
     no checkpointing, full weights, eager (not compiled) and the attention the model runs; under
     autocast with an RMSNorm, autocast's rms_norm policy of the traced PyTorch (fp32 since 2.12)."""
-    when = PRECISION_WHEN[precision]
-    if precision == "amp-bf16" and traced.choices.get("norm") == "rmsnorm":
-        when += " and autocast_rms_norm_fp32"
+    when = PRECISION_WHEN[precision] + (" and autocast_rms_norm_fp32" if _rms_policy(traced, precision) else "")
     return (f'{when} and checkpointing == "none" and weights == "full" and not compile and attention == '
             f'"{traced.choices.get("attention")}"')
 
@@ -174,11 +172,14 @@ RECIPE_WORDS = {"fp32": "fp32", "amp-bf16": "amp-bf16 and amp-fp16 (torch.autoca
 
 def recipes_text(traced: Traced) -> str:
     """In words: which recipes use the traced bytes (the CLI note and the TOML header)."""
-    words = [RECIPE_WORDS[p] for p in traced.precisions]
-    if "amp-bf16" in traced.precisions and traced.choices.get("norm") == "rmsnorm":
-        i = traced.precisions.index("amp-bf16")
-        words[i] += " with autocast_rms_norm_fp32 (rms_norm in fp32, as PyTorch 2.12 and later run it)"
-    return "precision " + ", ".join(words)
+    rms = " with autocast_rms_norm_fp32 (rms_norm in fp32, as PyTorch 2.12 and later run it)"
+    return "precision " + ", ".join(RECIPE_WORDS[p] + (rms if _rms_policy(traced, p) else "") for p in traced.precisions)
+
+
+def _rms_policy(traced: Traced, precision: str) -> bool:
+    """Whether the bytes traced under `precision` assume autocast's rms_norm policy (an RMSNorm
+    under autocast, which PyTorch runs in fp32 since 2.12)."""
+    return precision == "amp-bf16" and traced.choices.get("norm") == "rmsnorm"
 
 
 def _activations(traced: Traced, formula, layer, precision: str) -> None:
