@@ -68,7 +68,7 @@ def band(ratios: Sequence[float], regime: str, level: float = LEVEL) -> Band:
 # e-Handbook of Statistical Methods, table 1.3.6.7.2 (upper critical values of the t distribution)
 T_90 = {1: 3.078, 2: 1.886, 3: 1.638, 4: 1.533, 5: 1.476, 6: 1.440, 7: 1.415, 8: 1.397, 9: 1.383, 10: 1.372,
         15: 1.341, 20: 1.325, 30: 1.310, 60: 1.296, 100: 1.290}
-Z_90 = 1.282  # the normal's 0.90 quantile, the limit of many degrees of freedom
+Z_90 = statistics.NormalDist().inv_cdf(0.9)  # the normal's 0.90 quantile (1.2816), the limit of many degrees of freedom
 
 
 def t_90(df: int) -> float:
