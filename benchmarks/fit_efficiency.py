@@ -83,9 +83,10 @@ class Pieces:
         from costmodel import api
         from costmodel_time.efficiency import FIT
 
-        result = api.estimate(run.family, targets=list(PIECE_TARGETS), **run.scenario())
+        scenario = run.scenario()
+        result = api.estimate(run.family, targets=list(PIECE_TARGETS), **scenario)
         v = {k: float(result[k].to_base_units().magnitude) for k in PIECE_TARGETS}
-        values = run.scenario()["values"]
+        values = scenario["values"]
         self.run = run
         self.compiled = bool(values.get("compile"))
         self.era = bool(values.get("pytorch_2023"))
@@ -93,7 +94,7 @@ class Pieces:
         # the activation traffic's multiple of the fitted constant (2 without compile); the logit traffic
         # is fitted unless counted (llm.c's fused classifier)
         self.activation_multiple = v["activation_traffic"] / FIT["activation_traffic"]
-        self.logit_fitted = abs(v["logit_traffic"] - FIT["logit_traffic"]) < 1e-9 * FIT["logit_traffic"]
+        self.logit_fitted = not values.get("fused_loss")  # as in _values
         tokens = v["micro_step_tokens"]
         self.ws_per_unit = tokens * v["d_model"] * v["traffic_element_bytes"]  # the L2 working set per l2_working_set
         score = v["score_traffic"] * v["n_layer"] * v["n_head"] * v["seq_len"]
