@@ -14,6 +14,7 @@ plugins/costmodel_time/residuals.py keeps for the intervals every time answer ca
 
 from __future__ import annotations
 
+import statistics
 import sys
 from pathlib import Path
 
@@ -50,12 +51,6 @@ def _pct(x: float | None) -> str:
         return "—"
     text = f"{x:+.0%}"
     return "0%" if text in ("+0%", "-0%") else text
-
-
-def _median(values: list[float]) -> float:
-    values = sorted(values)
-    n = len(values)
-    return values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
 
 
 def _n_params(run) -> float:
@@ -106,7 +101,7 @@ def regime_summary(rows: list[dict]) -> str:
     for name, group in groups:
         errors = [abs(r["error"]) for r in group]
         loos = [abs(r["loo"]) for r in group if r["loo"] is not None]
-        lines.append(f"| {name} | {len(group)} | {_median(errors):.0%} | {_median(loos):.0%} "
+        lines.append(f"| {name} | {len(group)} | {statistics.median(errors):.0%} | {statistics.median(loos):.0%} "
                      f"| {max(errors):.0%} ({max(group, key=lambda r: abs(r['error']))['run'].key}) |")
     return "\n".join(lines)
 
