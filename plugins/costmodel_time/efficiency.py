@@ -69,9 +69,12 @@ FIT = {
 # fitted to its bound: with the host's launches overlapping the GPU's work (micro_step_time), the runs show no
 # further cost per micro-step of a Python loop; kept as a constant that a user can set (--set step_overhead=2ms)
 STEP_OVERHEAD = 0.0
-# counted, not fitted (TRAFFIC_BYTES below): without torch.compile every elementwise op reads its inputs and
-# writes its output; TorchInductor fuses residual add + LayerNorm + cast into one kernel: 68 against 34 bytes
-EAGER_TRAFFIC_FACTOR = 2.0  # = TRAFFIC_BYTES[eager, amp] / TRAFFIC_BYTES[compiled, amp]
+# counted (docs/time.md, "Bytes of a block"): bytes per token and channel of the residual width that the
+# memory-bound kernels of one nanoGPT block's forward move; fp32 over bf16 autocast, compiled and eager
+TRAFFIC_BYTES = {("compiled", "amp"): 34, ("compiled", "fp32"): 56, ("eager", "amp"): 68, ("eager", "fp32"): 80}
+# counted, not fitted: without torch.compile every elementwise op reads its inputs and writes its output;
+# TorchInductor fuses residual add + LayerNorm + cast into one kernel: 68 against 34 bytes, 2.0
+EAGER_TRAFFIC_FACTOR = TRAFFIC_BYTES[("eager", "amp")] / TRAFFIC_BYTES[("compiled", "amp")]
 # measured, not fitted: the mean "maximum achievable matmul FLOPS" efficiency of the A100 SXM
 # (85.9 %), GH200 (83.0 %) and H100 SXM (80.1 %) in stas00/ml-engineering's comparison table
 HFU_CEILING = 0.83
@@ -88,9 +91,6 @@ FP8_CAST_BYTES = 7.0
 # derived, not fitted (docs/time.md): the head's matmuls with an odd vocabulary (50,257) against a multiple
 # of 64 (50,304), from the 96 -> 93 ms step of GPT-2 124M on an A100 in Karpathy's GPT-2 reproduction (2024)
 MISALIGNED_HEAD_FACTOR = 1.22
-# counted (docs/time.md, "Bytes of a block"): bytes per token and channel of the residual width that the
-# memory-bound kernels of one nanoGPT block's forward move; fp32 over bf16 autocast, compiled and eager
-TRAFFIC_BYTES = {("compiled", "amp"): 34, ("compiled", "fp32"): 56, ("eager", "amp"): 68, ("eager", "fp32"): 80}
 FP32_TRAFFIC = {mode: round(TRAFFIC_BYTES[(mode, "fp32")] / TRAFFIC_BYTES[(mode, "amp")], 3)
                 for mode in ("compiled", "eager")}
 # counted: llm.c's fused classifier reads the bf16 logits twice (2 + 2 B) and writes their gradient in place (2 B)
