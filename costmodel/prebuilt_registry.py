@@ -2,6 +2,6 @@
 before it uses prebuilt_registry.pickle: the content key of the sources it was built from, the
 engine modules the build imported (part of the key) and the sha256 of its bytes."""
 
-KEY = "7cac9ea68dc98e001d94f3a8687abe67"
-SHA256 = "1e1749e69651ee394ba0c46eb114c493186710f98815c3f6a9044c5b63c0ce90"
-MODULES = ('__init__.py', 'cache.py', 'calibrate.py', 'config_json.py', 'declarations.py', 'errors.py', 'expressions.py', 'files.py', 'hookspecs.py', 'loading.py', 'prebuilt.py', 'programs.py', 'registry.py', 'toml_files.py', 'units.py')
+KEY = "4702c0a05f9f030fb565f3f06ebf436c"
+SHA256 = "09f6294fb63deef31b2bad3820eed051617c97af1e02fa76a98fd453157ccc65"
+MODULES = ('__init__.py', 'cache.py', 'calibrate.py', 'config_json.py', 'declarations.py', 'errors.py', 'expressions.py', 'files.py', 'hookspecs.py', 'loading.py', 'memo.py', 'prebuilt.py', 'programs.py', 'registry.py', 'toml_files.py', 'units.py')
