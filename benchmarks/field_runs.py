@@ -230,7 +230,7 @@ TIME_RUNS = [
         preset="gpt2",
         hardware="rtx-5090",
         n_gpus=1,
-        values={"vocab_size": 50304, "bias": True, "compile": True, "python_loop": False, "fused_loss": True,
+        values={"vocab_size": 50304, "bias": True, "compile": True, "fused_loss": True,
                 "micro_batch": 4,
                 "gradient_accumulation_steps": 1},
         compare="iter_time",

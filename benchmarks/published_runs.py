@@ -72,8 +72,8 @@ class Run:
 
 NANOGPT_OWT = {"vocab_size": 50304, "bias": False, "compile": True}  # train.py defaults from scratch: padded vocab, no bias
 # llm.c pads 50257 to 50304 and keeps GPT-2's biases; hand-fused CUDA kernels (counted as compiled) launched from a
-# C loop: no Python interpreter between them (python_loop = false); its fused classifier (fused_loss)
-LLMC = {"vocab_size": 50304, "bias": True, "compile": True, "python_loop": False, "fused_loss": True}
+# C loop; its fused classifier (fused_loss)
+LLMC = {"vocab_size": 50304, "bias": True, "compile": True, "fused_loss": True}
 # bench.py@5a725d90 (2022-12-29) ran model.py before the vocabulary was padded (2023-02-03): GPT-2's 50,257 rows;
 # and before the bias option (2023-01-27): model.py@5a725d90 L31-L33, L68-L69, L83-L85 (nn.Linear, nn.LayerNorm with biases)
 NANOGPT_BENCH = {**NANOGPT_OWT, "vocab_size": 50257, "bias": True}

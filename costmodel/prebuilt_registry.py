@@ -2,6 +2,6 @@
 before it uses prebuilt_registry.pickle: the content key of the sources it was built from, the
 engine modules the build imported (part of the key) and the sha256 of its bytes."""
 
-KEY = "4702c0a05f9f030fb565f3f06ebf436c"
-SHA256 = "09f6294fb63deef31b2bad3820eed051617c97af1e02fa76a98fd453157ccc65"
+KEY = "364212ec99b0027f039a3053be16032d"
+SHA256 = "5f5d96828b05754a9594fd7a743d65fdc54fa766dc83733355c416ca6aedc0bd"
 MODULES = ('__init__.py', 'cache.py', 'calibrate.py', 'config_json.py', 'declarations.py', 'errors.py', 'expressions.py', 'files.py', 'hookspecs.py', 'loading.py', 'memo.py', 'prebuilt.py', 'programs.py', 'registry.py', 'toml_files.py', 'units.py')

@@ -467,7 +467,7 @@ def test_default_constants_are_the_fit_minimum():
     r = api.estimate("nanogpt", preset="gpt2", hardware="rtx-4070", values={"compile": True})
     assert val(r, "activation_traffic", "byte/token") == FIT["activation_traffic"]
     assert val(r, "logit_traffic", "byte/token") == FIT["logit_traffic"]
-    assert val(r, "step_overhead", "s") == 0  # fitted to its bound (efficiency.STEP_OVERHEAD)
+    assert val(r, "step_overhead", "s") == 0  # fitted to its bound (efficiency.py, the step_overhead formula)
     assert val(r, "layer_overhead", "s") == FIT["layer_overhead"]
     assert val(r, "hfu_ceiling", "") == HFU_CEILING
     eager = api.estimate("nanogpt", preset="gpt2", hardware="rtx-4070", values={"compile": False})
@@ -555,9 +555,9 @@ def test_a_vocabulary_that_is_not_a_multiple_of_8_slows_the_head():
     assert val(padded, "misaligned_head_flops", "FLOP/token") == 0
 
 
-def test_a_native_trainer_has_no_python_step_overhead():
-    """A Python loop's per-micro-step cost (fitted to 0, settable) applies only with python_loop; the launches
-    overlap the GPU's work: micro_step_time = sqrt(gpu_time^2 + launch_time^2) + step_overhead."""
+def test_the_launches_overlap_the_gpu_and_a_step_overhead_adds():
+    """The launches overlap the GPU's work: micro_step_time = sqrt(gpu_time^2 + launch_time^2) + step_overhead,
+    the per-micro-step cost fitted to 0 and settable."""
     from costmodel_time.efficiency import FIT
 
     def get(**values):
@@ -567,7 +567,7 @@ def test_a_native_trainer_has_no_python_step_overhead():
     loop = get(step_overhead="5 ms")
     assert loop["launch_time"] == pytest.approx(12 * FIT["layer_overhead"])
     assert loop["micro_step_time"] == pytest.approx(math.hypot(loop["gpu_time"], loop["launch_time"]) + 0.005)
-    native = get(python_loop=False)
+    native = get()
     assert native["step_overhead"] == 0
     assert native["micro_step_time"] == pytest.approx(math.hypot(native["gpu_time"], native["launch_time"]))
 

@@ -37,7 +37,7 @@ Where the constants come from:
   50,257 to 50,304 (docs/time.md, "A vocabulary that is not a multiple of 8");
 - `layer_overhead`: the host's time per layer to launch a micro-step's kernels, which overlaps the GPU's
   work (a smooth maximum of the two, exponent 2, chosen by leave-one-out error); `step_overhead`, a
-  further cost per micro-step of a Python loop, fitted to its bound 0 (0 for llm.c, `python_loop=false`);
+  further cost per micro-step (a Python loop's interpreter, data loading), fitted to its bound 0;
 - `l2_cache`: the card's datasheet (0 where a card file does not give it: no caching assumed);
 - `software_slowdown`: 1 for today's PyTorch; `pytorch_2023=true` for the 2.0 nightlies of 2022-23: their
   memory-bound kernels moved more bytes (fitted);
@@ -66,9 +66,6 @@ FIT = {
     "eager_launch_factor": 5.96,  # without torch.compile: times the per-layer time (one launch per op)
     "era_factor": 1.87,  # PyTorch 2.0 and its nightlies of 2022-23, compiled: times the memory-bound time
 }
-# fitted to its bound: with the host's launches overlapping the GPU's work (micro_step_time), the runs show no
-# further cost per micro-step of a Python loop; kept as a constant that a user can set (--set step_overhead=2ms)
-STEP_OVERHEAD = 0.0
 # counted (docs/time.md, "Bytes of a block"): bytes per token and channel of the residual width that the
 # memory-bound kernels of one nanoGPT block's forward move; fp32 over bf16 autocast, compiled and eager
 TRAFFIC_BYTES = {("compiled", "amp"): 34, ("compiled", "fp32"): 56, ("eager", "amp"): 68, ("eager", "fp32"): 80}
@@ -282,20 +279,11 @@ CONSTANTS = [
     ),
     Formula(
         target="step_overhead",
-        expr=f"{STEP_OVERHEAD} * s",
-        condition="python_loop",
-        doc="fixed time of every micro-step of a Python training loop beyond the launches: interpreter, data "
-        "loading, synchronisation (fitted to its bound, 0: the runs show none once launches overlap the GPU's work)",
-        source=FIT_SOURCE,
-        overridable=True,
-    ),
-    Formula(
-        target="step_overhead",
         expr="0 * s",
-        condition="not python_loop",
-        doc="a native trainer (llm.c) runs no interpreter between its kernels: only the per-layer launches remain",
-        source="karpathy/llm.c train_gpt2.cu@f1e2ace (the training loop and data loader in C, kernels launched "
-        "back to back on one stream)",
+        doc="fixed time of every micro-step beyond the launches (a Python loop's interpreter, data loading, "
+        "synchronisation): fitted to its bound, 0, as the runs show none once the launches overlap the GPU's work "
+        "(llm.c's C loop and PyTorch's alike); settable, e.g. --set step_overhead=2ms",
+        source=FIT_SOURCE,
         overridable=True,
     ),
     Formula(

@@ -22,9 +22,8 @@ QUANTITIES = [
     _q("hfu", "1", "hardware FLOPs utilisation: FLOP/s executed (recomputation included) over peak, whole step"),
     _q("compute_hfu", "1", "hardware FLOPs utilisation while computing (no communication): the efficiency model"),
     _q("hfu_ceiling", "1", "efficiency model: the utilisation of large, well-shaped matmuls (measured)"),
-    _q("step_overhead", "s", "efficiency model: fixed time of every micro-step of a Python loop on each GPU (fitted)"),
-    _q("python_loop", "1", "the training loop is Python (PyTorch); false for a native trainer such as llm.c",
-       "bool", default=True),
+    _q("step_overhead", "s", "efficiency model: fixed time of every micro-step beyond the launches, on each GPU "
+       "(fitted: 0)"),
     _q("pytorch_2023", "1", "the run uses the PyTorch 2.0 nightlies of 2022-23 (early TorchInductor, no fused AdamW)",
        "bool", default=False),
     _q("software_slowdown", "1", "efficiency model: how much slower the memory-bound kernels run with the "
