@@ -192,7 +192,11 @@ def test_speedrun_fits_an_80_gb_h100_as_it_ran():
     r = speedrun()
     assert r["fits"].magnitude == 1
     assert b(r, "mem_overhead") == 287047680 + 8519680 + 1048576 + 688e6
-    assert 2.5 * GiB < b(r, "mem_free") < 3.5 * GiB  # 2.9 GiB free of 79.65 GiB: borderline
+    # free = nvidia-smi's 81,559 MiB (hardware/h100-sxm.toml) - the tensors' peak - that overhead; the tensors' peak
+    # is held to the measured speedrun peak (test below), so the free memory is no number read off the output
+    usable = 81_559 * 2**20
+    assert b(r, "mem_free") == pytest.approx(usable - b(r, "mem_tensors_peak") - b(r, "mem_overhead"))
+    assert b(r, "mem_free") > 0
     assert r["memory_verdict"].magnitude == 1
 
 
